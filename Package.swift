@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+// spectral-lab: a workbench, scripted in Lua, for SVD-parameterized neural networks.
+// Layers, bottom to top (see README.md): system libraries (CLua, CEdit) and the C shim (LuaShim);
+// the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs, recipes, REPL);
+// the executable (spectral-lab: one subcommand per file).
+import PackageDescription
+
+let package = Package(
+    name: "spectral-lab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "spectral-lab", targets: ["spectral-lab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CEdit",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        // What Swift cannot do itself: Lua's macros, and raising Lua errors after the Swift frame
+        // that detected them has returned (a longjmp must never cross a Swift frame).
+        .target(name: "LuaShim", dependencies: ["CLua"]),
+        .target(name: "LuaBridge", dependencies: ["CLua", "LuaShim"]),
+        .target(
+            name: "Workbench",
+            dependencies: ["LuaBridge", "CEdit"]
+        ),
+        .executableTarget(
+            name: "spectral-lab",
+            dependencies: [
+                "Workbench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "LuaShim", "CLua"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "LuaBridge", "spectral-lab"]),
+    ]
+)

@@ -1,0 +1,88 @@
+import CLua
+import LuaShim
+
+/// A Lua module declared in Swift: documented functions, constant values and submodules.
+///
+///     var lab = LuaModule("lab")
+///     lab.value("version", "0.1.0")
+///     lab.function("log", "lab.log(t): appends t to metrics.jsonl") { args in ... }
+///     state.register(lab)   // `lab` global, and `require "lab"`
+public struct LuaModule {
+    public let name: String
+    enum Entry {
+        case function(doc: String, body: LuaFunctionBody)
+        case value(LuaValue)
+        case module(LuaModule)
+    }
+    var entries: [(name: String, entry: Entry)] = []
+
+    public init(_ name: String) { self.name = name }
+
+    /// `doc` is one line for `help()`: the call's form, then what it does.
+    public mutating func function(_ name: String, _ doc: String, _ body: @escaping LuaFunctionBody) {
+        entries.append((name, .function(doc: doc, body: body)))
+    }
+
+    public mutating func value(_ name: String, _ value: LuaValue) {
+        entries.append((name, .value(value)))
+    }
+
+    public mutating func module(_ module: LuaModule) {
+        entries.append((module.name, .module(module)))
+    }
+}
+
+extension LuaState {
+    /// Makes the module available as `require "name"` and, if `global`, as the global `name`.
+    public func register(_ module: LuaModule, global: Bool = true) throws {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        try push(module, prefix: module.name)
+        // package.loaded[name] = module (raw: these are the standard library's own tables)
+        luaL_getsubtable(L, slab_registryindex(), LUA_LOADED_TABLE)
+        lua_pushstring(L, module.name)
+        lua_pushvalue(L, -3)
+        lua_rawset(L, -3)
+        slab_pop(L, 1)
+        if global {
+            slab_pushglobaltable(L)
+            lua_pushstring(L, module.name)
+            lua_pushvalue(L, -3)
+            lua_rawset(L, -3)
+        }
+    }
+
+    private func push(_ module: LuaModule, prefix: String) throws {
+        lua_createtable(L, 0, Int32(module.entries.count))
+        for (name, entry) in module.entries {
+            switch entry {
+            case let .function(doc, body):
+                LuaState.pushFunction(body, on: L)
+                let qualified = "\(prefix).\(name)"
+                documentation.append((qualified, doc))
+                if let p = lua_topointer(L, -1) { documentedFunctions[p] = qualified }
+            case .value(let v):
+                try LuaState.push(v, on: L)
+            case .module(let m):
+                try push(m, prefix: "\(prefix).\(m.name)")
+            }
+            lua_setfield(L, -2, name)
+        }
+    }
+
+    /// Registers a documented global function (such as `help`).
+    public func registerGlobal(_ name: String, _ doc: String, _ body: @escaping LuaFunctionBody) {
+        slab_pushglobaltable(L)
+        LuaState.pushFunction(body, on: L)
+        documentation.append((name, doc))
+        if let p = lua_topointer(L, -1) { documentedFunctions[p] = name }
+        lua_setfield(L, -2, name)
+        slab_pop(L, 1)
+    }
+
+    /// The qualified name of a documented function passed as argument `i`, if it is one.
+    public func documentedName(of args: LuaArgs, _ i: Int) -> String? {
+        guard lua_type(args.L, Int32(i)) == LUA_TFUNCTION, let p = lua_topointer(args.L, Int32(i)) else { return nil }
+        return documentedFunctions[p]
+    }
+}

@@ -1,0 +1,132 @@
+import CLua
+import LuaShim
+
+/// One Lua 5.4 state with the standard libraries open. Not thread-safe: one state, one isolation domain.
+public final class LuaState {
+    public let L: OpaquePointer
+    /// Whatever the embedding program wants Swift functions to reach (through `LuaArgs.state`).
+    public var context: AnyObject?
+    /// "qualified.name" → one-line description, for every documented function registered.
+    public internal(set) var documentation: [(name: String, doc: String)] = []
+    /// lua_topointer of documented functions → qualified name (for `help(fn)`).
+    var documentedFunctions: [UnsafeRawPointer: String] = [:]
+
+    public init() {
+        LuaState.installCallbacks
+        guard let L = luaL_newstate() else { fatalError("Lua could not allocate its state") }
+        self.L = L
+        slab_set_extraspace(L, Unmanaged.passUnretained(self).toOpaque())
+        luaL_openlibs(L)
+    }
+
+    deinit {
+        documentedFunctions.removeAll()
+        lua_close(L)
+    }
+
+    /// The LuaState that owns L (also for coroutines: they share the main thread's extra space).
+    static func from(_ L: OpaquePointer) -> LuaState? {
+        guard let p = slab_extraspace(L) else { return nil }
+        return Unmanaged<LuaState>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    // MARK: Running code
+
+    /// Compiles a chunk (text only, never bytecode) and leaves its function on the stack.
+    public func load(_ code: String, chunkName: String) throws {
+        let status = code.utf8CString.withUnsafeBufferPointer { buf in
+            slab_load(L, buf.baseAddress, buf.count - 1, chunkName)
+        }
+        if status != LUA_OK { throw LuaError.syntax(popMessage()) }
+    }
+
+    /// Compiles a file with chunk name "@path", so that messages read "path:LINE: message".
+    public func load(file path: String) throws {
+        if slab_loadfile(L, path) != LUA_OK { throw LuaError.syntax(popMessage()) }
+    }
+
+    /// Calls the function below `nargs` arguments on the stack under a traceback handler.
+    /// On error the message carries position and traceback.
+    @discardableResult
+    public func call(nargs: Int32 = 0) throws -> [LuaValue] {
+        let base = lua_gettop(L) - nargs - 1
+        if slab_pcall_traceback(L, nargs, LUA_MULTRET) != LUA_OK { throw LuaError.lua(popMessage()) }
+        defer { lua_settop(L, base) }
+        return try (base + 1 ..< lua_gettop(L) + 1).map { try LuaState.value(at: $0, on: L) }
+    }
+
+    /// Runs a chunk of code and returns its results.
+    @discardableResult
+    public func run(_ code: String, chunkName: String = "=(swift)") throws -> [LuaValue] {
+        try load(code, chunkName: chunkName)
+        return try call()
+    }
+
+    /// Runs a file and returns its results.
+    @discardableResult
+    public func run(file path: String, arguments: [LuaValue] = []) throws -> [LuaValue] {
+        try load(file: path)
+        for a in arguments { try LuaState.push(a, on: L) }
+        return try call(nargs: Int32(arguments.count))
+    }
+
+    /// Calls a Lua function value with arguments, from Swift code that runs on thread `L`
+    /// (use the thread of the Swift function being called: coroutines have their own).
+    public static func call(_ function: LuaRef, _ arguments: [LuaValue], on L: OpaquePointer) throws -> [LuaValue] {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        try push(.ref(function), on: L)
+        for a in arguments { try push(a, on: L) }
+        if slab_pcall_traceback(L, Int32(arguments.count), LUA_MULTRET) != LUA_OK {
+            throw LuaError.lua(string(at: -1, on: L))
+        }
+        return try (top + 1 ..< lua_gettop(L) + 1).map { try value(at: $0, on: L) }
+    }
+
+    /// The message on top of the stack (any value, through a protected tostring), popped.
+    func popMessage() -> String {
+        defer { slab_pop(L, 1) }
+        if lua_type(L, -1) == LUA_TSTRING { return LuaState.string(at: -1, on: L) }
+        defer { slab_pop(L, 1) }
+        if slab_tostring_protected(L, -1) == LUA_OK { return LuaState.string(at: -1, on: L) }
+        return "(error object is a \(LuaState.typeName(at: -2, on: L)) value)"
+    }
+
+    // MARK: Globals
+
+    /// Sets a global raw (a script may have given _G a metatable: no metamethod may run from Swift).
+    public func setGlobal(_ name: String, _ value: LuaValue) throws {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        slab_pushglobaltable(L)
+        lua_pushstring(L, name)
+        try LuaState.push(value, on: L)
+        lua_rawset(L, -3)
+    }
+
+    /// A global read raw (no metamethods).
+    public func global(_ name: String) throws -> LuaValue {
+        slab_pushglobaltable(L)
+        lua_pushstring(L, name)
+        lua_rawget(L, -2)
+        defer { slab_pop(L, 2) }
+        return try LuaState.value(at: -1, on: L)
+    }
+
+    // MARK: Memory
+
+    public func collectGarbage() { slab_gc_collect(L) }
+    public var memoryKB: Int { Int(slab_gc_count_kb(L)) }
+
+    // MARK: Ctrl-C
+
+    /// Makes Ctrl-C stop the Lua code running in this state (and flag Swift code to stop).
+    public func catchInterrupts() { slab_sigint_install(L) }
+    public static func releaseInterrupts() { slab_sigint_restore() }
+    public func clearInterrupt() { slab_interrupt_clear(L) }
+
+    /// For long Swift computations: throws "interrupted!" once the user pressed Ctrl-C.
+    public static func checkInterrupt() throws {
+        if slab_interrupt_pending() != 0 { throw LuaError.runtime(interruptedMessage) }
+    }
+}

@@ -1,0 +1,176 @@
+#include "LuaShim.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static slab_dispatch_fn swift_dispatch = NULL;
+static slab_release_fn swift_release = NULL;
+
+void slab_set_callbacks(slab_dispatch_fn dispatch, slab_release_fn release) {
+    swift_dispatch = dispatch;
+    swift_release = release;
+}
+
+// ---- Swift objects as userdata ----------------------------------------------------------------
+
+// __gc of every userdata we make: clear the pointer first, so that a second finalization (a
+// resurrected object, a direct call of __gc) does nothing, then release the Swift object.
+static int slab_gc(lua_State *L) {
+    void **slot = (void **)lua_touserdata(L, 1);
+    if (slot != NULL && lua_rawlen(L, 1) == sizeof(void *) && *slot != NULL) {
+        void *object = *slot;
+        *slot = NULL;
+        swift_release(object);
+    }
+    return 0;
+}
+
+int slab_new_metatable(lua_State *L, const char *tname) {
+    if (!luaL_newmetatable(L, tname)) return 0;   // sets __name
+    lua_pushcfunction(L, slab_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "__slab_object");
+    return 1;
+}
+
+void slab_push_object(lua_State *L, void *object, const char *tname) {
+    void **slot = (void **)lua_newuserdatauv(L, sizeof(void *), 0);
+    *slot = object;
+    slab_new_metatable(L, tname);
+    lua_setmetatable(L, -2);
+}
+
+void *slab_to_object(lua_State *L, int idx, const char *tname) {
+    void **slot;
+    if (tname != NULL) {
+        slot = (void **)luaL_testudata(L, idx, tname);
+    } else {
+        if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+        lua_pushliteral(L, "__slab_object");
+        int ours = lua_rawget(L, -2) == LUA_TBOOLEAN;
+        lua_pop(L, 2);
+        slot = ours ? (void **)lua_touserdata(L, idx) : NULL;
+    }
+    return slot != NULL ? *slot : NULL;
+}
+
+// ---- Calling Swift from Lua -------------------------------------------------------------------
+
+static int slab_trampoline(lua_State *L) {
+    // Upvalue 1 is always our "slab.function" userdata (only slab_push_swift_function makes these).
+    void *box = *(void **)lua_touserdata(L, lua_upvalueindex(1));
+    if (box == NULL) return luaL_error(L, "Swift function already finalized");
+    int arg = 0;
+    int n = swift_dispatch(L, box, &arg);
+    // From here on no Swift frame is live: raising is safe.
+    switch (n) {
+    case SLAB_RAISE_WHERE:
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+        return lua_error(L);
+    case SLAB_RAISE_ARG:
+        return luaL_argerror(L, arg, lua_tostring(L, -1));
+    case SLAB_RAISE_VALUE:
+        return lua_error(L);
+    default:
+        return n;
+    }
+}
+
+void slab_push_swift_function(lua_State *L, void *box) {
+    slab_push_object(L, box, "slab.function");
+    lua_pushcclosure(L, slab_trampoline, 1);
+}
+
+// ---- Running code -----------------------------------------------------------------------------
+
+int slab_msghandler(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int slab_pcall_traceback(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;   // the function's index
+    lua_pushcfunction(L, slab_msghandler);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}
+
+static int tostring_body(lua_State *L) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+int slab_tostring_protected(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, tostring_body);
+    lua_pushvalue(L, idx);
+    return lua_pcall(L, 1, 1, 0);
+}
+
+// ---- Ctrl-C ------------------------------------------------------------------------------------
+
+static lua_State *volatile sigint_state = NULL;
+static volatile sig_atomic_t interrupt_pending = 0;
+static struct sigaction previous_action;
+static int installed = 0;
+
+// The hook runs inside the Lua VM (never inside a Swift frame): raising here is safe.
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupt_pending = 1;
+    lua_State *L = sigint_state;
+    if (L != NULL)   // lua_sethook is documented as safe to call from a signal handler
+        lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+void slab_sigint_install(lua_State *L) {
+    sigint_state = L;
+    if (installed) return;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_action);
+    installed = 1;
+}
+
+void slab_sigint_restore(void) {
+    if (!installed) return;
+    sigaction(SIGINT, &previous_action, NULL);
+    installed = 0;
+    sigint_state = NULL;
+}
+
+int slab_interrupt_pending(void) { return interrupt_pending; }
+
+void slab_interrupt_clear(lua_State *L) {
+    interrupt_pending = 0;
+    if (L != NULL) lua_sethook(L, NULL, 0, 0);
+}
+
+// ---- Output -------------------------------------------------------------------------------------
+
+void slab_write_stderr(const char *s, size_t n) {
+    fflush(stdout);
+    fwrite(s, 1, n, stderr);
+    fflush(stderr);
+}
+
+void slab_flush_stdout(void) { fflush(stdout); }

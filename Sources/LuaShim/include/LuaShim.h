@@ -1,0 +1,84 @@
+// LuaShim: the few things Swift cannot do with Lua 5.4 on its own.
+//
+// 1. Lua's function-like macros (lua_pop, lua_pcall, ...) do not import into Swift: thin inline wrappers.
+// 2. Raising a Lua error longjmps. A longjmp across a Swift frame is undefined behaviour (it skips
+//    defer and deinit), so every Swift function that Lua calls goes through slab_trampoline: the Swift
+//    side reports an error by return code, and the C side raises it after the Swift frame is gone.
+// 3. Swift objects as full userdata whose __gc releases them, exactly once.
+// 4. Ctrl-C: a signal handler that stops the running Lua code through a hook, as lua.c does.
+#ifndef LUASHIM_H
+#define LUASHIM_H
+
+#include <lua.h>
+#include <lualib.h>
+#include <lauxlib.h>
+#include <stddef.h>
+
+// ---- Calling Swift from Lua -------------------------------------------------------------------
+// Return codes of the Swift dispatcher, besides n >= 0 results on top of the stack.
+enum {
+    SLAB_RAISE_WHERE = -1,  // error message on top: raise it prefixed with the caller's "file:line:"
+    SLAB_RAISE_ARG = -2,    // argument error: message on top, argument index in *arg
+    SLAB_RAISE_VALUE = -3   // error value on top: raise it unchanged (it already says where)
+};
+
+// The Swift side: called with the boxed Swift closure (upvalue 1) and the Lua state.
+typedef int (*slab_dispatch_fn)(lua_State *L, void *box, int *arg);
+typedef void (*slab_release_fn)(void *object);
+void slab_set_callbacks(slab_dispatch_fn dispatch, slab_release_fn release);
+
+// Pushes a C closure that calls the Swift closure `box` (retained; released by the closure's __gc).
+void slab_push_swift_function(lua_State *L, void *box);
+
+// ---- Swift objects as userdata ----------------------------------------------------------------
+// Creates (or finds) the metatable `tname` in the registry, with __gc and the marker __slab_object
+// already in it (Lua 5.4 marks for finalization only when __gc is present as the metatable is set).
+// Leaves it on the stack; returns 1 when it was created now.
+int slab_new_metatable(lua_State *L, const char *tname);
+// Pushes a userdata holding `object` (already retained) with the registry's metatable `tname`.
+void slab_push_object(lua_State *L, void *object, const char *tname);
+// The Swift object inside a userdata of ours at idx, or NULL (not ours, or already finalized).
+// `tname` NULL accepts any of our classes.
+void *slab_to_object(lua_State *L, int idx, const char *tname);
+
+// ---- Running code -----------------------------------------------------------------------------
+// lua.c's message handler: adds a traceback; a non-string error object goes through __tostring.
+int slab_msghandler(lua_State *L);
+// Calls the function below nargs arguments under slab_msghandler; returns the lua_pcall status.
+int slab_pcall_traceback(lua_State *L, int nargs, int nresults);
+// luaL_tolstring under protection (a __tostring may raise). Leaves the string (or the error) on top.
+int slab_tostring_protected(lua_State *L, int idx);
+
+// ---- Ctrl-C ------------------------------------------------------------------------------------
+// Installs a SIGINT handler that makes the running Lua code of L raise "interrupted!" and sets a flag
+// that long Swift computations poll. slab_sigint_restore puts the previous handler back.
+void slab_sigint_install(lua_State *L);
+void slab_sigint_restore(void);
+int slab_interrupt_pending(void);
+void slab_interrupt_clear(lua_State *L);
+
+// ---- Output -------------------------------------------------------------------------------------
+// Writes to stderr after flushing stdout, so that the two streams stay in order on a terminal.
+void slab_write_stderr(const char *s, size_t n);
+void slab_flush_stdout(void);
+
+// ---- Macros as functions ---------------------------------------------------------------------------
+static inline int slab_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline int slab_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline void slab_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void slab_newtable(lua_State *L) { lua_newtable(L); }
+static inline int slab_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
+static inline void slab_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+static inline void *slab_extraspace(lua_State *L) { return *(void **)lua_getextraspace(L); }
+static inline void slab_set_extraspace(lua_State *L, void *p) { *(void **)lua_getextraspace(L) = p; }
+static inline int slab_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT); }
+static inline void slab_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+static inline void slab_gc_step(lua_State *L, int kb) { lua_gc(L, LUA_GCSTEP, kb); }
+static inline int slab_load(lua_State *L, const char *buf, size_t n, const char *chunkname) {
+    return luaL_loadbufferx(L, buf, n, chunkname, "t");   // text only: never load bytecode
+}
+static inline int slab_loadfile(lua_State *L, const char *path) {
+    return luaL_loadfilex(L, path, "t");
+}
+
+#endif
