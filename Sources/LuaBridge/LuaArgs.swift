@@ -100,6 +100,20 @@ public struct LuaArgs {
     public func boolean(_ i: Int, default d: Bool) throws -> Bool { isNil(i) ? d : try boolean(i) }
     public func table(_ i: Int, default d: LuaTable) throws -> LuaTable { isNil(i) ? d : try table(i) }
 
+    /// "file:line" of the Lua code that called this Swift function (empty when not known).
+    public var callerPosition: String {
+        luaL_where(L, 1)
+        defer { slab_pop(L, 1) }
+        let s = LuaState.string(at: -1, on: L)
+        return s.hasSuffix(": ") ? String(s.dropLast(2)) : s
+    }
+
+    /// Calls a Lua function with some of this call's own arguments as they are (not copied through
+    /// Swift, so tables keep their identity and metatables).
+    public func call(_ function: LuaRef, forwarding range: ClosedRange<Int>) throws -> [LuaValue] {
+        try LuaState.call(function, forwarding: range.map(Int32.init), on: L)
+    }
+
     /// Calls a Lua function from inside this Swift function (on this call's thread).
     public func call(_ function: LuaRef, _ arguments: LuaValue...) throws -> [LuaValue] {
         try LuaState.call(function, arguments, on: L)

@@ -17,12 +17,12 @@ extension LuaState {
     }
 
     /// Sets the C side's two entry points into Swift, once per process.
-    static let installCallbacks: Void = slab_set_callbacks(dispatch, release)
+    static let installCallbacks: Void = slab_set_callbacks(dispatchFromLua, releaseFromLua)
 }
 
 /// Runs a Swift function for Lua. Errors are reported by return code: slab_trampoline raises them
 /// after this frame has returned, so no longjmp ever crosses Swift code.
-private let dispatch: slab_dispatch_fn = { L, box, argIndex in
+private let dispatchFromLua: slab_dispatch_fn = { L, box, argIndex in
     guard let L, let box, let argIndex else { return Int32(SLAB_RAISE_VALUE) }
     let function = Unmanaged<LuaFunctionBox>.fromOpaque(box).takeUnretainedValue()
     let args = LuaArgs(L)
@@ -60,6 +60,6 @@ private let dispatch: slab_dispatch_fn = { L, box, argIndex in
     return code
 }
 
-private let release: slab_release_fn = { object in
+private let releaseFromLua: slab_release_fn = { object in
     if let object { Unmanaged<AnyObject>.fromOpaque(object).release() }
 }

@@ -19,6 +19,11 @@ public protocol LuaObject: AnyObject, SendableMetatype {
     static var luaClass: LuaClass<Self> { get }
 }
 
+extension LuaObject {
+    /// The class name Lua sees (__name), also through an existential.
+    public var luaClassName: String { Self.luaClass.name }
+}
+
 /// Lua's metamethods that a class can implement.
 public enum LuaMetamethod: String, Sendable {
     case add = "__add", sub = "__sub", mul = "__mul", div = "__div", mod = "__mod", pow = "__pow"

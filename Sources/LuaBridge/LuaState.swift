@@ -1,9 +1,12 @@
 import CLua
+import Foundation
 import LuaShim
 
 /// One Lua 5.4 state with the standard libraries open. Not thread-safe: one state, one isolation domain.
 public final class LuaState {
     public let L: OpaquePointer
+    /// "Lua 5.4.4": the release of the linked library.
+    public static let release = String(cString: slab_lua_release())
     /// Whatever the embedding program wants Swift functions to reach (through `LuaArgs.state`).
     public var context: AnyObject?
     /// "qualified.name" → one-line description, for every documented function registered.
@@ -40,9 +43,23 @@ public final class LuaState {
         if status != LUA_OK { throw LuaError.syntax(popMessage()) }
     }
 
-    /// Compiles a file with chunk name "@path", so that messages read "path:LINE: message".
-    public func load(file path: String) throws {
-        if slab_loadfile(L, path) != LUA_OK { throw LuaError.syntax(popMessage()) }
+    /// Compiles a file as luaL_loadfile does (a first line starting with '#' and a UTF-8 BOM are
+    /// skipped; text only), under the chunk name "@displayName" so that messages read
+    /// "displayName:LINE: message". Lua cuts chunk names past 60 characters to "...tail": give a
+    /// short display name (a relative path) to keep messages whole.
+    public func load(file path: String, displayName: String? = nil) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LuaError.syntax("cannot open \(displayName ?? path)")
+        }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        if bytes.first == UInt8(ascii: "#") {   // keep the newline, so line numbers stay right
+            bytes.removeSubrange(0 ..< (bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count))
+        }
+        let status = bytes.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { slab_load(L, $0.baseAddress, $0.count, "@" + (displayName ?? path)) }
+        }
+        if status != LUA_OK { throw LuaError.syntax(popMessage()) }
     }
 
     /// Calls the function below `nargs` arguments on the stack under a traceback handler.
@@ -64,8 +81,8 @@ public final class LuaState {
 
     /// Runs a file and returns its results.
     @discardableResult
-    public func run(file path: String, arguments: [LuaValue] = []) throws -> [LuaValue] {
-        try load(file: path)
+    public func run(file path: String, displayName: String? = nil, arguments: [LuaValue] = []) throws -> [LuaValue] {
+        try load(file: path, displayName: displayName)
         for a in arguments { try LuaState.push(a, on: L) }
         return try call(nargs: Int32(arguments.count))
     }
@@ -81,6 +98,31 @@ public final class LuaState {
             throw LuaError.lua(string(at: -1, on: L))
         }
         return try (top + 1 ..< lua_gettop(L) + 1).map { try value(at: $0, on: L) }
+    }
+
+    /// Calls a Lua function with copies of stack slots as its arguments (values untouched by Swift).
+    static func call(_ function: LuaRef, forwarding slots: [Int32], on L: OpaquePointer) throws -> [LuaValue] {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        guard lua_checkstack(L, Int32(slots.count) + 2) != 0 else { throw LuaError.runtime("Lua stack overflow") }
+        try push(.ref(function), on: L)
+        for s in slots { lua_pushvalue(L, s) }
+        if slab_pcall_traceback(L, Int32(slots.count), LUA_MULTRET) != LUA_OK {
+            throw LuaError.lua(string(at: -1, on: L))
+        }
+        return try (top + 1 ..< lua_gettop(L) + 1).map { try value(at: $0, on: L) }
+    }
+
+    /// Calls the function that `load` left on the stack and renders each of its results as text with
+    /// the Lua function `render` (which sees the values themselves). For a REPL.
+    public func callRendering(with render: LuaRef) throws -> [String] {
+        let base = lua_gettop(L) - 1
+        defer { lua_settop(L, base) }
+        if slab_pcall_traceback(L, 0, LUA_MULTRET) != LUA_OK { throw LuaError.lua(popMessage()) }
+        let results = lua_gettop(L) - base
+        return try (0 ..< results).map { i in
+            try LuaState.call(render, forwarding: [base + 1 + i], on: L).first?.string ?? ""
+        }
     }
 
     /// The message on top of the stack (any value, through a protected tostring), popped.
@@ -113,10 +155,20 @@ public final class LuaState {
         return try LuaState.value(at: -1, on: L)
     }
 
+    /// A numeral read as Lua reads it (decimal, hexadecimal, exponent; integer or float), or nil.
+    public func number(from text: String) -> LuaValue? {
+        guard !text.utf8.contains(0), lua_stringtonumber(L, text) != 0 else { return nil }
+        defer { slab_pop(L, 1) }
+        return try? LuaState.value(at: -1, on: L)
+    }
+
     // MARK: Memory
 
     public func collectGarbage() { slab_gc_collect(L) }
     public var memoryKB: Int { Int(slab_gc_count_kb(L)) }
+
+    /// Stops Lua code in this state after `count` VM instructions (for reading untrusted recipes).
+    public func limitInstructions(_ count: Int32) { slab_limit_instructions(L, count) }
 
     // MARK: Ctrl-C
 
@@ -124,6 +176,9 @@ public final class LuaState {
     public func catchInterrupts() { slab_sigint_install(L) }
     public static func releaseInterrupts() { slab_sigint_restore() }
     public func clearInterrupt() { slab_interrupt_clear(L) }
+
+    /// True once Ctrl-C was pressed (until clearInterrupt).
+    public static var interruptPending: Bool { slab_interrupt_pending() != 0 }
 
     /// For long Swift computations: throws "interrupted!" once the user pressed Ctrl-C.
     public static func checkInterrupt() throws {

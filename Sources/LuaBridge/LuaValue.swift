@@ -78,7 +78,7 @@ extension LuaValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expres
     public init(stringLiteral value: String) { self = .string(value) }
     public init(arrayLiteral elements: LuaValue...) { self = .table(LuaTable(array: elements)) }
     public init(dictionaryLiteral elements: (String, LuaValue)...) {
-        var t = LuaTable()
+        var t = LuaTable(array: [], fields: [:])
         for (k, v) in elements { t[k] = v }
         self = .table(t)
     }
@@ -120,7 +120,7 @@ public struct LuaTable: Equatable {
     public var array: [LuaValue]
     public var fields: [LuaKey: LuaValue]
 
-    public init(array: [LuaValue] = [], fields: [LuaKey: LuaValue] = [:]) {
+    public init(array: [LuaValue], fields: [LuaKey: LuaValue] = [:]) {
         self.array = array
         self.fields = fields
     }
@@ -143,4 +143,12 @@ public struct LuaTable: Equatable {
         fields.compactMap { k, v in if case .string(let s) = k { return (s, v) } else { return nil } }
             .sorted { $0.name < $1.name }
     }
+}
+
+extension LuaTable: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
+    public init(dictionaryLiteral elements: (String, LuaValue)...) {
+        self.init(array: [], fields: [:])
+        for (k, v) in elements { self[k] = v }
+    }
+    public init(arrayLiteral elements: LuaValue...) { self.init(array: elements) }
 }

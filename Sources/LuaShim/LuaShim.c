@@ -1,5 +1,6 @@
 #include "LuaShim.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,16 @@ int slab_tostring_protected(lua_State *L, int idx) {
     return lua_pcall(L, 1, 1, 0);
 }
 
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "instruction budget exhausted");
+}
+
+void slab_limit_instructions(lua_State *L, int count) {
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, count);
+}
+
 // ---- Ctrl-C ------------------------------------------------------------------------------------
 
 static lua_State *volatile sigint_state = NULL;
@@ -148,6 +159,11 @@ void slab_sigint_install(lua_State *L) {
     action.sa_handler = on_sigint;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &previous_action);
+    // A parent may have started us with SIGINT blocked (the mask is inherited): Ctrl-C must still work.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     installed = 1;
 }
 

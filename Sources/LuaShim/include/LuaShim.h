@@ -49,6 +49,9 @@ int slab_pcall_traceback(lua_State *L, int nargs, int nresults);
 // luaL_tolstring under protection (a __tostring may raise). Leaves the string (or the error) on top.
 int slab_tostring_protected(lua_State *L, int idx);
 
+// Makes the Lua code of L fail with "instruction budget exhausted" after `count` VM instructions.
+void slab_limit_instructions(lua_State *L, int count);
+
 // ---- Ctrl-C ------------------------------------------------------------------------------------
 // Installs a SIGINT handler that makes the running Lua code of L raise "interrupted!" and sets a flag
 // that long Swift computations poll. slab_sigint_restore puts the previous handler back.
@@ -63,6 +66,7 @@ void slab_write_stderr(const char *s, size_t n);
 void slab_flush_stdout(void);
 
 // ---- Macros as functions ---------------------------------------------------------------------------
+static inline const char *slab_lua_release(void) { return LUA_RELEASE; }
 static inline int slab_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline int slab_upvalueindex(int i) { return lua_upvalueindex(i); }
 static inline void slab_pop(lua_State *L, int n) { lua_pop(L, n); }
@@ -76,9 +80,6 @@ static inline void slab_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
 static inline void slab_gc_step(lua_State *L, int kb) { lua_gc(L, LUA_GCSTEP, kb); }
 static inline int slab_load(lua_State *L, const char *buf, size_t n, const char *chunkname) {
     return luaL_loadbufferx(L, buf, n, chunkname, "t");   // text only: never load bytecode
-}
-static inline int slab_loadfile(lua_State *L, const char *path) {
-    return luaL_loadfilex(L, path, "t");
 }
 
 #endif

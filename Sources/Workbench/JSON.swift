@@ -1,0 +1,82 @@
+import LuaBridge
+
+/// JSON text for Lua values: metrics lines and the run's params.json / run.json.
+///
+/// Choices, documented in README.md: integers stay integers and floats print in their shortest
+/// round-trip form; NaN and ±Inf (not JSON) become the strings "NaN", "Infinity", "-Infinity" so a
+/// diverged loss is recorded, not lost; a table with only a sequence is an array (an empty table is
+/// []), otherwise an object whose keys are sorted with "step" first; Swift objects and functions are
+/// written as "<type name>".
+enum JSON {
+    static func encode(_ value: LuaValue, pretty: Bool = false) -> String {
+        var out = ""
+        write(value, into: &out, indent: pretty ? 0 : nil)
+        return out
+    }
+
+    private static func write(_ value: LuaValue, into out: inout String, indent: Int?) {
+        switch value {
+        case .nil: out += "null"
+        case .boolean(let b): out += b ? "true" : "false"
+        case .integer(let i): out += String(i)
+        case .number(let d): out += number(d)
+        case .string(let s): out += quote(s)
+        case .object(let o): out += quote("<\(o.luaClassName)>")
+        case .ref(let r): out += quote("<\(r.typeName)>")
+        case .table(let t):
+            if t.fields.isEmpty {
+                writeContainer(t.array.map { (nil, $0) }, open: "[", close: "]", into: &out, indent: indent)
+            } else {
+                let items = t.entries.map { (keyString($0.key), $0.value) }
+                    .sorted { a, b in a.0 == "step" ? b.0 != "step" : (b.0 == "step" ? false : a.0 < b.0) }
+                writeContainer(items, open: "{", close: "}", into: &out, indent: indent)
+            }
+        }
+    }
+
+    private static func writeContainer(_ items: [(String?, LuaValue)], open: String, close: String,
+                                       into out: inout String, indent: Int?) {
+        out += open
+        for (i, (key, v)) in items.enumerated() {
+            if i > 0 { out += indent == nil ? "," : "," }
+            if let indent { out += "\n" + String(repeating: "  ", count: indent + 1) }
+            if let key { out += quote(key) + (indent == nil ? ":" : ": ") }
+            write(v, into: &out, indent: indent.map { $0 + 1 })
+        }
+        if let indent, !items.isEmpty { out += "\n" + String(repeating: "  ", count: indent) }
+        out += close
+    }
+
+    private static func keyString(_ k: LuaKey) -> String {
+        switch k {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .number(let d): return number(d)
+        case .boolean(let b): return b ? "true" : "false"
+        }
+    }
+
+    static func number(_ d: Double) -> String {
+        if d.isNaN { return "\"NaN\"" }
+        if d.isInfinite { return d > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
+        return "\(d)"   // shortest representation that reads back to the same Double
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

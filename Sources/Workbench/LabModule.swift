@@ -1,0 +1,140 @@
+import Foundation
+import LuaBridge
+
+/// The `lab` module: what every script and the REPL see as the global `lab` and as `require "lab"`.
+/// Each function is declared with its one-line help; the bridge does the argument plumbing.
+enum LabModule {
+    /// Thrown (as a Lua error value) by lab.params while a recipe is being described: it stops the
+    /// recipe right after its declarations.
+    static let describeStop = "spectral-lab: recipe described"
+
+    static func install(in session: LabSession) throws {
+        var lab = LuaModule("lab")
+        lab.value("version", .string(Lab.version))
+
+        lab.function("params", "lab.params(defaults [, help]): declares the script's parameters with their defaults (and one-line help per name); returns them with --set values applied") { [unowned session] args in
+            let declared = try ParameterSet(defaults: args.table(1), help: args.table(2, default: [:]))
+            return [.table(try session.declare(declared, at: where_(args)))]
+        }
+
+        lab.function("recipe", "lab.recipe{name=, description=}: names and describes this script as a shareable recipe") { [unowned session] args in
+            let t = try args.table(1)
+            for key in t.namedFields.map(\.name) where key != "name" && key != "description" {
+                throw LuaError.argument(index: 1, message: "unknown field '\(key)' (expected name, description)")
+            }
+            guard !t["name"].isNil || !t["description"].isNil else {
+                throw LuaError.argument(index: 1, message: "expected a table with name and/or description")
+            }
+            if !t["name"].isNil {
+                guard let n = t["name"].string, !n.isEmpty else { throw LuaError.argument(index: 1, message: "name must be a non-empty string") }
+                session.recipeName = n
+            }
+            if !t["description"].isNil {
+                guard let d = t["description"].string else { throw LuaError.argument(index: 1, message: "description must be a string") }
+                session.recipeDescription = d
+            }
+            return []
+        }
+
+        lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl and prints it compactly") { [unowned session] args in
+            let t = try args.table(1)
+            let dir = try session.runDirectory()
+            try dir.appendMetrics(JSON.encode(.table(t)))
+            print(compactLine(t))
+            return []
+        }
+
+        lab.function("run_dir", "lab.run_dir([name]): the run directory's absolute path, or the path of file `name` in it") { [unowned session] args in
+            let dir = try session.runDirectory()
+            if args.isNil(1) { return [.string(dir.path)] }
+            let name = try args.string(1)
+            guard !name.isEmpty, !name.hasPrefix("/") else {
+                throw LuaError.argument(index: 1, message: "a file name inside the run directory expected")
+            }
+            return [.string(dir.file(name))]
+        }
+
+        lab.function("recipes", "lab.recipes(): the recipes on the search path, as a list of {name=, path=, description=, params=}") { [unowned session] _ in
+            let catalog = RecipeCatalog(searchPath: session.searchPath)
+            return [.table(LuaTable(array: catalog.recipes().map(\.luaValue)))]
+        }
+
+        lab.function("inspect", "lab.inspect(v): v as readable text (tables expanded, as the REPL prints them)") { [unowned session] args in
+            try args.call(session.inspector.inspect, forwarding: 1 ... 1)
+        }
+
+        try session.state.register(lab)
+        session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
+            print(try helpText(args))
+            return []
+        }
+    }
+
+    /// "file:line" of the Lua code calling the current Swift function.
+    private static func where_(_ args: LuaArgs) -> String { args.callerPosition }
+
+    private static func helpText(_ args: LuaArgs) throws -> String {
+        let docs = args.state.documentation
+        if args.isNil(1) {
+            var lines = ["spectral-lab \(Lab.version) (\(Lab.luaRelease)): the lab module. help(f) shows one entry."]
+            for d in docs {
+                let (sig, summary) = split(d.doc)
+                lines.append("  " + sig)
+                lines.append("      " + summary)
+            }
+            return lines.joined(separator: "\n")
+        }
+        let name = args.state.documentedName(of: args, 1) ?? (try? args.string(1)) ?? ""
+        guard let d = docs.first(where: { $0.name == name || $0.name == "lab." + name }) else {
+            return "no help for \(name.isEmpty ? args.typeName(1) : name); help() lists what there is"
+        }
+        return d.doc
+    }
+
+    /// "lab.log(t): appends ..." → ("lab.log(t)", "appends ..."): the call ends at ")" or "}".
+    private static func split(_ doc: String) -> (String, String) {
+        let end = [doc.range(of: "): "), doc.range(of: "}: ")].compactMap { $0 }.min { $0.lowerBound < $1.lowerBound }
+        guard let end else { return (doc, "") }
+        return (String(doc[...end.lowerBound]), String(doc[end.upperBound...]))
+    }
+
+    /// "step=10 loss=0.1234 acc=0.95": numbers to 5 significant digits, "step" first.
+    static func compactLine(_ t: LuaTable) -> String {
+        t.entries.map { (JSONKey($0.key), $0.value) }
+            .sorted { a, b in a.0 == "step" ? b.0 != "step" : (b.0 == "step" ? false : a.0 < b.0) }
+            .map { "\($0.0)=\(compactValue($0.1))" }
+            .joined(separator: " ")
+    }
+
+    private static func JSONKey(_ k: LuaKey) -> String {
+        if case .string(let s) = k { return s }
+        return JSON.encode(k.value)
+    }
+
+    private static func compactValue(_ v: LuaValue) -> String {
+        switch v {
+        case .number(let d) where d.isFinite: return String(format: "%.5g", d)
+        case .string(let s): return s
+        default: return JSON.encode(v)
+        }
+    }
+}
+
+extension LabSession {
+    /// lab.params: records the declaration; in a run, applies --set and writes params.json.
+    func declare(_ declared: ParameterSet, at position: String) throws -> LuaTable {
+        if let first = parametersDeclaredAt {
+            throw LuaError.runtime("lab.params called a second time (first at \(first)); declare all parameters in one call")
+        }
+        parameters = declared
+        parametersDeclaredAt = position
+        if isDescribing { throw LuaError.lua(LabModule.describeStop) }
+        let resolved: LuaTable
+        do { resolved = try declared.resolve(overrides, in: state) } catch let e as ParameterError {
+            usageError = e.description
+            throw LuaError.runtime(e.description)
+        }
+        if let dir = existingRunDirectory { try dir.writeParams(resolved) }
+        return resolved
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import LuaBridge
+
+/// Everything one Lua state of the workbench shares: how it was started (a run, the REPL, or a
+/// recipe being described), the command line's --set values, the run directory, the declarations.
+public final class LabSession {
+    public enum Mode {
+        /// `spectral-lab run`: the run directory exists from the start.
+        case run(RunDirectory)
+        /// The REPL: a run directory is made on first use (lab.log, lab.run_dir) under `runsBase`.
+        case interactive(runsBase: String)
+        /// Reading a recipe's name, description and parameters: lab.params records them and stops.
+        case describe
+    }
+
+    public let mode: Mode
+    public let overrides: [ParameterOverride]
+    public let seed: Int
+    public let searchPath: RecipeSearchPath
+    public let state: LuaState
+
+    /// Set by lab.recipe{...}.
+    var recipeName: String?
+    var recipeDescription: String?
+    /// Set by lab.params (once per script).
+    var parameters: ParameterSet?
+    var parametersDeclaredAt: String?
+    /// A mistake on the command line found while the script ran (a bad --set): exit 2, not 1.
+    public internal(set) var usageError: String?
+
+    private var lazyRunDirectory: RunDirectory?
+    /// The Lua functions that render values (lab.inspect, and the REPL's printing).
+    private(set) var inspector: (inspect: LuaRef, show: LuaRef)!
+
+    public init(mode: Mode, overrides: [ParameterOverride] = [], seed: Int = 1,
+                searchPath: RecipeSearchPath) throws {
+        self.mode = mode
+        self.overrides = overrides
+        self.seed = seed
+        self.searchPath = searchPath
+        state = LuaState()
+        state.context = self
+        inspector = try Inspector.load(into: state)
+        try LabModule.install(in: self)
+        try state.run("math.randomseed(\(seed))", chunkName: "=seed")
+    }
+
+    var isDescribing: Bool { if case .describe = mode { return true } else { return false } }
+
+    /// The run directory, made now if this is the REPL's first need of it.
+    public func runDirectory() throws -> RunDirectory {
+        switch mode {
+        case .run(let dir): return dir
+        case .interactive(let base):
+            if let d = lazyRunDirectory { return d }
+            let d = try RunDirectory.create(under: base, name: "repl")
+            try d.updateRecord(["kind": "repl", "seed": .integer(seed), "started": .string(RunDirectory.isoNow())])
+            Console.error("spectral-lab: run directory \(d.path)")
+            lazyRunDirectory = d
+            return d
+        case .describe:
+            throw LuaError.runtime("a recipe must call lab.params before it writes anything")
+        }
+    }
+
+    /// The run directory if one exists already (never creates one).
+    public var existingRunDirectory: RunDirectory? {
+        if case .run(let d) = mode { return d }
+        return lazyRunDirectory
+    }
+
+    /// The session of the Lua state a Swift function runs in.
+    static func of(_ args: LuaArgs) -> LabSession { args.state.context as! LabSession }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import LuaBridge
+
+/// One `--set key=value` from the command line.
+public struct ParameterOverride: Equatable, Sendable {
+    public let key: String
+    public let text: String
+
+    /// Parses "key=value"; the value may be empty or contain further '=' signs.
+    public init(parsing argument: String) throws {
+        guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
+            throw ParameterError("--set expects key=value, got '\(argument)'")
+        }
+        key = String(argument[..<eq])
+        text = String(argument[argument.index(after: eq)...])
+    }
+}
+
+public struct ParameterError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A script's declared parameters: `lab.params{ T = 200, lr = 1e-3, model = "spectral" }`.
+/// The defaults fix each parameter's type; `--set` values are read as Lua literals of that type.
+struct ParameterSet {
+    let defaults: LuaTable
+    let help: [String: String]
+
+    init(defaults: LuaTable, help: LuaTable) throws {
+        guard defaults.array.isEmpty else {
+            throw ParameterError("lab.params expects a table of name = default pairs, not a list")
+        }
+        for (key, value) in defaults.fields {
+            guard case .string(let name) = key else {
+                throw ParameterError("lab.params: parameter names are strings, got \(key.value.typeName) key")
+            }
+            try ParameterSet.checkDefault(name, value)
+        }
+        self.defaults = defaults
+        self.help = Dictionary(uniqueKeysWithValues: help.namedFields.compactMap { f in f.value.string.map { (f.name, $0) } })
+    }
+
+    var names: [String] { defaults.namedFields.map(\.name) }
+
+    /// The defaults with the overrides applied, every value type-checked.
+    func resolve(_ overrides: [ParameterOverride], in state: LuaState) throws -> LuaTable {
+        var resolved = defaults
+        for o in overrides {
+            guard case let d = defaults[o.key], !d.isNil else {
+                var message = "unknown parameter '\(o.key)' in --set \(o.key)=\(o.text)"
+                if let close = names.min(by: { editDistance($0, o.key) < editDistance($1, o.key) }),
+                   editDistance(close, o.key) <= 2 {
+                    message += " (did you mean '\(close)'?)"
+                }
+                message += "; known parameters: " + names.joined(separator: ", ")
+                throw ParameterError(message)
+            }
+            resolved[o.key] = try ParameterSet.parse(o.text, like: d, name: o.key, in: state)
+        }
+        return resolved
+    }
+
+    private static func checkDefault(_ name: String, _ value: LuaValue) throws {
+        switch value {
+        case .boolean, .integer, .number, .string: return
+        case .table(let t) where t.fields.isEmpty && t.array.allSatisfy({ ![.table, .object, .ref].contains(kind($0)) }):
+            let kinds = Set(t.array.map(kind))
+            if kinds.count <= 1 || kinds == [.integer, .number] { return }
+            throw ParameterError("lab.params: list parameter '\(name)' mixes types; use one type per list")
+        default:
+            throw ParameterError("lab.params: parameter '\(name)' has a default of type \(value.typeName); "
+                + "parameters are numbers, booleans, strings or lists of them")
+        }
+    }
+
+    private enum Kind { case boolean, integer, number, string, table, object, ref, none }
+    private static func kind(_ v: LuaValue) -> Kind {
+        switch v {
+        case .boolean: return .boolean
+        case .integer: return .integer
+        case .number: return .number
+        case .string: return .string
+        case .table: return .table
+        case .object: return .object
+        case .ref: return .ref
+        case .nil: return .none
+        }
+    }
+
+    /// Reads `text` as a value of the same type as `example`.
+    static func parse(_ text: String, like example: LuaValue, name: String, in state: LuaState) throws -> LuaValue {
+        func fail(_ expected: String) -> ParameterError {
+            ParameterError("--set \(name)=\(text): parameter '\(name)' expects \(expected) "
+                + "(its default is \(JSON.encode(example))), got '\(text)'")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch example {
+        case .integer:
+            guard let n = state.number(from: trimmed) else { throw fail("an integer") }
+            guard let i = n.int else { throw fail("an integer") }
+            return .integer(i)
+        case .number:
+            guard let n = state.number(from: trimmed), let d = n.double else { throw fail("a number") }
+            return .number(d)
+        case .boolean:
+            switch trimmed {
+            case "true": return .boolean(true)
+            case "false": return .boolean(false)
+            default: throw fail("a boolean (true or false)")
+            }
+        case .string:
+            return .string(unquote(text))
+        case .table(let t):
+            let element = t.array.contains { if case .number = $0 { return true } else { return false } }
+                ? LuaValue.number(0) : (t.array.first ?? .string(""))
+            if trimmed.isEmpty { return .table([:]) }
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            do {
+                return .table(LuaTable(array: try items.map { try parse($0, like: element, name: name, in: state) }))
+            } catch {
+                throw fail("a comma-separated list of \(element.typeName)s")
+            }
+        default:
+            throw fail("a value")
+        }
+    }
+
+    /// 'text' or "text" as text; anything else as it is.
+    private static func unquote(_ s: String) -> String {
+        if s.count >= 2, let f = s.first, f == s.last, f == "\"" || f == "'" {
+            return String(s.dropFirst().dropLast())
+        }
+        return s
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0 ... b.count)
+    for i in 1 ... max(a.count, 1) where !a.isEmpty {
+        var previous = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return row[b.count]
+}

@@ -1,0 +1,140 @@
+import Foundation
+import LuaBridge
+
+/// The interactive loop, with lua.c's rules: a line is first tried as an expression ("return " ..
+/// line) and its values printed; otherwise as a statement; a syntax error at <eof> means the input
+/// is incomplete and the next line continues it (prompt ">>"). A trailing ";" suppresses printing;
+/// `?name` shows help. Ctrl-C stops the running command and returns to the prompt; Ctrl-D exits.
+public final class Repl {
+    private let session: LabSession
+    private var reader: LineReader
+    private let interactive: Bool
+    private var completer: LuaRef?
+
+    /// `interactive`: stdin is a terminal (prompts, banner, libedit); otherwise lines are read plainly.
+    public init(session: LabSession, interactive: Bool) {
+        self.session = session
+        self.interactive = interactive
+        reader = PlainLineReader()
+        if interactive {
+            completer = try? Repl.loadCompleter(into: session.state)
+            let state = session.state
+            let completer = completer
+            reader = EditLineReader { text in
+                guard let completer else { return [] }
+                state.clearInterrupt()
+                let r = try? LuaState.call(completer, [.string(text)], on: state.L)
+                return r?.first?.table?.array.compactMap(\.string) ?? []
+            }
+        }
+    }
+
+    /// Runs until end of input. Returns 0, or 1 when reading from a pipe and some input failed.
+    public func run() -> Int32 {
+        if interactive {
+            print("spectral-lab \(Lab.version) (\(Lab.luaRelease)). help() lists the lab functions; Ctrl-D exits.")
+        }
+        session.state.catchInterrupts()
+        defer { LuaState.releaseInterrupts() }
+        var failed = false
+        while true {
+            session.state.clearInterrupt()
+            switch reader.read(prompt: "> ") {
+            case .end:
+                if interactive { print() }
+                return failed && !interactive ? 1 : 0
+            case .interrupted:
+                print()
+                continue
+            case .line(let first):
+                if !evaluate(first) { failed = true }
+            }
+        }
+    }
+
+    /// Reads the rest of an incomplete chunk, runs it, prints results or the error. False on error.
+    private func evaluate(_ first: String) -> Bool {
+        let trimmed = first.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return true }
+        if trimmed.hasPrefix("?") {
+            return execute("help(\"\(trimmed.dropFirst().trimmingCharacters(in: .whitespaces))\")")
+        }
+        var chunk = first
+        let quiet = trimmed.hasSuffix(";")
+        while true {
+            // An expression? (lua.c: "return " .. line, first line only)
+            if chunk == first, (try? session.state.load("return " + chunk, chunkName: "=stdin")) != nil {
+                return run(printing: !quiet)
+            }
+            do {
+                try session.state.load(chunk, chunkName: "=stdin")
+                return run(printing: !quiet)   // a statement chunk may `return` values too
+            } catch let LuaError.syntax(message) where message.hasSuffix("<eof>") {
+                switch reader.read(prompt: ">> ") {
+                case .line(let more): chunk += "\n" + more
+                case .interrupted: print(); return true
+                case .end: Console.error(message); return false
+                }
+            } catch {
+                Console.error("\(error)")
+                return false
+            }
+        }
+    }
+
+    private func execute(_ code: String) -> Bool {
+        do { try session.state.load(code, chunkName: "=stdin") } catch {
+            Console.error("\(error)")
+            return false
+        }
+        return run(printing: false)
+    }
+
+    /// Calls the loaded chunk; prints its values tab-separated through the inspector.
+    private func run(printing: Bool) -> Bool {
+        do {
+            let shown = try session.state.callRendering(with: session.inspector.show)
+            if printing && !shown.isEmpty { print(shown.joined(separator: "\t")) }
+            return true
+        } catch {
+            Console.error("\(error)")
+            return false
+        }
+    }
+
+    /// Completion candidates for a partial name: globals, `a.b.c` fields, `obj:method`s.
+    private static func loadCompleter(into state: LuaState) throws -> LuaRef {
+        let r = try state.run(#"""
+            local function fields(v, out, seen)
+              seen = seen or {}
+              if seen[v] then return out end
+              seen[v] = true
+              if type(v) == "table" then for k in next, v do if type(k) == "string" then out[k] = rawget(v, k) end end end
+              local mt = getmetatable(v)
+              if type(mt) == "table" then
+                for _, f in ipairs { rawget(mt, "__methods"), rawget(mt, "__index") } do
+                  if type(f) == "table" then fields(f, out, seen) end
+                end
+              end
+              return out
+            end
+            return function(text)
+              local path, sep, last = text:match("^(.-)([%.:]?)([%w_]*)$")
+              local v = _G
+              if sep ~= "" then
+                for part in path:gmatch("[^%.:]+") do v = fields(v, {})[part]; if v == nil then return {} end end
+              end
+              local out = {}
+              for k, value in pairs(fields(v, {})) do
+                if k:sub(1, #last) == last and k:sub(1, 2) ~= "__" and (sep ~= ":" or type(value) == "function") then
+                  out[#out + 1] = path .. sep .. k
+                end
+              end
+              table.sort(out)
+              return out
+            end
+            """#, chunkName: "=complete")
+        guard case .ref(let f) = r.first else { throw LuaError.runtime("completer did not load") }
+        return f
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import LuaBridge
+
+/// The directory one run writes: params.json (parameters as resolved), metrics.jsonl (one JSON
+/// object per lab.log call, flushed line by line so a crash loses nothing logged), run.json (what ran,
+/// with which seed, when, and how it ended) and whatever the script saves there.
+public final class RunDirectory {
+    public let path: String
+    private var metrics: FileHandle?
+    private var record: LuaTable
+
+    /// Creates `runs/<UTC timestamp>-<name>/` below `base` (a new, unique directory).
+    public static func create(under base: String, name: String, date: Date = Date()) throws -> RunDirectory {
+        let stamp = timestampFormatter.string(from: date)
+        let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        var candidate = "\(base)/\(stamp)-\(safe)"
+        var n = 2
+        while FileManager.default.fileExists(atPath: candidate) {   // two runs within one second
+            candidate = "\(base)/\(stamp)-\(safe)-\(n)"
+            n += 1
+        }
+        return try RunDirectory(exactly: candidate)
+    }
+
+    /// Uses `path` itself (from --out): it must not exist yet, or be empty, so that no earlier
+    /// run's metrics are overwritten.
+    public init(exactly path: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw RunDirectoryError("'\(path)' exists and is not a directory") }
+            guard (try fm.contentsOfDirectory(atPath: path)).isEmpty else {
+                throw RunDirectoryError("run directory '\(path)' is not empty; choose a new one with --out")
+            }
+        } else {
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw RunDirectoryError("cannot create run directory '\(path)': \(error.localizedDescription)")
+            }
+        }
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        record = [:]
+    }
+
+    deinit { try? metrics?.close() }
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    /// Appends one line to metrics.jsonl.
+    func appendMetrics(_ line: String) throws {
+        if metrics == nil {
+            let p = file("metrics.jsonl")
+            if !FileManager.default.fileExists(atPath: p) {
+                FileManager.default.createFile(atPath: p, contents: nil)
+            }
+            guard let h = FileHandle(forWritingAtPath: p) else { throw RunDirectoryError("cannot open '\(p)'") }
+            h.seekToEndOfFile()
+            metrics = h
+        }
+        try metrics!.write(contentsOf: Data((line + "\n").utf8))   // unbuffered: on disk when this returns
+    }
+
+    func writeParams(_ params: LuaTable) throws {
+        try write(JSON.encode(.table(params), pretty: true) + "\n", to: "params.json")
+    }
+
+    /// Merges fields into run.json and rewrites it (atomically: write, then rename).
+    func updateRecord(_ fields: [String: LuaValue]) throws {
+        for (k, v) in fields { record[k] = v }
+        try write(JSON.encode(.table(record), pretty: true) + "\n", to: "run.json")
+    }
+
+    private func write(_ text: String, to name: String) throws {
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: file(name)), options: .atomic) } catch {
+            throw RunDirectoryError("cannot write '\(file(name))': \(error.localizedDescription)")
+        }
+    }
+
+    /// True when nothing but our own run.json is in it (a run that failed before doing anything).
+    var holdsOnlyRecord: Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.allSatisfy { $0 == "run.json" }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    static func isoNow() -> String { ISO8601DateFormatter().string(from: Date()) }
+
+    private static var timestampFormatter: DateFormatter {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return f
+    }
+}
+
+public struct RunDirectoryError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}

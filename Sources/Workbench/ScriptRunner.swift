@@ -1,0 +1,94 @@
+import Foundation
+import LuaBridge
+
+/// `spectral-lab run`: one script, one run directory, one exit code
+/// (0 done, 1 the script failed, 2 a bad command line, 130 interrupted).
+public struct ScriptRunner {
+    public var script: String
+    public var arguments: [String] = []
+    public var overrides: [ParameterOverride] = []
+    public var seed = 1
+    /// --out: the run directory itself. Otherwise `runs/<timestamp>-<script name>` below `runsBase`.
+    public var out: String?
+    public var runsBase = "runs"
+    public var searchPath = RecipeSearchPath.standard()
+
+    public init(script: String) { self.script = script }
+
+    public func execute() -> Int32 {
+        let name = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
+        let dir: RunDirectory
+        do {
+            dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
+            try dir.updateRecord([
+                "script": .string(script),
+                "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
+                "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
+                "seed": .integer(seed),
+                "started": .string(RunDirectory.isoNow()),
+                "status": "running",
+                "spectral_lab": .string(Lab.version),
+                "lua": .string(Lab.luaRelease),
+            ])
+        } catch {
+            Console.error("spectral-lab: \(error)")
+            return out == nil ? 1 : 2
+        }
+
+        let (code, status, message) = run(in: dir)
+        if code == 2, dir.holdsOnlyRecord {
+            dir.remove()   // nothing ran: leave no empty run behind
+        } else {
+            var fields: [String: LuaValue] = ["status": .string(status), "finished": .string(RunDirectory.isoNow())]
+            if let message { fields["error"] = .string(message) }
+            do { try dir.updateRecord(fields) } catch { Console.error("spectral-lab: \(error)") }
+            Console.error("spectral-lab: run directory \(dir.path)")
+        }
+        return code
+    }
+
+    private func run(in dir: RunDirectory) -> (code: Int32, status: String, message: String?) {
+        let session: LabSession
+        do {
+            session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
+            var arg = LuaTable(array: arguments.map { .string($0) })
+            arg.fields[.integer(0)] = .string(script)
+            try session.state.setGlobal("arg", .table(arg))
+        } catch {
+            Console.error("spectral-lab: cannot start Lua: \(error)")
+            return (1, "error", "\(error)")
+        }
+        session.state.catchInterrupts()
+        defer { LuaState.releaseInterrupts() }
+        do {
+            try session.state.run(file: script, displayName: displayPath(script), arguments: arguments.map { .string($0) })
+        } catch {
+            if let usage = session.usageError {
+                Console.error("spectral-lab: \(usage)")
+                return (2, "usage error", usage)
+            }
+            let message = "\(error)"
+            Console.error(message)
+            if message.contains(interruptedMessage) { return (130, "interrupted", message) }
+            return (1, "error", message)
+        }
+        if !overrides.isEmpty, session.parameters == nil {
+            let m = "--set was given, but \(script) declares no parameters (it never calls lab.params)"
+            Console.error("spectral-lab: \(m)")
+            return (2, "usage error", m)
+        }
+        return (0, "ok", nil)
+    }
+}
+
+/// A script's path as messages show it: relative to the working directory when inside it, with "~"
+/// for the home directory, else as it is (Lua cuts names past 60 characters, so shorter is better).
+func displayPath(_ path: String) -> String {
+    let full = URL(fileURLWithPath: path).standardizedFileURL.path
+    let cwd = FileManager.default.currentDirectoryPath
+    if full.hasPrefix(cwd + "/") { return String(full.dropFirst(cwd.count + 1)) }
+    if let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty, home != "/", full.hasPrefix(home + "/") {
+        return "~" + full.dropFirst(home.count)
+    }
+    return path
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+extension SpectralLab {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run an experiment script or a recipe.",
+            discussion: """
+                SCRIPT is a path to a Lua file, or the name of a recipe on the search path \
+                (see `spectral-lab recipes`). The script sees the global `lab` (also `require "lab"`) \
+                and the full Lua standard library. Arguments after `--` reach it as `arg[1]`, `arg[2]`, ...
+
+                Each run writes a run directory: params.json (the parameters as resolved), \
+                metrics.jsonl (one line per lab.log call) and run.json (what ran and how it ended).
+
+                Exit status: 0 done, 1 the script failed, 2 a bad command line, 130 interrupted.
+                """
+        )
+
+        @Argument(help: "A Lua file, or the name of a recipe.")
+        var script: String
+
+        @Option(name: .customLong("set"), help: ArgumentHelp(
+            "Override a parameter declared with lab.params (repeatable). The value is read as a Lua literal of the default's type; lists are comma-separated.",
+            valueName: "key=value"))
+        var overrides: [String] = []
+
+        @Option(help: "Seed for the run's random numbers (math.random and lab's generators).")
+        var seed: Int = 1
+
+        @Option(help: ArgumentHelp("The run directory to write (new or empty). Default: runs/<UTC time>-<script name>.", valueName: "dir"))
+        var out: String?
+
+        @Argument(parsing: .postTerminator, help: "Arguments for the script, after `--`.")
+        var scriptArguments: [String] = []
+
+        // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
+        func validate() throws {
+            _ = try parsedOverrides()
+            _ = try resolveScript()
+        }
+
+        func run() throws {
+            var runner = ScriptRunner(script: try resolveScript())
+            runner.arguments = scriptArguments
+            runner.overrides = try parsedOverrides()
+            runner.seed = seed
+            runner.out = out
+            let code = runner.execute()
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        private func parsedOverrides() throws -> [ParameterOverride] {
+            do { return try overrides.map(ParameterOverride.init(parsing:)) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+
+        /// A path to an existing file, or else a recipe name.
+        private func resolveScript() throws -> String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
+                guard !isDir.boolValue else { throw ValidationError("'\(script)' is a directory, not a Lua script") }
+                guard FileManager.default.isReadableFile(atPath: script) else {
+                    throw ValidationError("cannot read '\(script)': permission denied")
+                }
+                return script
+            }
+            let catalog = RecipeCatalog(searchPath: .standard())
+            if !script.contains("/"), let recipe = catalog.find(script) { return recipe.path }
+            let known = catalog.recipes().filter { $0.shadowedBy == nil }.map(\.name)
+            throw ValidationError("cannot open '\(script)': no such file"
+                + (script.contains("/") ? "" : ", and no recipe of that name (recipes: \(known.joined(separator: ", ")))"))
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+@main
+struct SpectralLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spectral-lab",
+        abstract: "A workbench for neural networks whose weight matrices are kept as their SVD.",
+        discussion: """
+            Experiments are Lua scripts: `spectral-lab run experiment.lua` runs one and writes its \
+            parameters and metrics to a run directory. Shared experiments ("recipes") are found by \
+            name on the recipe search path: `spectral-lab recipes` lists them.
+            """,
+        version: "spectral-lab \(Lab.version) (\(Lab.luaRelease))",
+        subcommands: [Run.self, Repl.self, Recipes.self]
+    )
+
+    /// ArgumentParser's own main, except that a bad command line exits 2 (as the shell's builtins
+    /// and most Unix tools do) rather than EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+@Suite struct ReplTests {
+    @Test func pipedInputFollowsLuaCsRules() throws {
+        let cli = try CLI()
+        let input = """
+            1 + 1
+            x = 10;
+            x * 3
+            function fib(n)
+              if n < 2 then return n end
+              return fib(n - 1) + fib(n - 2)
+            end
+            fib(20)
+            {1, 2, name = "run", nested = {a = true}}
+            "a string", nil, 3.5
+            42;
+            local t = {}; t.me = t; return t
+            print("printed")
+
+            """
+        let r = try cli.run(["repl"], stdin: input)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == """
+            2
+            30
+            6765
+            {1, 2, name = "run", nested = {a = true}}
+            a string\tnil\t3.5
+            {me = <cycle>}
+            printed
+
+            """)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func errorsArePrintedAndTheLoopGoesOn() throws {
+        let cli = try CLI()
+        let r = try cli.run(["repl"], stdin: "error('first')\nlab.log(1)\nx = = 2\n'after'\n")
+        #expect(r.status == 1)   // from a pipe, a failure shows in the exit status
+        #expect(r.stdout == "after\n")
+        #expect(r.stderr.contains("stdin:1: first"))
+        #expect(r.stderr.contains("bad argument #1 to 'log' (table expected, got number)"))
+        #expect(r.stderr.contains("stdin:1: unexpected symbol near '='"))
+    }
+
+    @Test func helpListsTheLabFunctions() throws {
+        let cli = try CLI()
+        let r = try cli.run(["repl"], stdin: "help()\n?lab.log\nhelp(lab.run_dir)\nhelp('nothing')\n")
+        #expect(r.status == 0)
+        for name in ["lab.params", "lab.log", "lab.run_dir", "lab.recipes", "lab.recipe", "lab.inspect"] {
+            #expect(r.stdout.contains("  \(name)"), "help() lacks \(name)")
+        }
+        #expect(r.stdout.contains("lab.log(t): appends the table t"))
+        #expect(r.stdout.contains("lab.run_dir([name]): the run directory"))
+        #expect(r.stdout.contains("no help for nothing"))
+    }
+
+    @Test func loggingFromTheReplMakesARunDirectoryOnFirstUse() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["repl"], stdin: "1\n").status == 0)
+        #expect(cli.runDirectories().isEmpty)
+        let r = try cli.run(["repl"], stdin: "lab.log{step = 1, loss = 0.5}\n")
+        #expect(r.status == 0)
+        #expect(r.stdout == "step=1 loss=0.5\n")
+        let dirs = cli.runDirectories()
+        #expect(dirs.count == 1 && dirs[0].hasSuffix("-repl"))
+        #expect(try cli.read("\(dirs[0])/metrics.jsonl") == "{\"step\":1,\"loss\":0.5}\n")
+    }
+
+    @Test func requireGivesTheSameModuleAsTheGlobal() throws {
+        let cli = try CLI()
+        let r = try cli.run(["repl"], stdin: "require('lab') == lab\nrequire('lab').version\n")
+        #expect(r.stdout == "true\n0.1.0\n")
+    }
+}
+
+@Suite struct RecipesTests {
+    private func userRecipes(_ cli: inout CLI) throws {
+        try cli.write("mine/adder.lua", """
+            -- comment before the declarations is fine
+            lab.recipe { name = "adder", description = "Adds two numbers." }
+            local p = lab.params({ a = 1, b = 2.5 }, { a = "first", b = "second" })
+            print("sum", p.a + p.b)
+            """)
+        try cli.write("mine/hello.lua", "lab.recipe{description = 'a user hello'}\nlab.params{}\nprint('mine')\n")
+        try cli.write("mine/broken.lua", "error('broken on purpose')\n")
+        try cli.write("mine/spin.lua", "while true do end\n")
+        cli.environment["SPECTRAL_LAB_PATH"] = cli.directory.appendingPathComponent("mine").path
+    }
+
+    @Test func listingShowsDescriptionsParametersAndProblems() throws {
+        var cli = try CLI()
+        try userRecipes(&cli)
+        let r = try cli.run(["recipes"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("adder   Adds two numbers."))
+        #expect(r.stdout.contains("a=1 b=2.5"))
+        #expect(r.stdout.contains("problem: mine/broken.lua:1: broken on purpose"))
+        #expect(r.stdout.contains("problem: instruction budget exhausted"))
+        // The project's hello is listed, hidden by the user's own.
+        #expect(r.stdout.contains("hidden by \(cli.directory.path)/mine/hello.lua"))
+        #expect(r.stdout.contains("Greets, logs a decaying toy loss"))
+    }
+
+    @Test func showAndRunByName() throws {
+        var cli = try CLI()
+        try userRecipes(&cli)
+        let show = try cli.run(["recipes", "show", "adder"])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("adder: Adds two numbers."))
+        #expect(show.stdout.contains("a = 1"))
+        #expect(show.stdout.contains("first"))
+        let run = try cli.run(["run", "adder", "--set", "a=4"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "sum\t6.5\n")
+        let hello = try cli.run(["run", "hello"])
+        #expect(hello.stdout == "mine\n")
+        let missing = try cli.run(["recipes", "show", "nope"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no recipe named 'nope'"))
+    }
+
+    @Test func recipesAreVisibleFromLua() throws {
+        var cli = try CLI()
+        try userRecipes(&cli)
+        let r = try cli.run(["repl"], stdin: """
+            local n = {}; for _, r in ipairs(lab.recipes()) do if r.name == "adder" then n = r end end; return n.params.b.default, n.params.a.help
+            """)
+        #expect(r.stdout == "2.5\tfirst\n", "\(r.stderr)")
+    }
+}

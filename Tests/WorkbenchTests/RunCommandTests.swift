@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+
+@Suite struct RunCommandTests {
+    @Test func helloWritesParamsMetricsAndItsOwnFiles() throws {
+        let cli = try CLI()
+        let hello = CLI.projectRoot.appendingPathComponent("plugins/hello.lua").path
+        let r = try cli.run(["run", hello, "--set", "steps=2", "--set", "greeting=hi there", "--out", "myrun"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("hi there from spectral-lab"))
+        #expect(r.stdout.contains("step=2 loss=0.25"))
+        let dir = cli.directory.appendingPathComponent("myrun").path
+        let params = try cli.json("\(dir)/params.json")
+        #expect(params["steps"] as? Int == 2)
+        #expect(params["greeting"] as? String == "hi there")
+        #expect(params["decay"] as? Double == 0.5)
+        let metrics = try cli.jsonLines("\(dir)/metrics.jsonl")
+        #expect(metrics.count == 2)
+        #expect(metrics.last?["loss"] as? Double == 0.25)
+        let record = try cli.json("\(dir)/run.json")
+        #expect(record["status"] as? String == "ok")
+        #expect(record["seed"] as? Int == 1)
+        #expect(try cli.read("\(dir)/summary.txt").contains("hi there: 2 steps"))
+    }
+
+    @Test func defaultRunDirectoryIsNamedAfterTheScript() throws {
+        let cli = try CLI()
+        let script = try cli.write("exp.lua", "lab.log{step = 1, x = 0/0, y = 1/0}\nprint(lab.run_dir())")
+        let r = try cli.run(["run", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        let dirs = cli.runDirectories()
+        #expect(dirs.count == 1)
+        #expect(dirs.first?.hasSuffix("-exp") == true)
+        #expect(r.stdout.contains(dirs.first ?? "?"))
+        // NaN and Inf are recorded as strings, not dropped and not invalid JSON.
+        #expect(try cli.read("\(dirs[0])/metrics.jsonl") == "{\"step\":1,\"x\":\"NaN\",\"y\":\"Infinity\"}\n")
+    }
+
+    @Test func setValuesAreTypeCheckedAgainstTheDefaults() throws {
+        let cli = try CLI()
+        let script = try cli.write("p.lua", """
+            local p = lab.params { T = 200, lr = 1e-3, model = "spectral", clip = false, cells = {"a", "b"} }
+            print(math.type(p.T), p.T, p.lr, p.model, p.clip, #p.cells, p.cells[#p.cells])
+            """)
+        let ok = try cli.run(["run", script, "--set", "T=0x10", "--set", "lr=1", "--set", "model=\"lstm\"",
+                              "--set", "clip=true", "--set", "cells=x,y,z"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == "integer\t16\t1.0\tlstm\ttrue\t3\tz\n")
+
+        let bad = try cli.run(["run", script, "--set", "T=abc"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("parameter 'T' expects an integer"))
+        #expect(bad.stderr.contains("got 'abc'"))
+
+        let frac = try cli.run(["run", script, "--set", "T=1.5"])
+        #expect(frac.status == 2)
+        let flag = try cli.run(["run", script, "--set", "clip=yes"])
+        #expect(flag.status == 2)
+        #expect(flag.stderr.contains("expects a boolean"))
+
+        let unknown = try cli.run(["run", script, "--set", "lrr=3"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown parameter 'lrr'"))
+        #expect(unknown.stderr.contains("did you mean 'lr'?"))
+        #expect(unknown.stderr.contains("known parameters: T, cells, clip, lr, model"))
+        // A run stopped by a bad --set leaves no run directory behind.
+        #expect(cli.runDirectories().count == 1)
+
+        let malformed = try cli.run(["run", script, "--set", "T"])
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr.contains("--set expects key=value"))
+        #expect(malformed.stderr.contains("Usage: spectral-lab run"))
+    }
+
+    @Test func setWithoutDeclaredParametersIsAnError() throws {
+        let cli = try CLI()
+        let script = try cli.write("none.lua", "print('ran')")
+        let r = try cli.run(["run", script, "--set", "x=1"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("declares no parameters"))
+    }
+
+    @Test func failingScriptReportsFileLineAndTraceback() throws {
+        let cli = try CLI()
+        try cli.write("fail.lua", "local function f(x)\n  return x.field\nend\nf(nil)\n")
+        let script = "fail.lua"   // as a user types it: messages name it so
+        let r = try cli.run(["run", script, "--out", "failed"])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("\(script):2: attempt to index a nil value (local 'x')"))
+        #expect(r.stderr.contains("stack traceback:"))
+        #expect(r.stderr.contains("\(script):4: in main chunk"))
+        let record = try cli.json(cli.directory.appendingPathComponent("failed/run.json").path)
+        #expect(record["status"] as? String == "error")
+        #expect((record["error"] as? String)?.contains(":2: attempt to index") == true)
+    }
+
+    @Test func swiftErrorsAreCatchableAndPositioned() throws {
+        let cli = try CLI()
+        let script = "pc.lua"
+        try cli.write(script, """
+            local ok, err = pcall(lab.log, 42)
+            print(ok, err)
+            local ok2, err2 = pcall(function() lab.params { f = print } end)
+            print(ok2, err2)
+            lab.params { a = 1 }
+            lab.params { b = 2 }
+            """)
+        let r = try cli.run(["run", script])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("false\tbad argument #1 to 'lab.log' (table expected, got number)"))
+        #expect(r.stdout.contains("false\t\(script):3: lab.params: parameter 'f' has a default of type function"))
+        #expect(r.stderr.hasPrefix("\(script):6: lab.params called a second time (first at \(script):5)"))
+    }
+
+    @Test func syntaxErrorsAndMissingFiles() throws {
+        let cli = try CLI()
+        let script = "syntax.lua"
+        try cli.write(script, "x = = 1\n")
+        let r = try cli.run(["run", script])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("\(script):1: unexpected symbol near '='"))
+        let missing = try cli.run(["run", "nowhere/missing.lua"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("cannot open 'nowhere/missing.lua'"))
+        // An absolute path inside the working directory is shown relative to it (Lua would cut
+        // the long absolute name to "...tail").
+        let absolute = try cli.write("sub/s.lua", "error('x')")
+        let l = try cli.run(["run", absolute])
+        #expect(absolute.count > 60)
+        #expect(l.stderr.hasPrefix("sub/s.lua:1: x"))
+        let bytecode = try cli.write("bc.lua", "\u{1B}Lua")
+        let b = try cli.run(["run", bytecode])
+        #expect(b.status == 1)
+        #expect(b.stderr.contains("attempt to load a binary chunk"))
+    }
+
+    @Test func scriptArgumentsAndSeed() throws {
+        let cli = try CLI()
+        let script = try cli.write("a.lua", "print(arg[0] ~= nil, math.random(1000000), ...)")
+        let one = try cli.run(["run", script, "--seed", "7", "--", "x", "--y"])
+        let two = try cli.run(["run", script, "--seed", "7", "--", "x", "--y"])
+        let other = try cli.run(["run", script, "--seed", "8", "--", "x", "--y"])
+        #expect(one.status == 0)
+        #expect(one.stdout.hasPrefix("true\t"))
+        #expect(one.stdout.hasSuffix("\tx\t--y\n"))
+        #expect(one.stdout == two.stdout)
+        #expect(one.stdout != other.stdout)
+    }
+
+    @Test func ctrlCStopsARunWithStatus130AndKeepsTheRecord() throws {
+        let cli = try CLI()
+        let script = try cli.write("spin.lua", "lab.log{step = 1}\nprint('ready'); io.stdout:flush()\nwhile true do end\n")
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["run", script, "--out", "spin"]
+        process.currentDirectoryURL = cli.directory
+        process.environment = cli.environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        process.interrupt()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(String(decoding: e, as: UTF8.self).contains("interrupted!"))
+        let dir = cli.directory.appendingPathComponent("spin").path
+        #expect(try cli.json("\(dir)/run.json")["status"] as? String == "interrupted")
+        #expect(try cli.jsonLines("\(dir)/metrics.jsonl").count == 1)
+    }
+
+    @Test func versionAndHelp() throws {
+        let cli = try CLI()
+        let v = try cli.run(["--version"])
+        #expect(v.status == 0)
+        #expect(v.stdout.hasPrefix("spectral-lab 0.1.0 (Lua 5.4"))
+        let h = try cli.run(["run", "--help"])
+        #expect(h.status == 0)
+        #expect(h.stdout.contains("--set <key=value>"))
+        let bad = try cli.run(["frobnicate"])
+        #expect(bad.status == 2)
+    }
+}
