@@ -21,6 +21,11 @@ let package = Package(
             providers: [.apt(["liblua5.4-dev"])]
         ),
         .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
             name: "CEdit",
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
@@ -29,9 +34,11 @@ let package = Package(
         // that detected them has returned (a longjmp must never cross a Swift frame).
         .target(name: "LuaShim", dependencies: ["CLua"]),
         .target(name: "LuaBridge", dependencies: ["CLua", "LuaShim"]),
+        // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
+        .target(name: "Numerics", dependencies: ["COpenBLAS"]),
         .target(
             name: "Workbench",
-            dependencies: ["LuaBridge", "CEdit"]
+            dependencies: ["LuaBridge", "Numerics", "CEdit"]
         ),
         .executableTarget(
             name: "spectral-lab",
@@ -40,6 +47,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "LuaShim", "CLua"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "LuaBridge", "spectral-lab"]),
     ]

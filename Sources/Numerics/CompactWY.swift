@@ -1,0 +1,93 @@
+/// A block of consecutive reflectors b0..<b1 in compact WY form: H_{b0}⋯H_{b1−1} = I − Y T Yᵀ.
+///
+/// Y's columns are the block's û vectors. They are all zero above row b0, so Y is kept as the
+/// (n − b0)×nb trailing part and the block touches only columns b0..<n of a batch. T is upper
+/// triangular with T⁻¹ = striu(YᵀY) + diag(‖y_j‖²/2) (the "UT transform": one GEMM and a triangular
+/// inverse). A zero y_j gets T⁻¹_jj = 1: its row and column of T are then zero off the diagonal and
+/// the reflector is the identity, as in the reflector-wise path.
+struct WYBlock<T: TensorScalar> {
+    let n: Int, b0: Int, nb: Int, len: Int
+    /// (n − b0)×nb, row-major.
+    let y: Tensor<T>
+    /// nb×nb upper triangular.
+    let t: Tensor<T>
+
+    static func partition(_ v: Tensor<T>, blockSize: Int) -> [Range<Int>] {
+        let nb = Swift.max(1, blockSize)
+        return stride(from: 0, to: v.rows, by: nb).map { $0 ..< Swift.min($0 + nb, v.rows) }
+    }
+
+    init(_ v: Tensor<T>, _ block: Range<Int>) {
+        n = v.cols
+        b0 = block.lowerBound
+        nb = block.count
+        len = n - b0
+        y = Tensor(zeros: [len, nb])
+        for j in 0 ..< nb {
+            let row = v.data + (b0 + j) * n
+            for r in j ..< len { y.data[r * nb + j] = row[b0 + r] }   // masked entries (r < j) stay 0
+        }
+        // R = T⁻¹ = striu(YᵀY) + diag(‖y_j‖²/2), then T = R⁻¹ by a triangular solve against I.
+        let r = Tensor<T>(zeros: [nb, nb])
+        T.gemm(true, false, nb, nb, len, 1, y.data, nb, y.data, nb, 0, r.data, nb)
+        for i in 0 ..< nb {
+            for j in 0 ..< i { r.data[i * nb + j] = 0 }
+            let half = r.data[i * nb + i] / 2
+            r.data[i * nb + i] = half > 0 ? half : 1
+        }
+        t = Tensor<T>.identity(nb)
+        T.trsmUpper(right: false, trans: false, nb, nb, 1, r.data, nb, t.data, nb)
+    }
+
+    /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`.
+    func apply(_ x: Tensor<T>, transposed: Bool) {
+        let b = x.rows
+        let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb])
+        T.gemm(false, false, b, nb, len, 1, x.data + b0, n, y.data, nb, 0, z.data, nb)      // Z = X Y
+        T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T(ᵀ)
+        T.gemm(false, true, b, len, nb, -1, a.data, nb, y.data, nb, 1, x.data + b0, n)      // X −= A Yᵀ
+    }
+
+    /// For out = in·B with B = I − Y T_e Yᵀ (T_e = T, or Tᵀ when `transposed`), given out (in x)
+    /// and G (in g): x ← in, g ← ∂L/∂in = G·Bᵀ, and the block's reflector gradients added to gv:
+    ///   ∂Y = −inᵀ(GY)T_eᵀ − Gᵀ(in Y T_e) + Y(K_u + K_uᵀ + diag K),
+    ///   K = Tᵀ S Tᵀ (or Tᵀ Sᵀ Tᵀ when transposed), S = (in Y)ᵀ(G Y), K_u its strict upper part;
+    /// the last term is T's dependence on Y through the UT transform.
+    func backward(_ x: Tensor<T>, _ g: Tensor<T>, _ gv: Tensor<T>, transposed: Bool) {
+        let b = x.rows
+        apply(x, transposed: !transposed)        // in = out·Bᵀ (B is orthogonal)
+        let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb]), gy = Tensor<T>(zeros: [b, nb])
+        T.gemm(false, false, b, nb, len, 1, x.data + b0, n, y.data, nb, 0, z.data, nb)      // Z = in Y
+        T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T_e
+        T.gemm(false, false, b, nb, len, 1, g.data + b0, n, y.data, nb, 0, gy.data, nb)     // GY
+
+        // K from S = Zᵀ GY.
+        let s = Tensor<T>(zeros: [nb, nb]), w = Tensor<T>(zeros: [nb, nb]), k = Tensor<T>(zeros: [nb, nb])
+        if transposed {
+            T.gemm(true, false, nb, nb, b, 1, gy.data, nb, z.data, nb, 0, s.data, nb)       // Sᵀ
+        } else {
+            T.gemm(true, false, nb, nb, b, 1, z.data, nb, gy.data, nb, 0, s.data, nb)       // S
+        }
+        T.gemm(true, false, nb, nb, nb, 1, t.data, nb, s.data, nb, 0, w.data, nb)           // Tᵀ S(ᵀ)
+        T.gemm(false, true, nb, nb, nb, 1, w.data, nb, t.data, nb, 0, k.data, nb)           // ⋯ Tᵀ
+        let m = Tensor<T>(zeros: [nb, nb])                                                   // K_u + K_uᵀ + diag K
+        for i in 0 ..< nb {
+            m.data[i * nb + i] = k.data[i * nb + i]
+            for j in i + 1 ..< nb {
+                m.data[i * nb + j] = k.data[i * nb + j]
+                m.data[j * nb + i] = k.data[i * nb + j]
+            }
+        }
+        let dy = Tensor<T>(zeros: [len, nb]), gyt = Tensor<T>(zeros: [b, nb])
+        T.gemm(false, !transposed, b, nb, nb, 1, gy.data, nb, t.data, nb, 0, gyt.data, nb)  // (GY) T_eᵀ
+        T.gemm(true, false, len, nb, b, -1, x.data + b0, n, gyt.data, nb, 0, dy.data, nb)    // −inᵀ (GY) T_eᵀ
+        T.gemm(true, false, len, nb, b, -1, g.data + b0, n, a.data, nb, 1, dy.data, nb)      // −Gᵀ A
+        T.gemm(false, false, len, nb, nb, 1, y.data, nb, m.data, nb, 1, dy.data, nb)         // + Y M
+
+        for j in 0 ..< nb {      // scatter into the reflector rows; masked entries get nothing
+            let row = gv.data + (b0 + j) * n + b0
+            for r in j ..< len { row[r] += dy.data[r * nb + j] }
+        }
+        T.gemm(false, true, b, len, nb, -1, gyt.data, nb, y.data, nb, 1, g.data + b0, n)     // ∂in = G − (GY)T_eᵀ Yᵀ
+    }
+}

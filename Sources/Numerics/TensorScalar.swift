@@ -1,0 +1,119 @@
+import COpenBLAS
+import Glibc
+
+/// The element types tensors hold: Float for training, Double for gradient checks. Each maps the
+/// BLAS and LAPACK routines the kernels use to its own precision (s… or d…).
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where Self.RawSignificand: FixedWidthInteger {
+    /// "float32" / "float64", as Lua and numpy name them.
+    static var dtypeName: String { get }
+    /// "F32" / "F64", safetensors' dtype names.
+    static var safetensorsName: String { get }
+    static var epsilon: Self { get }
+
+    /// C = alpha·op(A)·op(B) + beta·C, row-major.
+    static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self,
+                     _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafePointer<Self>, _ ldb: Int,
+                     _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
+    /// y = alpha·op(A)·x + beta·y, row-major.
+    static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
+                     _ x: UnsafePointer<Self>, _ incx: Int, _ beta: Self, _ y: UnsafeMutablePointer<Self>, _ incy: Int)
+    /// A += alpha·x·yᵀ, row-major.
+    static func ger(_ m: Int, _ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ incx: Int,
+                    _ y: UnsafePointer<Self>, _ incy: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int)
+    /// B = alpha·B·op(A)⁻¹ (right) or alpha·op(A)⁻¹·B (left), A upper triangular, row-major.
+    static func trsmUpper(right: Bool, trans: Bool, _ m: Int, _ n: Int, _ alpha: Self,
+                          _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafeMutablePointer<Self>, _ ldb: Int)
+    static func dot(_ n: Int, _ x: UnsafePointer<Self>, _ incx: Int, _ y: UnsafePointer<Self>, _ incy: Int) -> Self
+    static func axpy(_ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ incx: Int, _ y: UnsafeMutablePointer<Self>, _ incy: Int)
+    /// Singular values of the row-major m×n matrix (destroyed), descending. LAPACK ?gesdd.
+    static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ s: UnsafeMutablePointer<Self>) -> Int32
+    /// Householder QR of the row-major m×n matrix in place (?geqrf), then Q (m×min(m,n)) in place (?orgqr).
+    static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>) -> Int32
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+}
+
+private func t(_ b: Bool) -> CBLAS_TRANSPOSE { b ? CblasTrans : CblasNoTrans }
+
+extension Float: TensorScalar {
+    public static let dtypeName = "float32"
+    public static let safetensorsName = "F32"
+    public static var epsilon: Float { .ulpOfOne }
+    public static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                            _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                            _ x: UnsafePointer<Float>, _ incx: Int, _ beta: Float, _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
+        cblas_sgemv(CblasRowMajor, t(trans), Int32(m), Int32(n), alpha, a, Int32(lda), x, Int32(incx), beta, y, Int32(incy))
+    }
+    public static func ger(_ m: Int, _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
+                           _ y: UnsafePointer<Float>, _ incy: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) {
+        cblas_sger(CblasRowMajor, Int32(m), Int32(n), alpha, x, Int32(incx), y, Int32(incy), a, Int32(lda))
+    }
+    public static func trsmUpper(right: Bool, trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
+                                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
+        cblas_strsm(CblasRowMajor, right ? CblasRight : CblasLeft, CblasUpper, t(trans), CblasNonUnit,
+                    Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
+    }
+    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafePointer<Float>, _ incy: Int) -> Float {
+        cblas_sdot(Int32(n), x, Int32(incx), y, Int32(incy))
+    }
+    public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
+        cblas_saxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
+    }
+    public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>) -> Int32 {
+        LAPACKE_sgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, 1, nil, 1)
+    }
+    public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>) -> Int32 {
+        var tau = [Float](repeating: 0, count: min(m, n))
+        let info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(n), &tau)
+        if info != 0 { return info }
+        return LAPACKE_sorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(min(m, n)), Int32(min(m, n)), a, Int32(n), &tau)
+    }
+    public static func exp(_ x: Float) -> Float { Glibc.expf(x) }
+    public static func log(_ x: Float) -> Float { Glibc.logf(x) }
+}
+
+extension Double: TensorScalar {
+    public static let dtypeName = "float64"
+    public static let safetensorsName = "F64"
+    public static var epsilon: Double { .ulpOfOne }
+    public static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+                            _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                            _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+        cblas_dgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
+                            _ x: UnsafePointer<Double>, _ incx: Int, _ beta: Double, _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
+        cblas_dgemv(CblasRowMajor, t(trans), Int32(m), Int32(n), alpha, a, Int32(lda), x, Int32(incx), beta, y, Int32(incy))
+    }
+    public static func ger(_ m: Int, _ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int,
+                           _ y: UnsafePointer<Double>, _ incy: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) {
+        cblas_dger(CblasRowMajor, Int32(m), Int32(n), alpha, x, Int32(incx), y, Int32(incy), a, Int32(lda))
+    }
+    public static func trsmUpper(right: Bool, trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
+                                 _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
+        cblas_dtrsm(CblasRowMajor, right ? CblasRight : CblasLeft, CblasUpper, t(trans), CblasNonUnit,
+                    Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
+    }
+    public static func dot(_ n: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafePointer<Double>, _ incy: Int) -> Double {
+        cblas_ddot(Int32(n), x, Int32(incx), y, Int32(incy))
+    }
+    public static func axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
+        cblas_daxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
+    }
+    public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ s: UnsafeMutablePointer<Double>) -> Int32 {
+        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, 1, nil, 1)
+    }
+    public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>) -> Int32 {
+        var tau = [Double](repeating: 0, count: min(m, n))
+        let info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(n), &tau)
+        if info != 0 { return info }
+        return LAPACKE_dorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(min(m, n)), Int32(min(m, n)), a, Int32(n), &tau)
+    }
+    public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
+    public static func log(_ x: Double) -> Double { Glibc.log(x) }
+}
