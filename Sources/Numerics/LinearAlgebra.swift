@@ -7,7 +7,9 @@ public enum LinearAlgebra {
         var s = [T](repeating: 0, count: Swift.min(a.rows, a.cols))
         if s.isEmpty { return [] }
         let info = T.singularValues(a.rows, a.cols, work.data, &s)
-        guard info == 0 else { throw TensorError.lapack("?gesdd failed to converge (info \(info))") }
+        guard info == 0 else {
+            throw TensorError.lapack(info < 0 ? "?gesdd: argument \(-info) was illegal" : "?gesdd did not converge (info \(info))")
+        }
         return s
     }
 

@@ -65,7 +65,7 @@ extension Float: TensorScalar {
         cblas_saxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
     }
     public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>) -> Int32 {
-        LAPACKE_sgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, 1, nil, 1)
+        LAPACKE_sgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
     }
     public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>) -> Int32 {
         var tau = [Float](repeating: 0, count: min(m, n))
@@ -106,7 +106,7 @@ extension Double: TensorScalar {
         cblas_daxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
     }
     public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ s: UnsafeMutablePointer<Double>) -> Int32 {
-        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, 1, nil, 1)
+        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
     }
     public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>) -> Int32 {
         var tau = [Double](repeating: 0, count: min(m, n))

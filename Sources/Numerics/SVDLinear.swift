@@ -1,0 +1,249 @@
+/// A linear layer whose weight is kept as its SVD (Zhang, Lei & Dhillon 2018):
+///
+///     W (out×in) = U (Σ | 0) Vᵀ,   σᵢ = σ* + 2r(sigmoid(pᵢ) − ½) ∈ [σ* − r, σ* + r],
+///
+/// U (out×out) and V (in×in) products of Householder reflectors (`Householder`), min(out, in)
+/// singular values. y = W x + b for every row x of a B×in batch.
+///
+/// Parameters (each a tensor the optimizer updates in place), with gradients of the same shapes
+/// that `backward` adds into (call `zeroGrad` between steps):
+/// - `u`: kU×out reflector rows (row i has i masked leading entries), `v`: kV×in likewise;
+/// - `p`: min(out, in) pre-activations of the singular values;
+/// - `bias`: out (optional).
+/// Initialization as in the authors' code: reflector rows Glorot-uniform (limit √(6/(k + dim)),
+/// masked entries zero), p = 0 (so every σᵢ = σ*), bias zero.
+public final class SVDLinear<T: TensorScalar> {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let sigmaStar: T
+    public let r: T
+    public let u: Tensor<T>, v: Tensor<T>, p: Tensor<T>
+    public let bias: Tensor<T>?
+    public let gradU: Tensor<T>, gradV: Tensor<T>, gradP: Tensor<T>
+    public let gradBias: Tensor<T>?
+
+    /// How the product is applied in the kernels.
+    public var method: Householder.Method = .wy
+    /// `.materialized` builds W once per forward and multiplies (best for large batches);
+    /// `.factored` applies Vᵀ, Σ and U to the batch directly (best for few reflectors and small
+    /// batches); `.automatic` picks by flop count. Both give the same results and gradients.
+    public var mode: Mode = .automatic
+    public enum Mode: String, Sendable, CaseIterable { case automatic, materialized, factored }
+
+    public struct Options: Sendable {
+        public var reflectorsU: Int?      // default: out (all)
+        public var reflectorsV: Int?      // default: in (all)
+        public var sigmaStar: Double = 1
+        public var r: Double = 0.01
+        public var bias = true
+        public init(reflectorsU: Int? = nil, reflectorsV: Int? = nil, sigmaStar: Double = 1, r: Double = 0.01, bias: Bool = true) {
+            self.reflectorsU = reflectorsU
+            self.reflectorsV = reflectorsV
+            self.sigmaStar = sigmaStar
+            self.r = r
+            self.bias = bias
+        }
+    }
+
+    public init(inFeatures: Int, outFeatures: Int, options: Options = Options(), rng: inout Random) throws {
+        guard inFeatures >= 1, outFeatures >= 1 else {
+            throw TensorError.value("an SVD linear layer needs in ≥ 1 and out ≥ 1, got in=\(inFeatures) out=\(outFeatures)")
+        }
+        let ku = options.reflectorsU ?? outFeatures, kv = options.reflectorsV ?? inFeatures
+        guard (0 ... outFeatures).contains(ku), (0 ... inFeatures).contains(kv) else {
+            throw TensorError.value("reflectors: U takes 0…\(outFeatures) and V 0…\(inFeatures), got \(ku) and \(kv)")
+        }
+        guard options.r >= 0, options.sigmaStar >= options.r, options.sigmaStar.isFinite, options.r.isFinite else {
+            throw TensorError.value("need 0 ≤ r ≤ σ* (singular values in [σ* − r, σ* + r] must be ≥ 0), got σ*=\(options.sigmaStar) r=\(options.r)")
+        }
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        sigmaStar = T(options.sigmaStar)
+        r = T(options.r)
+        u = SVDLinear.glorotReflectors(ku, outFeatures, &rng)
+        v = SVDLinear.glorotReflectors(kv, inFeatures, &rng)
+        p = Tensor(zeros: [Swift.min(inFeatures, outFeatures)])
+        bias = options.bias ? Tensor(zeros: [outFeatures]) : nil
+        gradU = Tensor(zeros: u.shape)
+        gradV = Tensor(zeros: v.shape)
+        gradP = Tensor(zeros: p.shape)
+        gradBias = options.bias ? Tensor(zeros: [outFeatures]) : nil
+    }
+
+    private static func glorotReflectors(_ k: Int, _ n: Int, _ rng: inout Random) -> Tensor<T> {
+        let limit = T((6.0 / Double(k + n)).squareRoot())
+        let t: Tensor<T> = rng.uniformTensor([k, n], -limit, limit)
+        for i in 0 ..< k { for j in 0 ..< i { t[i, j] = 0 } }
+        return t
+    }
+
+    public var rank: Int { p.count }
+
+    /// σᵢ for i < min(out, in), in parameter order.
+    public func sigma() -> [T] {
+        (0 ..< rank).map { i in sigmaStar + 2 * r * (SVDLinear.sigmoid(p.data[i]) - T(0.5)) }
+    }
+
+    static func sigmoid(_ x: T) -> T { x >= 0 ? 1 / (1 + T.exp(-x)) : T.exp(x) / (1 + T.exp(x)) }
+
+    /// The singular values, descending (exact: read off σ, no SVD).
+    public func singularValues() -> [T] { sigma().sorted(by: >) }
+    public func spectralNorm() -> T { sigma().max() ?? 0 }
+    /// σ_max / σ_min (infinite when σ_min = 0).
+    public func conditionNumber() -> T {
+        let s = sigma()
+        guard let hi = s.max(), let lo = s.min() else { return 1 }
+        return lo == 0 ? .infinity : hi / lo
+    }
+
+    /// The factors and W itself.
+    public struct Factors {
+        public let u: Tensor<T>, v: Tensor<T>, sigma: [T], w: Tensor<T>
+    }
+
+    public func factors() throws -> Factors {
+        let um = try Householder.matrix(u, method: method)
+        let vm = try Householder.matrix(v, method: method)
+        let s = sigma()
+        // W = U[:, :s] diag(σ) V[:, :s]ᵀ
+        let us = Tensor<T>(zeros: [outFeatures, rank])
+        for i in 0 ..< outFeatures { for j in 0 ..< rank { us[i, j] = um[i, j] * s[j] } }
+        let w = Tensor<T>(zeros: [outFeatures, inFeatures])
+        T.gemm(false, true, outFeatures, inFeatures, rank, 1, us.data, rank, vm.data, inFeatures, 0, w.data, inFeatures)
+        return Factors(u: um, v: vm, sigma: s, w: w)
+    }
+
+    /// W, out×in.
+    public func matrix() throws -> Tensor<T> { try factors().w }
+
+    // MARK: Forward and backward
+
+    private enum Cache {
+        case materialized(x: Tensor<T>, factors: Factors)
+        case factored(x: Tensor<T>, a: Tensor<T>, yu: Tensor<T>)
+    }
+    private var cache: Cache?
+
+    /// y = W x + b for each row of x (B×in). Keeps what backward needs.
+    public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
+        guard x.rank == 2, x.cols == inFeatures else {
+            throw TensorError.shape("SVD linear \(inFeatures)→\(outFeatures) expects a B×\(inFeatures) batch, got \(x.shapeDescription)")
+        }
+        let y: Tensor<T>
+        if resolvedMode(batch: x.rows) == .materialized {
+            let f = try factors()
+            y = try x.matmul(f.w, transposeOther: true)
+            cache = .materialized(x: x.copy(), factors: f)
+        } else {
+            // A = X V (rows: Vᵀx), then Σ (truncate or zero-pad to out), then rows U·s.
+            let a = try Householder.apply(v, to: x, transpose: true, method: method)
+            let s = sigma()
+            let scaled = Tensor<T>(zeros: [x.rows, outFeatures])
+            for b in 0 ..< x.rows { for i in 0 ..< rank { scaled[b, i] = a[b, i] * s[i] } }
+            let yu = try Householder.apply(u, to: scaled, method: method)
+            cache = .factored(x: x.copy(), a: a, yu: yu)
+            y = yu.copy()
+        }
+        if let bias { for b in 0 ..< y.rows { T.axpy(outFeatures, 1, bias.data, 1, y.data + b * outFeatures, 1) } }
+        return y
+    }
+
+    /// Given ∂L/∂y for the last forward, adds the parameter gradients and returns ∂L/∂x.
+    public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
+        guard let cache else { throw TensorError.value("backward called before forward") }
+        let batch: Int
+        switch cache { case .materialized(let x, _), .factored(let x, _, _): batch = x.rows }
+        guard gradOutput.shape == [batch, outFeatures] else {
+            throw TensorError.shape("gradient must be \(batch)×\(outFeatures) (the last forward's output), got \(gradOutput.shapeDescription)")
+        }
+        if let gradBias {
+            for b in 0 ..< batch { T.axpy(outFeatures, 1, gradOutput.data + b * outFeatures, 1, gradBias.data, 1) }
+        }
+        switch cache {
+        case let .materialized(x, f):
+            let gw = try gradOutput.matmul(x, transposeSelf: true)        // ∂W = Gᵀ X
+            try accumulate(gradMatrix: gw, factors: f)
+            return try gradOutput.matmul(f.w)                             // ∂X = G W
+        case let .factored(_, a, yu):
+            let (gs, gu) = try Householder.backward(u, output: yu, gradOutput: gradOutput, method: method)
+            try gradU.add(gu)
+            let s = sigma()
+            let ga = Tensor<T>(zeros: a.shape)
+            var gsigma = [T](repeating: 0, count: rank)
+            for b in 0 ..< batch {
+                for i in 0 ..< rank {
+                    gsigma[i] += gs[b, i] * a[b, i]
+                    ga[b, i] = gs[b, i] * s[i]
+                }
+            }
+            addSigmaGradient(gsigma)
+            let (gx, gv) = try Householder.backward(v, output: a, gradOutput: ga, transpose: true, method: method)
+            try gradV.add(gv)
+            return gx
+        }
+    }
+
+    /// Back-propagates ∂L/∂W through the parameterization into the gradients (adds):
+    /// ∂U = ∂W V Σ̃ᵀ, ∂V = ∂Wᵀ U Σ̃, ∂σᵢ = (Uᵀ ∂W V)ᵢᵢ, then through the reflectors and the sigmoid.
+    public func accumulate(gradMatrix gw: Tensor<T>, factors f: Factors) throws {
+        guard gw.shape == [outFeatures, inFeatures] else {
+            throw TensorError.shape("∂W must be \(outFeatures)×\(inFeatures), got \(gw.shapeDescription)")
+        }
+        let gwv = try gw.matmul(f.v)                                      // ∂W V (out×in)
+        let gwtu = try gw.matmul(f.u, transposeSelf: true)                // ∂Wᵀ U (in×out)
+        let gum = Tensor<T>(zeros: [outFeatures, outFeatures])
+        let gvm = Tensor<T>(zeros: [inFeatures, inFeatures])
+        var gsigma = [T](repeating: 0, count: rank)
+        for i in 0 ..< rank {
+            for a in 0 ..< outFeatures {
+                gum[a, i] = gwv[a, i] * f.sigma[i]
+                gsigma[i] += f.u[a, i] * gwv[a, i]
+            }
+            for a in 0 ..< inFeatures { gvm[a, i] = gwtu[a, i] * f.sigma[i] }
+        }
+        try gradU.add(try Householder.matrixBackward(u, matrix: f.u, gradMatrix: gum, method: method))
+        try gradV.add(try Householder.matrixBackward(v, matrix: f.v, gradMatrix: gvm, method: method))
+        addSigmaGradient(gsigma)
+    }
+
+    /// ∂pᵢ = ∂σᵢ · 2r · s(1 − s), s = sigmoid(pᵢ).
+    private func addSigmaGradient(_ gsigma: [T]) {
+        for i in 0 ..< rank {
+            let s = SVDLinear.sigmoid(p.data[i])
+            gradP.data[i] += gsigma[i] * 2 * r * s * (1 - s)
+        }
+    }
+
+    public func zeroGrad() {
+        gradU.fill(0); gradV.fill(0); gradP.fill(0); gradBias?.fill(0)
+    }
+
+    /// Scales every reflector row's active part to unit norm (the authors do this after each
+    /// optimizer step; the reflectors do not depend on the norm, so W is unchanged). Zero rows stay.
+    public func renormalize() {
+        for m in [u, v] {
+            for i in 0 ..< m.rows {
+                let row = m.data + i * m.cols + i
+                let norm = T.dot(m.cols - i, row, 1, row, 1).squareRoot()
+                if norm > 0 { for j in 0 ..< m.cols - i { row[j] /= norm } }
+            }
+        }
+    }
+
+    /// Named parameters and their gradients, in a fixed order.
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+        var list = [("u", u, gradU), ("v", v, gradV), ("p", p, gradP)]
+        if let bias, let gradBias { list.append(("bias", bias, gradBias)) }
+        return list
+    }
+
+    /// The mode a batch of this size runs in: factored when applying the reflectors to the batch
+    /// costs fewer flops than building U, V and W and multiplying.
+    public func resolvedMode(batch: Int) -> Mode {
+        if mode != .automatic { return mode }
+        let (m, n, ku, kv, b) = (Double(outFeatures), Double(inFeatures), Double(u.rows), Double(v.rows), Double(batch))
+        let factored = 4 * b * (m * ku + n * kv)
+        let materialized = 4 * (m * m * ku + n * n * kv) + 2 * m * n * Double(rank) + 2 * b * m * n
+        return factored < materialized ? .factored : .materialized
+    }
+}
