@@ -42,6 +42,11 @@ public class LuaClassSpec: @unchecked Sendable {
     var properties: [(name: String, body: LuaSendableBody)] = []
     var metamethods: [(LuaMetamethod, LuaSendableBody)] = []
     var tostringBody: LuaSendableBody?
+    /// __index for keys that are neither methods nor properties (e.g. `t[3]`): (self, key).
+    var indexFallback: LuaSendableBody?
+    /// Bytes of native memory an instance holds, reported to Lua's collector (which sees only the
+    /// small userdata) so that big objects are collected as promptly as Lua's own.
+    var nativeSize: (@Sendable (AnyObject) -> Int)?
 
     init(name: String) { self.name = name }
 }
@@ -75,6 +80,23 @@ public final class LuaClass<T: LuaObject>: LuaClassSpec, @unchecked Sendable {
     public func tostring(_ body: @escaping @Sendable (T) -> String) {
         tostringBody = { args in [.string(body(try Self.this(args)))] }
     }
+
+    /// `obj[key]` for keys that are not method or property names; args[2] is the key.
+    /// Errors come back as (nil, message) for the __index wrapper to raise at the caller's line.
+    public func index(_ body: @escaping @Sendable (T, LuaArgs) throws -> LuaValue) {
+        indexFallback = { args in
+            do { return [try body(Self.this(args), args)] } catch LuaError.runtime(let m) {
+                return [.nil, .string(m)]
+            } catch LuaError.argument(_, let m) {
+                return [.nil, .string(m)]
+            }
+        }
+    }
+
+    /// How many bytes of memory outside Lua an instance holds.
+    public func nativeSize(_ body: @escaping @Sendable (T) -> Int) {
+        nativeSize = { object in (object as? T).map(body) ?? 0 }
+    }
 }
 
 extension LuaState {
@@ -82,6 +104,7 @@ extension LuaState {
         let spec: LuaClassSpec = T.luaClass
         ensureMetatable(spec, on: L)
         slab_push_object(L, Unmanaged.passRetained(object as AnyObject).toOpaque(), spec.name)
+        if let size = spec.nativeSize, let state = from(L) { state.reportNativeAllocation(size(object)) }
     }
 
     static func object(at index: Int32, on L: OpaquePointer) -> (any LuaObject)? {
@@ -102,7 +125,7 @@ extension LuaState {
         }
         lua_pushvalue(L, -1)
         lua_setfield(L, mt, "__methods")
-        if spec.properties.isEmpty {
+        if spec.properties.isEmpty && spec.indexFallback == nil {
             lua_setfield(L, mt, "__index")
         } else {
             // __index: methods first, then properties by name.
@@ -111,19 +134,25 @@ extension LuaState {
                 pushFunction(p.body, on: L)
                 lua_setfield(L, -2, p.name)
             }
+            if let fallback = spec.indexFallback { pushFunction(fallback, on: L) } else { lua_pushnil(L) }
             let source = """
-                local methods, properties = ...
+                local methods, properties, fallback = ...
                 return function(self, key)
                   local m = methods[key]
                   if m ~= nil then return m end
                   local p = properties[key]
                   if p ~= nil then return p(self) end
+                  if fallback ~= nil and type(key) ~= "string" then
+                    local v, err = fallback(self, key)
+                    if err ~= nil then error(err, 2) end   -- at the line that indexed
+                    return v
+                  end
                   return nil
                 end
                 """
             _ = source.withCString { slab_load(L, $0, source.utf8.count, "=index") }
-            lua_rotate(L, -3, 1)             // the function below the two tables
-            lua_callk(L, 2, 1, 0, nil)       // our own code, which cannot fail
+            lua_rotate(L, -4, 1)             // the function below the three upvalues
+            lua_callk(L, 3, 1, 0, nil)       // our own code, which cannot fail
             lua_setfield(L, mt, "__index")
         }
         for (m, body) in spec.metamethods {

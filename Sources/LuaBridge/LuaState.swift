@@ -164,6 +164,18 @@ public final class LuaState {
 
     // MARK: Memory
 
+    private var unreportedNativeBytes = 0
+
+    /// Tells the collector about memory outside Lua (throttled to one GC step per MiB), so a loop
+    /// that makes big objects does not let thousands of them pile up before a collection.
+    func reportNativeAllocation(_ bytes: Int) {
+        unreportedNativeBytes += bytes
+        if unreportedNativeBytes >= 1 << 20 {
+            slab_gc_step(L, Int32(clamping: unreportedNativeBytes >> 10))
+            unreportedNativeBytes = 0
+        }
+    }
+
     public func collectGarbage() { slab_gc_collect(L) }
     public var memoryKB: Int { Int(slab_gc_count_kb(L)) }
 

@@ -63,6 +63,7 @@ enum LabModule {
             try args.call(session.inspector.inspect, forwarding: 1 ... 1)
         }
 
+        LuaNumerics.install(into: &lab, session: session)
         try session.state.register(lab)
         session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
             print(try helpText(args))

@@ -1,5 +1,6 @@
 import Foundation
 import LuaBridge
+import Numerics
 
 /// Everything one Lua state of the workbench shares: how it was started (a run, the REPL, or a
 /// recipe being described), the command line's --set values, the run directory, the declarations.
@@ -18,6 +19,8 @@ public final class LabSession {
     public let seed: Int
     public let searchPath: RecipeSearchPath
     public let state: LuaState
+    /// The generator behind lab.tensor.rand/randn and layer initialization (lab.seed resets it).
+    public var random: Random
 
     /// Set by lab.recipe{...}.
     var recipeName: String?
@@ -38,6 +41,7 @@ public final class LabSession {
         self.overrides = overrides
         self.seed = seed
         self.searchPath = searchPath
+        random = Random(seed: UInt64(bitPattern: Int64(seed)))
         state = LuaState()
         state.context = self
         inspector = try Inspector.load(into: state)

@@ -1,0 +1,63 @@
+import LuaBridge
+import Numerics
+
+// The SVD-parameterized layer in Lua: lab.svd.linear(in, out, {...}) returns one of these.
+
+extension SVDLinear: LuaObject {
+    public static var luaClass: LuaClass<SVDLinear<T>> {
+        T.self == Float.self ? floatSVDLinearClass as! LuaClass<SVDLinear<T>> : doubleSVDLinearClass as! LuaClass<SVDLinear<T>>
+    }
+}
+
+let floatSVDLinearClass = LuaClass<SVDLinear<Float>>("lab.SVDLinear<float32>", declareSVDLinearClass)
+let doubleSVDLinearClass = LuaClass<SVDLinear<Double>>("lab.SVDLinear<float64>", declareSVDLinearClass)
+
+private func numbers<T: TensorScalar>(_ xs: [T]) -> LuaValue {
+    .table(LuaTable(array: xs.map { .number(Double($0)) }))
+}
+
+private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>) {
+    c.nativeSize { l in l.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
+    c.tostring { l in
+        "SVDLinear(\(l.inFeatures) → \(l.outFeatures), reflectors U \(l.u.rows) V \(l.v.rows), σ* = \(l.sigmaStar), r = \(l.r), \(l.bias == nil ? "no bias" : "bias"), \(T.dtypeName))"
+    }
+    c.property("in_features") { .integer($0.inFeatures) }
+    c.property("out_features") { .integer($0.outFeatures) }
+    c.property("dtype") { _ in .string(T.dtypeName) }
+
+    c.method("forward", "layer:forward(x): y = W x + b for every row of x (B×in) → B×out") { l, args in
+        [.object(try l.forward(args.tensor(2, T.self)))]
+    }
+    c.method("backward", "layer:backward(dy): for the last forward, adds the parameter gradients and returns dx") { l, args in
+        [.object(try l.backward(args.tensor(2, T.self)))]
+    }
+    c.method("parameters", "layer:parameters(): {u=, v=, p=, bias=}: the layer's own tensors (update them in place)") { l, _ in
+        var t = LuaTable(array: [])
+        for p in l.parameters { t[p.name] = .object(p.value) }
+        return [.table(t)]
+    }
+    c.method("gradients", "layer:gradients(): {u=, v=, p=, bias=}: the accumulated gradients (same shapes)") { l, _ in
+        var t = LuaTable(array: [])
+        for p in l.parameters { t[p.name] = .object(p.grad) }
+        return [.table(t)]
+    }
+    c.method("zero_grad", "layer:zero_grad(): sets the gradients to zero") { l, _ in
+        l.zeroGrad()
+        return []
+    }
+    c.method("matrix", "layer:matrix(): W (out×in)") { l, _ in [.object(try l.matrix())] }
+    c.method("factors", "layer:factors(): U (out×out), σ (a table, parameter order), V (in×in)") { l, _ in
+        let f = try l.factors()
+        return [.object(f.u), numbers(f.sigma), .object(f.v)]
+    }
+    c.method("sigma", "layer:sigma(): the singular values in parameter order") { l, _ in [numbers(l.sigma())] }
+    c.method("singular_values", "layer:singular_values(): the singular values, descending (from σ, no SVD)") { l, _ in
+        [numbers(l.singularValues())]
+    }
+    c.method("spectral_norm", "layer:spectral_norm(): ‖W‖₂ = max σ") { l, _ in [.number(Double(l.spectralNorm()))] }
+    c.method("condition_number", "layer:condition_number(): max σ / min σ") { l, _ in [.number(Double(l.conditionNumber()))] }
+    c.method("renormalize", "layer:renormalize(): scales the reflector rows to unit norm (W unchanged); after each optimizer step") { l, _ in
+        l.renormalize()
+        return []
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import LuaBridge
+import Testing
+@testable import Workbench
+
+/// The numerical core as a script sees it.
+@Suite struct LuaNumericsTests {
+    func session(seed: Int = 1) throws -> LabSession {
+        try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                       seed: seed, searchPath: RecipeSearchPath(directories: []))
+    }
+
+    func run(_ code: String, _ s: LabSession? = nil) throws -> [LuaValue] {
+        try (s ?? session()).state.run(code, chunkName: "=test")
+    }
+
+    /// The message of the error `code` raises (through pcall).
+    func error(_ code: String) throws -> String {
+        let r = try run("local ok, e = pcall(function()\n\(code)\nend); return ok, e")
+        #expect(r[0] == false, "no error from: \(code)")
+        return r[1].string ?? ""
+    }
+
+    @Test func constructorsShapesAndIndexing() throws {
+        #expect(try run("""
+            local t = lab.tensor.from{{1, 2, 3}, {4, 5, 6}}
+            t[{2, 3}] = 60
+            return t:size(), t:size(2), t:dim(), t:numel(), #t, t.dtype, t[{2, 3}], t[2]:totable(), t:get(1, 2)
+            """) == [[2, 3], 3, 2, 6, 2, "float32", 60.0, [4.0, 5.0, 60.0], 2.0])
+        #expect(try run("return lab.tensor.zeros(2, 3, 'double').dtype, lab.tensor.ones({2}):totable(), lab.tensor.eye(2, 3):totable()")
+                == ["float64", [1.0, 1.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+        #expect(try run("local t = lab.tensor.zeros(2, 2); t[2] = lab.tensor.from{7, 8}; t[1] = lab.tensor.ones(2); return t:totable()")
+                == [[[1.0, 1.0], [7.0, 8.0]]])
+        #expect(try run("return lab.tensor.from(3):dim(), lab.tensor.zeros(0, 4):numel()") == [0, 0])
+    }
+
+    @Test func arithmeticAndReductions() throws {
+        #expect(try run("""
+            local a = lab.tensor.from{{1, 2}, {3, 4}}
+            local b = lab.tensor.from{{1, 0}, {0, 1}}
+            return (a + b):totable(), (2 * a - 1):totable(), (a * b):totable(), (-a):sum(), a:matmul(b):totable(),
+                   a:t():totable(), a:norm(), a:mean(), a:max(), a:min(), a:dot(b), a:matmul(lab.tensor.from{1, 1}):totable()
+            """) == [[[2.0, 2.0], [3.0, 5.0]], [[1.0, 3.0], [5.0, 7.0]], [[1.0, 0.0], [0.0, 4.0]], -10.0,
+                     [[1.0, 2.0], [3.0, 4.0]], [[1.0, 3.0], [2.0, 4.0]], .number(Double(Float(30).squareRoot())),
+                     2.5, 4.0, 1.0, 5.0, [3.0, 7.0]])
+        #expect(try run("""
+            local p = lab.tensor.ones(3); local g = lab.tensor.from{1, 2, 3}
+            p:add_(g, -0.5):mul_(2)
+            return p:totable(), p:clone():fill(7):totable(), p:copy_(g):totable()
+            """) == [[1.0, -0.0, -1.0], [7.0, 7.0, 7.0], [1.0, 2.0, 3.0]])
+    }
+
+    @Test func errorsNameShapesTypesAndIndices() throws {
+        #expect(try error("return lab.tensor.zeros(2, 3) + lab.tensor.zeros(3, 2)") == "test:2: add: shapes 2×3 and 3×2 differ")
+        #expect(try error("return lab.tensor.zeros(2) + lab.tensor.zeros(2, 'double')")
+                .contains("float32 and float64 tensors do not mix; convert one with :float() or :double()"))
+        #expect(try error("return lab.tensor.zeros(2, 3):matmul(lab.tensor.zeros(2, 3))")
+                == "test:2: matmul: inner dimensions differ: 2×3 · 2×3")
+        #expect(try error("return lab.tensor.zeros(2, 2)[{3, 1}]") == "test:2: index 3 out of range for dimension 1 of size 2")
+        #expect(try error("return lab.tensor.zeros(2, 2)[{1, 1, 1}]").contains("3 indices for a tensor of rank 2"))
+        #expect(try error("local t = lab.tensor.zeros(2); t[1] = 'x'").contains("a number expected"))
+        #expect(try error("return lab.tensor.from{{1, 2}, {3}}").contains("ragged input: element[2] has shape 1, expected 2"))
+        #expect(try error("return lab.tensor.from{1, 'a'}").contains("element[2] is a string, not a number"))
+        #expect(try error("return lab.tensor.zeros(-1)").contains("negative dimension"))
+        #expect(try error("return lab.tensor.zeros(1e6, 1e6, 1e6)").contains("too large"))
+        #expect(try error("return lab.tensor.zeros(2, 'half')").contains("unknown dtype 'half'"))
+        #expect(try error("return lab.tensor.zeros(2):reshape(3)").contains("cannot reshape 2"))
+        #expect(try error("return lab.tensor.zeros(2):matmul(7)").contains("bad argument #1 to 'matmul' (float32 tensor expected, got number)"))
+    }
+
+    @Test func seededGenerationRepeats() throws {
+        let a = try run("lab.seed(42); return lab.tensor.randn(3):totable(), lab.tensor.rand(2):totable()")
+        let b = try run("lab.seed(42); return lab.tensor.randn(3):totable(), lab.tensor.rand(2):totable()")
+        let c = try run("lab.seed(43); return lab.tensor.randn(3):totable()")
+        #expect(a == b)
+        #expect(a[0] != c[0])
+        // --seed seeds the session the same way lab.seed does.
+        #expect(try run("return lab.tensor.randn(3):totable()", session(seed: 42)) == [a[0]])
+    }
+
+    @Test func householderFromLuaMatchesItsOwnBackward() throws {
+        let r = try run("""
+            lab.seed(1)
+            local V = lab.tensor.randn(3, 5, "double")
+            local X = lab.tensor.randn(4, 5, "double")
+            local Q = lab.householder.matrix(V)
+            local Y = lab.householder.apply(V, X)
+            local Yt = lab.householder.apply_transpose(V, X, { method = "reflectorwise" })
+            local dY = lab.tensor.randn(4, 5, "double")
+            local dX, dV = lab.householder.backward(V, Y, dY)
+            -- dX = dY Q for Y = X Qᵀ; and a finite-difference probe of one reflector entry
+            local h, i, j = 1e-6, 2, 4
+            local function loss() return lab.householder.apply(V, X):dot(dY) end
+            local saved = V[{i, j}]
+            V[{i, j}] = saved + h; local plus = loss()
+            V[{i, j}] = saved - h; local minus = loss()
+            V[{i, j}] = saved
+            return (Q:t():matmul(Q) - lab.tensor.eye(5, "double")):norm(),
+                   (Y - X:matmul(Q:t())):norm(), (Yt - X:matmul(Q)):norm(),
+                   (dX - dY:matmul(Q)):norm(), math.abs((plus - minus) / (2 * h) - dV[{i, j}]), dV[{2, 1}]
+            """)
+        for (k, v) in r.prefix(5).enumerated() { #expect((v.double ?? 1) < 1e-8, "check \(k): \(v)") }
+        #expect(r[5] == 0.0)   // masked entry
+        #expect(try error("return lab.householder.apply(lab.tensor.zeros(6, 5), lab.tensor.zeros(2, 5))")
+                .contains("6 reflectors of length 5: at most 5 fit"))
+        #expect(try error("return lab.householder.apply(lab.tensor.zeros(2, 5), lab.tensor.zeros(2, 5), { side = 'left' })")
+                .contains("unknown option 'side'"))
+    }
+
+    @Test func svdLinearFromLua() throws {
+        let r = try run("""
+            lab.seed(7)
+            local W = lab.svd.linear(6, 4, { r = 0.2, reflectors = 3, dtype = "double" })
+            local p = W:parameters()
+            p.p:copy_(lab.tensor.from({2, -1, 0.5, -3}, "double"))
+            local sv = W:singular_values()
+            local x = lab.tensor.randn(5, 6, "double")
+            local y = W:forward(x)
+            local dy = lab.tensor.randn(5, 4, "double")
+            W:zero_grad()
+            local dx = W:backward(dy)
+            local M = W:matrix()
+            local g = W:gradients()
+            return #sv, sv[1] >= sv[4], (y - x:matmul(M:t()) - lab.tensor.zeros(5, 4, "double")):norm() < 1e-12,
+                   (dx - dy:matmul(M)):norm() < 1e-12, g.u:size(), g.v:size(), g.p:size(), g.bias:numel(),
+                   W.in_features, W.out_features, math.abs(W:spectral_norm() - sv[1]) < 1e-15,
+                   tostring(W)
+            """)
+        #expect(r[0] == 4 && r[1] == true && r[2] == true && r[3] == true)
+        #expect(r[4] == [3, 4] && r[5] == [3, 6] && r[6] == [4] && r[7] == 4 && r[8] == 6 && r[9] == 4 && r[10] == true)
+        #expect(r[11].string?.hasPrefix("SVDLinear(6 → 4, reflectors U 3 V 3") == true)
+        #expect(try error("return lab.svd.linear(4, 4):forward(lab.tensor.zeros(2, 5))")
+                == "test:2: SVD linear 4→4 expects a B×4 batch, got 2×5")
+        #expect(try error("return lab.svd.linear(4, 4, { reflector = 2 })").contains("unknown option 'reflector'"))
+        #expect(try error("return lab.svd.linear(4, 4, { r = 2 })").contains("need 0 ≤ r ≤ σ*"))
+        #expect(try error("return lab.svd.linear(4, 4):backward(lab.tensor.zeros(2, 4))").contains("backward called before forward"))
+    }
+}
+
+@Suite struct TensorMemoryTests {
+    /// Lua sees only a small userdata per tensor; the size hint makes it collect in step with the
+    /// native memory. Measured: peak RSS 42 MB with the hint, 1.46 GB without it.
+    @Test func aLoopOfBigTensorsDoesNotPileThemUp() throws {
+        let cli = try CLI()
+        let script = try cli.write("mem.lua", """
+            for i = 1, 2000 do local t = lab.tensor.zeros(256, 1024) end   -- 1 MiB each, 2 GiB in all
+            for line in io.lines("/proc/self/status") do
+              local kb = line:match("^VmHWM:%s*(%d+)")
+              if kb then print(kb) end
+            end
+            """)
+        let r = try cli.run(["run", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        let peakKB = Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .max
+        #expect(peakKB < 200_000, "peak RSS \(peakKB) kB")
+    }
+}
