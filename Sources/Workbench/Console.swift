@@ -2,11 +2,11 @@ import LuaShim
 
 /// Where the workbench's own messages go: stderr, after stdout is flushed (so the order on a
 /// terminal is the order of events).
-enum Console {
-    static func error(_ message: String) {
+public enum Console {
+    public static func error(_ message: String) {
         let text = message.hasSuffix("\n") ? message : message + "\n"
         text.utf8CString.withUnsafeBufferPointer { slab_write_stderr($0.baseAddress, $0.count - 1) }
     }
 
-    static func flush() { slab_flush_stdout() }
+    public static func flush() { slab_flush_stdout() }
 }

@@ -155,3 +155,16 @@ import Testing
         #expect(peakKB < 200_000, "peak RSS \(peakKB) kB")
     }
 }
+
+@Suite struct DocsExampleTests {
+    /// docs/parameterization.md's example runs as documented (shortened), and its own assert holds:
+    /// every singular value ends inside the band.
+    @Test func theParameterizationExampleRuns() throws {
+        let cli = try CLI()
+        let example = CLI.projectRoot.appendingPathComponent("docs/examples/spectral_layer.lua").path
+        let r = try cli.run(["run", example, "--set", "steps=300"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("final singular values"))
+        #expect(r.stdout.contains("‖W − target‖ at the end"))
+    }
+}

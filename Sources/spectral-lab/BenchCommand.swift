@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+extension SpectralLab {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the kernels on this machine.",
+            discussion: """
+                Times are medians of repeated runs (the machines are shared and noisy); rates are \
+                shown next to this machine's sgemm at the same size, measured in the same run.
+                """,
+            subcommands: [Householder.self]
+        )
+    }
+}
+
+extension SpectralLab.Bench {
+    struct Householder: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply k Householder reflectors to an n×B batch: reflector-wise vs compact WY, forward and backward.",
+            discussion: """
+                For each n, k = n and k = n/4, float32. GFLOP/s use the reflector-wise algorithm's flop \
+                count for both methods (4·B·Σ(n−i) forward, 14·B·Σ(n−i) backward), so the rates compare \
+                directly; "% sgemm" is the forward rate over sgemm's rate for (B×n)·(n×n).
+                """
+        )
+
+        @Option(help: "Comma-separated vector lengths n.")
+        var sizes = "64,128,256,512,1024"
+
+        @Option(help: "Batch size B.")
+        var batch = 128
+
+        @Option(help: "Reflectors per compact WY block.")
+        var block = 64
+
+        func validate() throws {
+            guard parsedSizes().count > 0, parsedSizes().allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
+                throw ValidationError("--sizes takes integers from 1 to 8192, e.g. 64,128")
+            }
+            guard batch >= 1 && batch <= 65536 else { throw ValidationError("--batch takes 1…65536") }
+            guard block >= 1 && block <= 4096 else { throw ValidationError("--block takes 1…4096") }
+        }
+
+        private func parsedSizes() -> [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+        func run() throws {
+            var bench = HouseholderBenchmark()
+            bench.sizes = parsedSizes()
+            bench.batch = batch
+            bench.blockSize = block
+            print("Householder products applied to an n×\(batch) batch (float32), compact WY in blocks of \(block), medians")
+            let header: [(String, Int)] = [("n", 6), ("k", 6), ("method", -14), ("fwd ms", 10), ("GFLOP/s", 8),
+                                           ("bwd ms", 10), ("GFLOP/s", 8), ("sgemm", 8), ("% sgemm", 9)]
+            print(header.map { text, width in
+                let pad = String(repeating: " ", count: max(0, abs(width) - text.count))
+                return width < 0 ? text + pad : pad + text
+            }.joined(separator: " "))
+            try bench.run { r in
+                print(String(format: "%6d %6d %-14@ %10.3f %8.1f %10.3f %8.1f %8.1f %8.0f%%", r.n, r.k, r.method,
+                             r.forwardSeconds * 1e3, r.forwardGflops, r.backwardSeconds * 1e3, r.backwardGflops,
+                             r.sgemmGflops, 100 * r.forwardGflops / r.sgemmGflops))
+                Console.flush()   // a row as soon as it is measured, also into a pipe
+            }
+        }
+    }
+}
