@@ -80,6 +80,11 @@ extension LuaState {
         slab_pop(L, 1)
     }
 
+    /// Makes a class's methods a help topic (`help "tensor"` lists them).
+    public func document(topic: String, title: String, _ spec: LuaClassSpec) {
+        topics.append((topic, title, spec.methods.map { ($0.name, $0.doc) }))
+    }
+
     /// The qualified name of a documented function passed as argument `i`, if it is one.
     public func documentedName(of args: LuaArgs, _ i: Int) -> String? {
         guard lua_type(args.L, Int32(i)) == LUA_TFUNCTION, let p = lua_topointer(args.L, Int32(i)) else { return nil }

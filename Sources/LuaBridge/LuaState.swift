@@ -11,6 +11,8 @@ public final class LuaState {
     public var context: AnyObject?
     /// "qualified.name" → one-line description, for every documented function registered.
     public internal(set) var documentation: [(name: String, doc: String)] = []
+    /// Help topics for classes: topic name, a title, and (method, doc) pairs.
+    public internal(set) var topics: [(topic: String, title: String, methods: [(name: String, doc: String)])] = []
     /// lua_topointer of documented functions → qualified name (for `help(fn)`).
     var documentedFunctions: [UnsafeRawPointer: String] = [:]
 

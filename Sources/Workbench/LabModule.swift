@@ -83,9 +83,16 @@ enum LabModule {
                 lines.append("  " + sig)
                 lines.append("      " + summary)
             }
+            for t in args.state.topics { lines.append("Also: help \"\(t.topic)\" for the \(t.title).") }
             return lines.joined(separator: "\n")
         }
         let name = args.state.documentedName(of: args, 1) ?? (try? args.string(1)) ?? ""
+        if let t = args.state.topics.first(where: { $0.topic == name || "lab." + $0.topic == name }) {
+            return (["The \(t.title):"] + t.methods.flatMap { m -> [String] in
+                let (sig, summary) = split(m.doc)
+                return ["  " + sig, "      " + summary]
+            }).joined(separator: "\n")
+        }
         guard let d = docs.first(where: { $0.name == name || $0.name == "lab." + name }) else {
             return "no help for \(name.isEmpty ? args.typeName(1) : name); help() lists what there is"
         }

@@ -9,6 +9,8 @@ enum LuaNumerics {
             session.random = Random(seed: UInt64(bitPattern: Int64(n)))
             return []
         }
+        session.state.document(topic: "tensor", title: "tensor methods (lab.FloatTensor and lab.DoubleTensor)", floatTensorClass)
+        session.state.document(topic: "svd.linear", title: "SVD layer methods (lab.svd.linear)", floatSVDLinearClass)
         lab.module(tensorModule(session))
         lab.module(householderModule())
         lab.module(svdModule(session))

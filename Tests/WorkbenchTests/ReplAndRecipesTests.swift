@@ -55,6 +55,10 @@ import Testing
         #expect(r.stdout.contains("lab.log(t): appends the table t"))
         #expect(r.stdout.contains("lab.run_dir([name]): the run directory"))
         #expect(r.stdout.contains("no help for nothing"))
+        #expect(r.stdout.contains("Also: help \"tensor\""))
+        let topic = try cli.run(["repl"], stdin: "help 'tensor'\n?svd.linear\n")
+        #expect(topic.stdout.contains("  a:matmul(b)\n      the matrix product a·b"))
+        #expect(topic.stdout.contains("layer:singular_values()"))
     }
 
     @Test func loggingFromTheReplMakesARunDirectoryOnFirstUse() throws {
