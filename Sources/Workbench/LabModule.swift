@@ -64,6 +64,7 @@ enum LabModule {
         }
 
         LuaNumerics.install(into: &lab, session: session)
+        LuaCheckpoint.install(into: &lab)
         try session.state.register(lab)
         session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
             print(try helpText(args))
