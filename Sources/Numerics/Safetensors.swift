@@ -108,24 +108,6 @@ public enum Safetensors {
         return bytes
     }
 
-    /// A JSON string literal. Swift strings hold no lone surrogates, so plain UTF-8 is always valid
-    /// JSON; only quotes, backslashes and control characters need escapes.
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     // MARK: Reading
 
     private struct Entry {

@@ -1,4 +1,5 @@
 import LuaBridge
+import Numerics
 
 /// JSON text for Lua values: metrics lines and the run's params.json / run.json.
 ///
@@ -20,9 +21,9 @@ enum JSON {
         case .boolean(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
         case .number(let d): out += number(d)
-        case .string(let s): out += quote(s)
-        case .object(let o): out += quote("<\(o.luaClassName)>")
-        case .ref(let r): out += quote("<\(r.typeName)>")
+        case .string(let s): out += jsonString(s)
+        case .object(let o): out += jsonString("<\(o.luaClassName)>")
+        case .ref(let r): out += jsonString("<\(r.typeName)>")
         case .table(let t):
             if t.fields.isEmpty {
                 writeContainer(t.array.map { (nil, $0) }, open: "[", close: "]", into: &out, indent: indent)
@@ -38,9 +39,9 @@ enum JSON {
                                        into out: inout String, indent: Int?) {
         out += open
         for (i, (key, v)) in items.enumerated() {
-            if i > 0 { out += indent == nil ? "," : "," }
+            if i > 0 { out += "," }
             if let indent { out += "\n" + String(repeating: "  ", count: indent + 1) }
-            if let key { out += quote(key) + (indent == nil ? ":" : ": ") }
+            if let key { out += jsonString(key) + (indent == nil ? ":" : ": ") }
             write(v, into: &out, indent: indent.map { $0 + 1 })
         }
         if let indent, !items.isEmpty { out += "\n" + String(repeating: "  ", count: indent) }
@@ -60,23 +61,5 @@ enum JSON {
         if d.isNaN { return "\"NaN\"" }
         if d.isInfinite { return d > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
         return "\(d)"   // shortest representation that reads back to the same Double
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }

@@ -14,7 +14,7 @@ enum LabModule {
 
         lab.function("params", "lab.params(defaults [, help]): declares the script's parameters with their defaults (and one-line help per name); returns them with --set values applied") { [unowned session] args in
             let declared = try ParameterSet(defaults: args.table(1), help: args.table(2, default: [:]))
-            return [.table(try session.declare(declared, at: where_(args)))]
+            return [.table(try session.declare(declared, at: args.callerPosition))]
         }
 
         lab.function("recipe", "lab.recipe{name=, description=}: names and describes this script as a shareable recipe") { [unowned session] args in
@@ -71,9 +71,6 @@ enum LabModule {
             return []
         }
     }
-
-    /// "file:line" of the Lua code calling the current Swift function.
-    private static func where_(_ args: LuaArgs) -> String { args.callerPosition }
 
     private static func helpText(_ args: LuaArgs) throws -> String {
         let docs = args.state.documentation

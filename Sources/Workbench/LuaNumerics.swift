@@ -22,7 +22,10 @@ enum LuaNumerics {
         var m = LuaModule("tensor")
         /// A constructor taking (d1, d2, ... [, dtype]) or ({d1, d2, ...} [, dtype]).
         func constructor(_ name: String, _ doc: String, _ make: @escaping ([Int], DType) throws -> LuaValue) {
-            m.function(name, doc) { args in [try make(args.shapeAndDType(from: 1).0, args.shapeAndDType(from: 1).1)] }
+            m.function(name, doc) { args in
+                let (shape, dtype) = try args.shapeAndDType(from: 1)
+                return [try make(shape, dtype)]
+            }
         }
         constructor("zeros", "lab.tensor.zeros(d1, d2, ... [, dtype]): a tensor of zeros (dtype float32 or float64; default float32)") { s, d in
             d == .float32 ? .object(Tensor<Float>(zeros: s)) : .object(Tensor<Double>(zeros: s))

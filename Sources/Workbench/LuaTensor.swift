@@ -55,14 +55,14 @@ extension LuaArgs {
     func shapeAndDType(from i: Int) throws -> ([Int], DType) {
         var dims: [Int] = []
         var j = i
-        if lua_istable(j) {
+        if isTable(j) {
             for (k, v) in try table(j).array.enumerated() {
                 guard let d = v.int else { throw LuaError.argument(index: j, message: "dimension \(k + 1) is not an integer") }
                 dims.append(d)
             }
             j += 1
         } else {
-            while j <= count, let d = try? integer(j), lua_isnumber(j) {
+            while j <= count, let d = try? integer(j), isNumber(j) {
                 dims.append(d)
                 j += 1
             }
@@ -73,8 +73,8 @@ extension LuaArgs {
         return (dims, dtype)
     }
 
-    fileprivate func lua_istable(_ i: Int) -> Bool { typeName(i) == "table" }
-    fileprivate func lua_isnumber(_ i: Int) -> Bool { typeName(i) == "number" }
+    private func isTable(_ i: Int) -> Bool { typeName(i) == "table" }
+    private func isNumber(_ i: Int) -> Bool { typeName(i) == "number" }
 
     /// 1-based index `key` (an integer, or a table of integers) → a 0-based multi-index checked against shape.
     func index(_ key: LuaValue, shape: [Int]) throws -> [Int] {
