@@ -7,8 +7,6 @@ public final class LuaState {
     public let L: OpaquePointer
     /// "Lua 5.4.4": the release of the linked library.
     public static let release = String(cString: slab_lua_release())
-    /// Whatever the embedding program wants Swift functions to reach (through `LuaArgs.state`).
-    public var context: AnyObject?
     /// "qualified.name" → one-line description, for every documented function registered.
     public internal(set) var documentation: [(name: String, doc: String)] = []
     /// Help topics for classes: topic name, a title, and (method, doc) pairs.

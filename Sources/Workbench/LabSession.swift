@@ -18,6 +18,8 @@ public final class LabSession {
     public let overrides: [ParameterOverride]
     public let seed: Int
     public let searchPath: RecipeSearchPath
+    /// This session's Lua state. The `lab` functions refer back to the session (unowned: the session
+    /// owns the state), so keep the session alive while its state runs code.
     public let state: LuaState
     /// The generator behind lab.tensor.rand/randn and layer initialization (lab.seed resets it).
     public var random: Random
@@ -43,7 +45,6 @@ public final class LabSession {
         self.searchPath = searchPath
         random = Random(seed: UInt64(bitPattern: Int64(seed)))
         state = LuaState()
-        state.context = self
         inspector = try Inspector.load(into: state)
         try LabModule.install(in: self)
         try state.run("math.randomseed(\(seed))", chunkName: "=seed")
@@ -72,7 +73,4 @@ public final class LabSession {
         if case .run(let d) = mode { return d }
         return lazyRunDirectory
     }
-
-    /// The session of the Lua state a Swift function runs in.
-    static func of(_ args: LuaArgs) -> LabSession { args.state.context as! LabSession }
 }

@@ -11,7 +11,8 @@ import Testing
     }
 
     func run(_ code: String, _ s: LabSession? = nil) throws -> [LuaValue] {
-        try (s ?? session()).state.run(code, chunkName: "=test")
+        let session = try s ?? session()
+        return try withExtendedLifetime(session) { try session.state.run(code, chunkName: "=test") }
     }
 
     /// The message of the error `code` raises (through pcall).
