@@ -32,6 +32,7 @@ where Self.RawSignificand: FixedWidthInteger {
     static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Self>) -> Int32
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
 }
 
 private func t(_ b: Bool) -> CBLAS_TRANSPOSE { b ? CblasTrans : CblasNoTrans }
@@ -75,6 +76,7 @@ extension Float: TensorScalar {
     }
     public static func exp(_ x: Float) -> Float { Glibc.expf(x) }
     public static func log(_ x: Float) -> Float { Glibc.logf(x) }
+    public static func tanh(_ x: Float) -> Float { Glibc.tanhf(x) }
 }
 
 extension Double: TensorScalar {
@@ -116,4 +118,5 @@ extension Double: TensorScalar {
     }
     public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     public static func log(_ x: Double) -> Double { Glibc.log(x) }
+    public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
 }

@@ -1,0 +1,24 @@
+/// Elementwise nonlinearities of the recurrent cells: ReLU (the authors' default for Spectral-RNN),
+/// tanh, leaky ReLU max(x/10, x) (oRNN's choice), and the identity.
+public enum Activation: String, Sendable, CaseIterable {
+    case relu, tanh, leakyRelu = "leaky_relu", identity
+
+    public func apply<T: TensorScalar>(_ x: T) -> T {
+        switch self {
+        case .relu: return x > 0 ? x : 0
+        case .tanh: return T.tanh(x)
+        case .leakyRelu: return x > 0 ? x : x / 10
+        case .identity: return x
+        }
+    }
+
+    /// φ'(pre), given the pre-activation and the output h = φ(pre).
+    public func derivative<T: TensorScalar>(pre: T, out: T) -> T {
+        switch self {
+        case .relu: return pre > 0 ? 1 : 0
+        case .tanh: return 1 - out * out
+        case .leakyRelu: return pre > 0 ? 1 : T(0.1)
+        case .identity: return 1
+        }
+    }
+}

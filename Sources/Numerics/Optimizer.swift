@@ -1,0 +1,79 @@
+import Foundation
+
+/// Optimizers in the manner of Torch's optim: a configuration (learning rate and friends) and a
+/// state per parameter tensor (kept by the tensor's identity), updating the parameters in place.
+public final class Optimizer<T: TensorScalar> {
+    public enum Rule: Sendable, Equatable {
+        /// v ← μv + g; p ← p − lr·(g + μv) (Nesterov) or p − lr·v. μ = 0: plain SGD.
+        case sgd(momentum: Double, nesterov: Bool)
+        /// s ← αs + (1−α)g²; p ← p − lr·g/(√s + ε)
+        case rmsprop(alpha: Double, epsilon: Double)
+        /// Kingma & Ba, with bias correction.
+        case adam(beta1: Double, beta2: Double, epsilon: Double)
+    }
+
+    public let rule: Rule
+    public var learningRate: Double
+    /// L2 weight decay: g ← g + λp before the update.
+    public var weightDecay: Double
+    public private(set) var steps = 0
+    private var state: [ObjectIdentifier: (Tensor<T>, Tensor<T>)] = [:]
+
+    public init(_ rule: Rule, learningRate: Double, weightDecay: Double = 0) throws {
+        guard learningRate >= 0, learningRate.isFinite else { throw TensorError.value("learning rate must be ≥ 0, got \(learningRate)") }
+        guard weightDecay >= 0 else { throw TensorError.value("weight decay must be ≥ 0, got \(weightDecay)") }
+        switch rule {
+        case .sgd(let m, let nesterov):
+            guard m >= 0 && m < 1 else { throw TensorError.value("momentum must be in [0, 1), got \(m)") }
+            guard !nesterov || m > 0 else { throw TensorError.value("Nesterov momentum needs momentum > 0") }
+        case .rmsprop(let a, let e):
+            guard a >= 0 && a < 1, e > 0 else { throw TensorError.value("rmsprop needs 0 ≤ alpha < 1 and epsilon > 0") }
+        case .adam(let b1, let b2, let e):
+            guard b1 >= 0 && b1 < 1, b2 >= 0 && b2 < 1, e > 0 else { throw TensorError.value("adam needs betas in [0, 1) and epsilon > 0") }
+        }
+        self.rule = rule
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+    }
+
+    /// One update of every parameter from its gradient.
+    public func step(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) {
+        steps += 1
+        let lr = T(learningRate), wd = T(weightDecay)
+        for (_, p, grad) in parameters {
+            let key = ObjectIdentifier(p)
+            let (a, b) = state[key] ?? (Tensor(zeros: p.shape), Tensor(zeros: p.shape))
+            state[key] = (a, b)
+            for i in 0 ..< p.count {
+                let g = grad.data[i] + wd * p.data[i]
+                switch rule {
+                case let .sgd(momentum, nesterov):
+                    if momentum == 0 { p.data[i] -= lr * g; continue }
+                    let v = T(momentum) * a.data[i] + g
+                    a.data[i] = v
+                    p.data[i] -= lr * (nesterov ? g + T(momentum) * v : v)
+                case let .rmsprop(alpha, epsilon):
+                    let s = T(alpha) * a.data[i] + (1 - T(alpha)) * g * g
+                    a.data[i] = s
+                    p.data[i] -= lr * g / (s.squareRoot() + T(epsilon))
+                case let .adam(beta1, beta2, epsilon):
+                    let m = T(beta1) * a.data[i] + (1 - T(beta1)) * g
+                    let v = T(beta2) * b.data[i] + (1 - T(beta2)) * g * g
+                    a.data[i] = m
+                    b.data[i] = v
+                    let mHat = m / (1 - T(pow(beta1, Double(steps)))), vHat = v / (1 - T(pow(beta2, Double(steps))))
+                    p.data[i] -= lr * mHat / (vHat.squareRoot() + T(epsilon))
+                }
+            }
+        }
+    }
+
+    /// Scales all gradients together so that their global norm is at most `maxNorm`; returns the
+    /// norm before clipping.
+    @discardableResult
+    public static func clipGradientNorm(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)], maxNorm: T) -> T {
+        let norm = parameters.reduce(T(0)) { $0 + T.dot($1.grad.count, $1.grad.data, 1, $1.grad.data, 1) }.squareRoot()
+        if norm > maxNorm, norm > 0 { for p in parameters { p.grad.scale(by: maxNorm / norm) } }
+        return norm
+    }
+}

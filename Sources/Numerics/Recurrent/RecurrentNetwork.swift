@@ -1,0 +1,173 @@
+extension Transition {
+    /// W for one pass, and the closure that sends ∂W back through the parameterization.
+    func prepare() throws -> (w: Tensor<Scalar>, backward: (Tensor<Scalar>) throws -> Void) {
+        let (w, built) = try build()
+        return (w, { [self] g in try self.accumulate(gradW: g, built) })
+    }
+}
+
+/// A single-layer recurrent network over sequences (T×B×input, time first):
+///
+///     h_t = φ(W h_{t−1} + M x_t + b),  h_0 = 0,    y = R h_T + c  (readout "last")
+///                                                 y_t = R h_t + c (readout "all", T×B×output)
+///
+/// W comes from a `Transition` (spectral, orthogonal or dense), built once per forward pass. The
+/// inputs of all T steps are projected in one GEMM; each step is one GEMM on the whole batch; the
+/// backward pass (full backpropagation through time) collects δ_t for every step and forms
+/// ∂W = Σ δ_t h_{t−1}ᵀ, ∂M and ∂x in one GEMM each.
+public final class RecurrentNetwork<T: TensorScalar> {
+    public enum Readout: String, Sendable, CaseIterable { case last, all }
+
+    public let inputSize: Int, hiddenSize: Int, outputSize: Int
+    public let activation: Activation
+    public let readout: Readout
+    public let transition: any Transition<T>
+    public let inputWeight: Tensor<T>, inputBias: Tensor<T>, readoutWeight: Tensor<T>, readoutBias: Tensor<T>
+    let gradInputWeight: Tensor<T>, gradInputBias: Tensor<T>, gradReadoutWeight: Tensor<T>, gradReadoutBias: Tensor<T>
+
+    /// ‖∂L/∂h_t‖ (over the batch) for t = 1…T, from the last backward pass: the gradient's profile
+    /// through time, which vanishes or explodes for a badly conditioned W.
+    public private(set) var hiddenGradientNorms: [T] = []
+
+    public init(input: Int, hidden: Int, output: Int, transition: any Transition<T>, activation: Activation,
+                readout: Readout, rng: inout Random) throws {
+        guard input >= 1, hidden >= 1, output >= 1 else {
+            throw TensorError.value("a recurrent network needs input, hidden and output ≥ 1, got \(input), \(hidden), \(output)")
+        }
+        guard transition.size == hidden else {
+            throw TensorError.value("the transition is \(transition.size)×\(transition.size) but hidden = \(hidden)")
+        }
+        inputSize = input
+        hiddenSize = hidden
+        outputSize = output
+        self.transition = transition
+        self.activation = activation
+        self.readout = readout
+        func glorot(_ rows: Int, _ cols: Int) -> Tensor<T> {
+            let limit = T((6.0 / Double(rows + cols)).squareRoot())
+            return rng.uniformTensor([rows, cols], -limit, limit)
+        }
+        inputWeight = glorot(hidden, input)
+        readoutWeight = glorot(output, hidden)
+        inputBias = Tensor(zeros: [hidden])
+        readoutBias = Tensor(zeros: [output])
+        gradInputWeight = Tensor(zeros: inputWeight.shape)
+        gradInputBias = Tensor(zeros: [hidden])
+        gradReadoutWeight = Tensor(zeros: readoutWeight.shape)
+        gradReadoutBias = Tensor(zeros: [output])
+    }
+
+    /// Every parameter with its gradient: the transition's under "recurrent.", then input and readout.
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+        transition.parameters.map { ("recurrent.\($0.name)", $0.value, $0.grad) } + [
+            ("input.weight", inputWeight, gradInputWeight), ("input.bias", inputBias, gradInputBias),
+            ("readout.weight", readoutWeight, gradReadoutWeight), ("readout.bias", readoutBias, gradReadoutBias),
+        ]
+    }
+
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    public func zeroGrad() { for p in parameters { p.grad.fill(0) } }
+
+    // MARK: Forward
+
+    private struct Cache {
+        let x: Tensor<T>              // T×B×input
+        let states: Tensor<T>         // (T+1)×B×hidden: h_0 … h_T
+        let pre: Tensor<T>            // T×B×hidden: pre-activations
+        let w: Tensor<T>
+        let backwardW: (Tensor<T>) throws -> Void
+    }
+    private var cache: Cache?
+
+    public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
+        guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
+            throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
+        }
+        let (steps, batch, n) = (x.shape[0], x.shape[1], hiddenSize)
+        let (w, backwardW) = try transition.prepare()
+        // All input projections at once: pre = X Mᵀ + b, then each step adds h_{t−1} Wᵀ.
+        let pre = Tensor<T>(zeros: [steps, batch, n])
+        let rows = steps * batch
+        if rows > 0 {
+            T.gemm(false, true, rows, n, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, pre.data, n)
+            for r in 0 ..< rows { T.axpy(n, 1, inputBias.data, 1, pre.data + r * n, 1) }
+        }
+        let states = Tensor<T>(zeros: [steps + 1, batch, n])
+        let plane = batch * n
+        for t in 0 ..< steps where batch > 0 {
+            let p = pre.data + t * plane
+            T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
+            let h = states.data + (t + 1) * plane
+            for i in 0 ..< plane { h[i] = activation.apply(p[i]) }
+        }
+        cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW)
+
+        switch readout {
+        case .last:
+            let y = Tensor<T>(zeros: [batch, outputSize])
+            readoutForward(states.data + steps * plane, rows: batch, into: y.data)
+            return y
+        case .all:
+            let y = Tensor<T>(zeros: [steps, batch, outputSize])
+            readoutForward(states.data + plane, rows: rows, into: y.data)
+            return y
+        }
+    }
+
+    /// y = h Rᵀ + c for `rows` states.
+    private func readoutForward(_ h: UnsafeMutablePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
+        guard rows > 0 else { return }
+        T.gemm(false, true, rows, outputSize, hiddenSize, 1, h, hiddenSize, readoutWeight.data, hiddenSize, 0, y, outputSize)
+        for r in 0 ..< rows { T.axpy(outputSize, 1, readoutBias.data, 1, y + r * outputSize, 1) }
+    }
+
+    // MARK: Backward
+
+    /// Given ∂L/∂y for the last forward pass, adds every parameter gradient and returns ∂L/∂x.
+    public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
+        guard let c = cache else { throw TensorError.value("backward called before forward") }
+        let (steps, batch, n) = (c.x.shape[0], c.x.shape[1], hiddenSize)
+        let plane = batch * n, rows = steps * batch
+        let expected = readout == .last ? [batch, outputSize] : [steps, batch, outputSize]
+        guard gradOutput.shape == expected else {
+            throw TensorError.shape("gradient must be \(Tensor<T>.describe(expected)) (the last forward's output), got \(gradOutput.shapeDescription)")
+        }
+        // ∂L/∂h_t from the readout, for t = 1…T (zero where the readout does not look).
+        let gradStates = Tensor<T>(zeros: [steps, batch, n])
+        let readRows = readout == .last ? batch : rows
+        let readStates = readout == .last ? c.states.data + steps * plane : c.states.data + plane
+        let readGrads = readout == .last ? gradStates.data + (steps - 1) * plane : gradStates.data
+        if readRows > 0 {
+            T.gemm(true, false, outputSize, n, readRows, 1, gradOutput.data, outputSize, readStates, n, 1, gradReadoutWeight.data, n)
+            for r in 0 ..< readRows { T.axpy(outputSize, 1, gradOutput.data + r * outputSize, 1, gradReadoutBias.data, 1) }
+            T.gemm(false, false, readRows, n, outputSize, 1, gradOutput.data, outputSize, readoutWeight.data, n, 0, readGrads, n)
+        }
+        // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
+        let delta = Tensor<T>(zeros: [steps, batch, n])
+        var norms = [T](repeating: 0, count: steps)
+        for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
+            let g = gradStates.data + t * plane
+            if t + 1 < steps {
+                T.gemm(false, false, batch, n, n, 1, delta.data + (t + 1) * plane, n, c.w.data, n, 1, g, n)
+            }
+            norms[t] = T.dot(plane, g, 1, g, 1).squareRoot()
+            let d = delta.data + t * plane, p = c.pre.data + t * plane, h = c.states.data + (t + 1) * plane
+            for i in 0 ..< plane { d[i] = g[i] * activation.derivative(pre: p[i], out: h[i]) }
+        }
+        hiddenGradientNorms = norms
+        let gradX = Tensor<T>(zeros: c.x.shape)
+        if rows > 0 {
+            // ∂W = Σ_t δ_tᵀ h_{t−1}: the deltas of all steps against the states h_0…h_{T−1}, one GEMM.
+            let gradW = Tensor<T>(zeros: [n, n])
+            T.gemm(true, false, n, n, rows, 1, delta.data, n, c.states.data, n, 0, gradW.data, n)
+            try c.backwardW(gradW)
+            T.gemm(true, false, n, inputSize, rows, 1, delta.data, n, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
+            for r in 0 ..< rows { T.axpy(n, 1, delta.data + r * n, 1, gradInputBias.data, 1) }
+            T.gemm(false, false, rows, inputSize, n, 1, delta.data, n, inputWeight.data, inputSize, 0, gradX.data, inputSize)
+        }
+        return gradX
+    }
+
+    public func renormalize() { transition.renormalize() }
+}

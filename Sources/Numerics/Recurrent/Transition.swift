@@ -1,0 +1,101 @@
+/// The recurrent matrix W (n×n) of a cell h_t = φ(W h_{t−1} + M x_t + b), however it is kept.
+/// W does not change within a forward pass, so it is built once per pass (`build`), and ∂W, summed
+/// over all steps, goes back through the parameterization once per backward pass (`accumulate`).
+public protocol Transition<Scalar>: AnyObject {
+    associatedtype Scalar: TensorScalar
+    associatedtype Built
+    var size: Int { get }
+    /// W and whatever its backward needs.
+    func build() throws -> (w: Tensor<Scalar>, built: Built)
+    /// Adds the parameter gradients for ∂L/∂W.
+    func accumulate(gradW: Tensor<Scalar>, _ built: Built) throws
+    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
+    /// The singular values of W, descending.
+    func singularValues() throws -> [Scalar]
+    /// Keeps the parameterization well conditioned after an optimizer step (reflector rows to unit
+    /// norm); a no-op where there is nothing to do.
+    func renormalize()
+}
+
+/// Spectral-RNN's W = U Σ Vᵀ with σ in [σ* − r, σ* + r] (an `SVDLinear` without bias).
+public final class SpectralTransition<T: TensorScalar>: Transition {
+    public let layer: SVDLinear<T>
+    public var size: Int { layer.inFeatures }
+
+    public init(size n: Int, reflectors k: Int, sigmaStar: Double, r: Double, rng: inout Random) throws {
+        layer = try SVDLinear(inFeatures: n, outFeatures: n,
+                              options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: sigmaStar, r: r, bias: false), rng: &rng)
+    }
+    public func build() throws -> (w: Tensor<T>, built: SVDLinear<T>.Factors) {
+        let f = try layer.factors()
+        return (f.w, f)
+    }
+    public func accumulate(gradW: Tensor<T>, _ built: SVDLinear<T>.Factors) throws {
+        try layer.accumulate(gradMatrix: gradW, factors: built)
+    }
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { layer.parameters }
+    public func singularValues() throws -> [T] { layer.singularValues() }
+    public func renormalize() { layer.renormalize() }
+}
+
+/// oRNN's W = H(u₁)⋯H(u_k): orthogonal, Σ = I.
+public final class OrthogonalTransition<T: TensorScalar>: Transition {
+    public let u: Tensor<T>, gradU: Tensor<T>
+    public var method: Householder.Method = .wy
+    public var size: Int { u.cols }
+
+    public init(size n: Int, reflectors k: Int, rng: inout Random) throws {
+        guard n >= 1, (1 ... n).contains(k) else {
+            throw TensorError.value("an orthogonal transition of size \(n) takes 1…\(n) reflectors, got \(k)")
+        }
+        let limit = T((6.0 / Double(k + n)).squareRoot())   // as SVDLinear: Glorot-uniform rows, masked
+        u = rng.uniformTensor([k, n], -limit, limit)
+        for i in 0 ..< k { for j in 0 ..< i { u[i, j] = 0 } }
+        gradU = Tensor(zeros: u.shape)
+    }
+    public func build() throws -> (w: Tensor<T>, built: Tensor<T>) {
+        let w = try Householder.matrix(u, method: method)
+        return (w, w)
+    }
+    public func accumulate(gradW: Tensor<T>, _ built: Tensor<T>) throws {
+        try gradU.add(try Householder.matrixBackward(u, matrix: built, gradMatrix: gradW, method: method))
+    }
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("u", u, gradU)] }
+    public func singularValues() throws -> [T] { [T](repeating: 1, count: size) }
+    public func renormalize() {
+        for i in 0 ..< u.rows {
+            let row = u.data + i * u.cols + i
+            let norm = T.dot(u.cols - i, row, 1, row, 1).squareRoot()
+            if norm > 0 { for j in 0 ..< u.cols - i { row[j] /= norm } }
+        }
+    }
+}
+
+/// The plain RNN's dense W, with the usual initializations.
+public final class DenseTransition<T: TensorScalar>: Transition {
+    public enum Initialization: String, Sendable, CaseIterable {
+        /// N(0, 1/n): the classic vanilla RNN.
+        case gaussian
+        /// W = I (IRNN, Le et al. 2015).
+        case identity
+        /// A random orthogonal matrix.
+        case orthogonal
+    }
+    public let w: Tensor<T>, gradW: Tensor<T>
+    public var size: Int { w.rows }
+
+    public init(size n: Int, initialization: Initialization, rng: inout Random) throws {
+        guard n >= 1 else { throw TensorError.value("a transition needs size ≥ 1") }
+        switch initialization {
+        case .gaussian: w = rng.normalTensor([n, n], std: T(1 / Double(n).squareRoot()))
+        case .identity: w = Tensor.identity(n)
+        case .orthogonal: w = rng.orthogonal(n)
+        }
+        gradW = Tensor(zeros: w.shape)
+    }
+    public func build() throws -> (w: Tensor<T>, built: Void) { (w, ()) }
+    public func accumulate(gradW g: Tensor<T>, _ built: Void) throws { try gradW.add(g) }
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("w", w, gradW)] }
+    public func singularValues() throws -> [T] { try LinearAlgebra.singularValues(w) }
+    public func renormalize() {}
+}
