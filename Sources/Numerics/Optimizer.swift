@@ -1,16 +1,19 @@
 import Foundation
 
+/// How an optimizer turns gradients into updates (the same for either precision).
+public enum OptimizerRule: Sendable, Equatable {
+    /// v ← μv + g; p ← p − lr·(g + μv) (Nesterov) or p − lr·v. μ = 0: plain SGD.
+    case sgd(momentum: Double, nesterov: Bool)
+    /// s ← αs + (1−α)g²; p ← p − lr·g/(√s + ε)
+    case rmsprop(alpha: Double, epsilon: Double)
+    /// Kingma & Ba, with bias correction.
+    case adam(beta1: Double, beta2: Double, epsilon: Double)
+}
+
 /// Optimizers in the manner of Torch's optim: a configuration (learning rate and friends) and a
 /// state per parameter tensor (kept by the tensor's identity), updating the parameters in place.
 public final class Optimizer<T: TensorScalar> {
-    public enum Rule: Sendable, Equatable {
-        /// v ← μv + g; p ← p − lr·(g + μv) (Nesterov) or p − lr·v. μ = 0: plain SGD.
-        case sgd(momentum: Double, nesterov: Bool)
-        /// s ← αs + (1−α)g²; p ← p − lr·g/(√s + ε)
-        case rmsprop(alpha: Double, epsilon: Double)
-        /// Kingma & Ba, with bias correction.
-        case adam(beta1: Double, beta2: Double, epsilon: Double)
-    }
+    public typealias Rule = OptimizerRule
 
     public let rule: Rule
     public var learningRate: Double

@@ -65,6 +65,7 @@ enum LabModule {
 
         LuaNumerics.install(into: &lab, session: session)
         LuaCheckpoint.install(into: &lab)
+        LuaModels.install(into: &lab, session: session)
         try session.state.register(lab)
         session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
             print(try helpText(args))

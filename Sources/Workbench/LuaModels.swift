@@ -1,0 +1,316 @@
+import LuaBridge
+import Numerics
+
+// Recurrent models, losses, optimizers and gradient diagnostics for Lua: lab.models, lab.loss,
+// lab.optim, lab.diagnostics.
+
+/// What an optimizer can step: anything with parameters, gradients and a renormalization.
+protocol Trainable<Scalar>: AnyObject {
+    associatedtype Scalar: TensorScalar
+    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
+    func renormalize()
+}
+extension RecurrentNetwork: Trainable {}
+extension SVDLinear: Trainable {}
+
+extension RecurrentNetwork: LuaObject {
+    public static var luaClass: LuaClass<RecurrentNetwork<T>> {
+        T.self == Float.self ? floatRNNClass as! LuaClass<RecurrentNetwork<T>> : doubleRNNClass as! LuaClass<RecurrentNetwork<T>>
+    }
+}
+let floatRNNClass = LuaClass<RecurrentNetwork<Float>>("lab.RNN<float32>", declareRNNClass)
+let doubleRNNClass = LuaClass<RecurrentNetwork<Double>>("lab.RNN<float64>", declareRNNClass)
+
+private func parameterTable<T>(_ ps: [(name: String, value: Tensor<T>, grad: Tensor<T>)], grads: Bool) -> LuaValue {
+    var t = LuaTable(array: [])
+    for p in ps { t[p.name] = .object(grads ? p.grad : p.value) }
+    return .table(t)
+}
+
+private func declareRNNClass<T: TensorScalar>(_ c: LuaClass<RecurrentNetwork<T>>) {
+    c.nativeSize { m in m.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
+    c.tostring { m in
+        "RNN(\(cellName(m.transition)), input \(m.inputSize), hidden \(m.hiddenSize), output \(m.outputSize), \(m.activation.rawValue), readout \(m.readout.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
+    }
+    c.property("dtype") { _ in .string(T.dtypeName) }
+    c.method("forward", "model:forward(x): x is T×B×input (time first); returns B×output (readout \"last\") or T×B×output (\"all\")") { m, args in
+        [.object(try m.forward(args.tensor(2, T.self)))]
+    }
+    c.method("backward", "model:backward(dy): for the last forward, adds the parameter gradients (BPTT) and returns dx") { m, args in
+        [.object(try m.backward(args.tensor(2, T.self)))]
+    }
+    c.method("parameters", "model:parameters(): {name = tensor}: the model's own tensors (recurrent.*, input.*, readout.*)") { m, _ in
+        [parameterTable(m.parameters, grads: false)]
+    }
+    c.method("gradients", "model:gradients(): {name = tensor}: the accumulated gradients") { m, _ in [parameterTable(m.parameters, grads: true)] }
+    c.method("zero_grad", "model:zero_grad(): sets the gradients to zero") { m, _ in m.zeroGrad(); return [] }
+    c.method("parameter_count", "model:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
+    c.method("singular_values", "model:singular_values(): the singular values of the recurrent matrix W, descending") { m, _ in
+        [.table(LuaTable(array: try m.transition.singularValues().map { .number(Double($0)) }))]
+    }
+    c.method("renormalize", "model:renormalize(): reflector rows to unit norm (spectral and orthogonal cells; W unchanged)") { m, _ in
+        m.renormalize()
+        return []
+    }
+    c.method("grad_norms", "model:grad_norms(): ‖∂L/∂h_t‖ for t = 1…T from the last backward, with field first_last_ratio") { m, _ in
+        [gradNormTable(m.hiddenGradientNorms)]
+    }
+}
+
+private func cellName<T: TensorScalar>(_ t: any Transition<T>) -> String {
+    switch t {
+    case is SpectralTransition<T>: return "spectral"
+    case is OrthogonalTransition<T>: return "orthogonal"
+    default: return "rnn"
+    }
+}
+
+/// {‖∂L/∂h_1‖, …, ‖∂L/∂h_T‖, first_last_ratio = ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖}.
+private func gradNormTable<T: TensorScalar>(_ norms: [T]) -> LuaValue {
+    var t = LuaTable(array: norms.map { .number(Double($0)) })
+    if let first = norms.first, let last = norms.last {
+        t["first_last_ratio"] = .number(last == 0 ? (first == 0 ? .nan : .infinity) : Double(first / last))
+    }
+    return .table(t)
+}
+
+enum LuaModels {
+    static func install(into lab: inout LuaModule, session: LabSession) {
+        lab.module(modelsModule(session))
+        lab.module(lossModule())
+        lab.module(optimModule())
+        lab.module(diagnosticsModule())
+    }
+
+    // MARK: lab.models
+
+    static func modelsModule(_ session: LabSession) -> LuaModule {
+        var m = LuaModule("models")
+        m.function("rnn", "lab.models.rnn{cell=\"spectral\"|\"orthogonal\"|\"rnn\", input=, hidden=, output=, readout=\"last\"|\"all\", activation=\"relu\"|\"tanh\"|\"leaky_relu\", reflectors=hidden/4, r=0.01, sigma_star=1, init=\"gaussian\"|\"identity\"|\"orthogonal\", dtype=\"float32\"}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b)") { [unowned session] args in
+            let o = try args.table(1)
+            try LuaNumerics.checkKeys(o, ["cell", "input", "hidden", "output", "readout", "activation", "reflectors", "r",
+                                          "sigma_star", "init", "dtype"], 1)
+            func int(_ key: String, _ d: Int? = nil) throws -> Int {
+                if o[key].isNil, let d { return d }
+                guard let v = o[key].int else { throw LuaError.argument(index: 1, message: "\(key) must be an integer") }
+                return v
+            }
+            func choice<E: RawRepresentable>(_ key: String, _ d: E) throws -> E where E.RawValue == String, E: CaseIterable {
+                guard let name = o[key].string else {
+                    if o[key].isNil { return d }
+                    throw LuaError.argument(index: 1, message: "\(key) must be a string")
+                }
+                guard let e = E(rawValue: name) else {
+                    throw LuaError.argument(index: 1, message: "\(key) must be one of \(E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(name)\"")
+                }
+                return e
+            }
+            let cell = o["cell"].string ?? "spectral"
+            let hidden = try int("hidden")
+            let input = try int("input"), output = try int("output")
+            let reflectors = try int("reflectors", Swift.max(1, hidden / 4))   // the authors' default
+            let r = o["r"].double ?? 0.01, sigmaStar = o["sigma_star"].double ?? 1
+            // oRNN's authors use leaky ReLU; everyone else here defaults to ReLU.
+            let activation = try choice("activation", cell == "orthogonal" ? Activation.leakyRelu : .relu)
+            let readout = try choice("readout", RecurrentNetwork<Float>.Readout.last)
+            let initialization = try choice("init", DenseTransition<Float>.Initialization.gaussian)
+            let dtype = try DType(lua: o["dtype"].string ?? "float32")
+
+            func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
+                let transition: any Transition<T>
+                do {
+                    switch cell {
+                    case "spectral":
+                        transition = try SpectralTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden),
+                                                               sigmaStar: sigmaStar, r: r, rng: &session.random)
+                    case "orthogonal":
+                        transition = try OrthogonalTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden), rng: &session.random)
+                    case "rnn":
+                        transition = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: initialization.rawValue)!,
+                                                            rng: &session.random)
+                    case "lstm", "gru":
+                        throw LuaError.argument(index: 1, message: "cell \"\(cell)\" is not available yet (spectral, orthogonal and rnn are)")
+                    default:
+                        throw LuaError.argument(index: 1, message: "cell must be \"spectral\", \"orthogonal\" or \"rnn\", got \"\(cell)\"")
+                    }
+                    let net = try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
+                                                      activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
+                                                      rng: &session.random)
+                    return .object(net)
+                } catch let e as TensorError { throw LuaError.runtime("lab.models.rnn: \(e)") }
+            }
+            return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
+        }
+        return m
+    }
+
+    // MARK: lab.loss
+
+    static func lossModule() -> LuaModule {
+        var m = LuaModule("loss")
+        m.function("mse", "lab.loss.mse(y, target): mean squared error and its gradient with respect to y") { args in
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let (loss, grad) = try Loss.meanSquaredError(args.tensor(1, T.self), args.tensor(2, T.self))
+                return [.number(Double(loss)), .object(grad)]
+            }
+            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+        }
+        m.function("cross_entropy", "lab.loss.cross_entropy(logits, labels [, {ignore=-1}]): softmax cross-entropy (mean over counted rows), its gradient, and the accuracy; labels are 1-based classes, one per row (a table or tensor)") { args in
+            let labels = try oneBasedLabels(args, 2)
+            let ignore = try args.table(3, default: [:])["ignore"].int ?? -1
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let zeroBased = labels.map { $0 == ignore ? -1 : $0 - 1 }
+                let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: zeroBased, ignore: -1)
+                return [.number(Double(r.loss)), .object(r.grad), .number(r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))]
+            }
+            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+        }
+        m.function("bits_per_char", "lab.loss.bits_per_char(nats): a cross-entropy in nats as bits per character") { args in
+            [.number(Loss.bitsPerCharacter(try args.number(1)))]
+        }
+        return m
+    }
+
+    /// Labels as a Lua table of integers or a tensor of integral values.
+    private static func oneBasedLabels(_ args: LuaArgs, _ i: Int) throws -> [Int] {
+        let values: [Double]
+        if let t = try? args.object(i, Tensor<Float>.self) { values = t.scalars.map(Double.init) }
+        else if let t = try? args.object(i, Tensor<Double>.self) { values = t.scalars }
+        else { values = try args.table(i).array.map { $0.double ?? .nan } }
+        return try values.enumerated().map { k, v in
+            guard let n = Int(exactly: v) else { throw LuaError.argument(index: i, message: "label \(k + 1) is not an integer") }
+            return n
+        }
+    }
+
+    // MARK: lab.optim
+
+    static func optimModule() -> LuaModule {
+        var m = LuaModule("optim")
+        func constructor(_ name: String, _ doc: String, _ keys: [String], _ rule: @escaping (LuaTable) throws -> OptimizerRule) {
+            m.function(name, doc) { args in
+                let o = try args.table(1, default: [:])
+                try LuaNumerics.checkKeys(o, ["lr", "weight_decay", "clip", "renormalize"] + keys, 1)
+                return [.object(try LuaOptimizer(rule: rule(o), options: o))]
+            }
+        }
+        constructor("sgd", "lab.optim.sgd{lr=0.01, momentum=0, nesterov=false, weight_decay=0, clip=nil, renormalize=true}: stochastic gradient descent", ["momentum", "nesterov"]) { o in
+            .sgd(momentum: o["momentum"].double ?? 0, nesterov: o["nesterov"].bool ?? false)
+        }
+        constructor("rmsprop", "lab.optim.rmsprop{lr=0.01, alpha=0.99, epsilon=1e-8, weight_decay=0, clip=nil, renormalize=true}: RMSProp", ["alpha", "epsilon"]) { o in
+            .rmsprop(alpha: o["alpha"].double ?? 0.99, epsilon: o["epsilon"].double ?? 1e-8)
+        }
+        constructor("adam", "lab.optim.adam{lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0, clip=nil, renormalize=true}: Adam", ["beta1", "beta2", "epsilon"]) { o in
+            .adam(beta1: o["beta1"].double ?? 0.9, beta2: o["beta2"].double ?? 0.999, epsilon: o["epsilon"].double ?? 1e-8)
+        }
+        return m
+    }
+
+    // MARK: lab.diagnostics
+
+    static func diagnosticsModule() -> LuaModule {
+        var m = LuaModule("diagnostics")
+        m.function("grad_norms", "lab.diagnostics.grad_norms(model, {x=, y=, loss=\"mse\"|\"xent\"}): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters, with field first_last_ratio (gradients are left untouched)") { args in
+            let batch = try args.table(2)
+            guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
+            let lossName = batch["loss"].string ?? "mse"
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let model = try args.object(1, RecurrentNetwork<T>.self)
+                guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
+                let saved = model.parameters.map { $0.grad.copy() }
+                defer { for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) } }
+                let y = try model.forward(x)
+                let grad: Tensor<T>
+                switch lossName {
+                case "mse":
+                    guard case .object(let to) = batch["y"], let target = to as? Tensor<T> else {
+                        throw LuaError.argument(index: 2, message: "batch.y must be a \(T.dtypeName) tensor for loss \"mse\"")
+                    }
+                    grad = try Loss.meanSquaredError(y, target).grad
+                case "xent":
+                    let labels = try (batch["y"].table?.array ?? []).map { v -> Int in
+                        guard let n = v.int else { throw LuaError.argument(index: 2, message: "batch.y must hold integer labels") }
+                        return n - 1
+                    }
+                    grad = try Loss.crossEntropy(y, labels: labels, ignore: -2).grad
+                default:
+                    throw LuaError.argument(index: 2, message: "loss must be \"mse\" or \"xent\", got \"\(lossName)\"")
+                }
+                _ = try model.backward(grad)
+                return [gradNormTable(model.hiddenGradientNorms)]
+            }
+            if (try? args.object(1, RecurrentNetwork<Float>.self)) != nil { return try run(Float.self) }
+            if (try? args.object(1, RecurrentNetwork<Double>.self)) != nil { return try run(Double.self) }
+            throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1))
+        }
+        return m
+    }
+}
+
+/// An optimizer as Lua holds it: one configuration, for models of either precision (the typed
+/// optimizer is made on the first step).
+final class LuaOptimizer: LuaObject {
+    let rule: OptimizerRule
+    var learningRate: Double
+    let weightDecay: Double
+    let clip: Double?
+    let renormalize: Bool
+    private var float: Optimizer<Float>?
+    private var double: Optimizer<Double>?
+
+    init(rule: OptimizerRule, options o: LuaTable) throws {
+        self.rule = rule
+        let defaultLR: Double
+        if case .adam = rule { defaultLR = 1e-3 } else { defaultLR = 0.01 }
+        learningRate = o["lr"].double ?? defaultLR
+        weightDecay = o["weight_decay"].double ?? 0
+        clip = o["clip"].double
+        renormalize = o["renormalize"].bool ?? true
+        if let clip, !(clip > 0) { throw LuaError.argument(index: 1, message: "clip must be > 0") }
+        _ = try Optimizer<Double>(rule, learningRate: learningRate, weightDecay: weightDecay)   // validates
+    }
+
+    private func typed<T: TensorScalar>(_: T.Type) throws -> Optimizer<T> {
+        if T.self == Float.self {
+            if float == nil { float = try Optimizer<Float>(rule, learningRate: learningRate, weightDecay: weightDecay) }
+            return float as! Optimizer<T>
+        }
+        if double == nil { double = try Optimizer<Double>(rule, learningRate: learningRate, weightDecay: weightDecay) }
+        return double as! Optimizer<T>
+    }
+
+    /// Clip (if configured), update, renormalize (if configured). Returns the gradient norm before clipping.
+    func step<M: Trainable>(_ model: M) throws -> Double {
+        let opt = try typed(M.Scalar.self)
+        opt.learningRate = learningRate
+        let params = model.parameters
+        let norm = Optimizer<M.Scalar>.clipGradientNorm(params, maxNorm: clip.map { M.Scalar($0) } ?? .infinity)
+        opt.step(params)
+        if renormalize { model.renormalize() }
+        return Double(norm)
+    }
+
+    static let luaClass = LuaClass<LuaOptimizer>("lab.Optimizer") { c in
+        c.property("lr") { .number($0.learningRate) }
+        c.method("set_lr", "opt:set_lr(lr): changes the learning rate (also: opt.lr = lr)") { o, args in
+            o.learningRate = try args.number(2)
+            return []
+        }
+        c.meta(.newindex) { args in
+            let o = try args.object(1, LuaOptimizer.self)
+            guard (try? args.string(2)) == "lr" else { throw LuaError.runtime("an optimizer has no settable field '\(args.typeName(2) == "string" ? try args.string(2) : "?")' (only lr)") }
+            let lr = try args.number(3)
+            guard lr >= 0, lr.isFinite else { throw LuaError.runtime("lr must be a finite number ≥ 0") }
+            o.learningRate = lr
+            return []
+        }
+        c.method("step", "opt:step(model): one update from the model's gradients (clipped to clip, reflectors renormalized after); returns the gradient norm") { o, args in
+            if let m = try? args.object(2, RecurrentNetwork<Float>.self) { return [.number(try o.step(m))] }
+            if let m = try? args.object(2, RecurrentNetwork<Double>.self) { return [.number(try o.step(m))] }
+            if let m = try? args.object(2, SVDLinear<Float>.self) { return [.number(try o.step(m))] }
+            if let m = try? args.object(2, SVDLinear<Double>.self) { return [.number(try o.step(m))] }
+            throw LuaError.type(2, expected: "model or layer", got: args.typeName(2))
+        }
+        c.tostring { o in "Optimizer(\(o.rule), lr = \(o.learningRate)\(o.clip.map { ", clip = \($0)" } ?? ""))" }
+    }
+}
