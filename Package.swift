@@ -35,7 +35,13 @@ let package = Package(
         .target(name: "LuaShim", dependencies: ["CLua"]),
         .target(name: "LuaBridge", dependencies: ["CLua", "LuaShim"]),
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
-        .target(name: "Numerics", dependencies: ["COpenBLAS"]),
+        .target(
+            name: "Numerics",
+            dependencies: ["COpenBLAS"],
+            // The kernels are generic over Float/Double and called from other modules: without
+            // cross-module optimization they run unspecialized (a witness-table call per element).
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
+        ),
         .target(
             name: "Workbench",
             dependencies: ["LuaBridge", "Numerics", "CEdit"]

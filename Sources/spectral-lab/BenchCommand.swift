@@ -10,7 +10,7 @@ extension SpectralLab {
                 Times are medians of repeated runs (the machines are shared and noisy); rates are \
                 shown next to this machine's sgemm at the same size, measured in the same run.
                 """,
-            subcommands: [Householder.self]
+            subcommands: [Householder.self, Train.self]
         )
     }
 }
@@ -62,6 +62,55 @@ extension SpectralLab.Bench {
                              r.forwardSeconds * 1e3, r.forwardGflops, r.backwardSeconds * 1e3, r.backwardGflops,
                              r.sgemmGflops, 100 * r.forwardGflops / r.sgemmGflops))
                 Console.flush()   // a row as soon as it is measured, also into a pipe
+            }
+        }
+    }
+}
+
+extension SpectralLab.Bench {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time one training step (forward over T, BPTT, Adam) for the paper's shapes and each cell.",
+            discussion: """
+                Shapes: pixel (n=128, k=16, B=128, T=784), adding (n=128, k=16, B=128, T=200), wide \
+                (n=512, k=512, B=64, T=200). GFLOP/s use the plain RNN's recurrent flop count, 6·T·B·n², \
+                for every cell; "vs rnn" is the step time over the plain RNN's; sgemm is (B×n)·(n×n).
+                """
+        )
+
+        @Option(help: "Comma-separated shapes to run (pixel, adding, wide).")
+        var shapes = "pixel,adding,wide"
+
+        func validate() throws {
+            let known = Set(TrainBenchmark.shapes.map(\.name))
+            for s in shapes.split(separator: ",") where !known.contains(String(s)) {
+                throw ValidationError("unknown shape '\(s)' (shapes: \(TrainBenchmark.shapes.map(\.name).joined(separator: ", ")))")
+            }
+        }
+
+        func run() throws {
+            let wanted = Set(shapes.split(separator: ",").map(String.init))
+            print("One training step (float32, Adam), medians")
+            print(["shape", "cell", "ms/step", "GFLOP/s", "sgemm", "% sgemm", "vs rnn"].enumerated().map { i, h in
+                let w = [8, 12, 10, 9, 8, 8, 8][i]
+                return i < 2 ? h.padding(toLength: w, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, w - h.count)) + h
+            }.joined(separator: " "))
+            var rows: [TrainBenchmark.Row] = []
+            try TrainBenchmark().run(shapes: TrainBenchmark.shapes.filter { wanted.contains($0.name) }) { r in
+                rows.append(r)
+                let rnn = rows.first { $0.shape.name == r.shape.name && $0.cell == "rnn" }
+                let ratio = rnn.map { String(format: "%.2f×", r.seconds / $0.seconds) } ?? "(rnn last)"
+                print(r.shape.name.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                      + r.cell.padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + String(format: " %10.1f %9.1f %8.1f %7.0f%% %8@", r.seconds * 1e3, r.gflops, r.sgemmGflops,
+                               100 * r.gflops / r.sgemmGflops, ratio))
+                Console.flush()
+            }
+            // The ratios against rnn, now that every rnn row is in.
+            for r in rows where r.cell != "rnn" {
+                if let rnn = rows.first(where: { $0.shape.name == r.shape.name && $0.cell == "rnn" }) {
+                    print(String(format: "%@ %@: %.2f× the plain RNN's step", r.shape.name, r.cell, r.seconds / rnn.seconds))
+                }
             }
         }
     }

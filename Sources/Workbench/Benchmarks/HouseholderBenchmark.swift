@@ -20,19 +20,19 @@ public struct HouseholderBenchmark {
         public var backwardGflops: Double { backwardFlops / backwardSeconds / 1e9 }
     }
 
-    /// sgemm GFLOP/s for (B×n)·(n×n): the GEMM a layer with W built would run on this batch.
-    public func sgemmGflops(n: Int) -> Double {
+    /// sgemm GFLOP/s for (rows×n)·(n×n)ᵀ: the GEMM a layer with W built runs on a batch.
+    public static func sgemmGflops(rows: Int, n: Int, stopwatch: Stopwatch) -> Double {
         var rng = Random(seed: 1)
-        let x: Tensor<Float> = rng.normalTensor([batch, n]), w: Tensor<Float> = rng.normalTensor([n, n])
-        let y = Tensor<Float>(zeros: [batch, n])
-        let t = stopwatch.median { Float.gemm(false, true, batch, n, n, 1, x.data, n, w.data, n, 0, y.data, n) }
-        return 2 * Double(batch) * Double(n * n) / t / 1e9
+        let x: Tensor<Float> = rng.normalTensor([rows, n]), w: Tensor<Float> = rng.normalTensor([n, n])
+        let y = Tensor<Float>(zeros: [rows, n])
+        let t = stopwatch.median { Float.gemm(false, true, rows, n, n, 1, x.data, n, w.data, n, 0, y.data, n) }
+        return 2 * Double(rows) * Double(n * n) / t / 1e9
     }
 
     public func run(progress: (Row) -> Void) throws {
         var rng = Random(seed: 1)
         for n in sizes {
-            let gemm = sgemmGflops(n: n)
+            let gemm = HouseholderBenchmark.sgemmGflops(rows: batch, n: n, stopwatch: stopwatch)
             for k in Array(Set([n, Swift.max(1, n / 4)])).sorted(by: >) {
                 let v: Tensor<Float> = rng.normalTensor([k, n])
                 let x: Tensor<Float> = rng.normalTensor([batch, n])

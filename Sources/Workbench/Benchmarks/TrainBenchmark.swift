@@ -1,0 +1,61 @@
+import Numerics
+
+/// One training step (forward over T, full BPTT, Adam update, renormalization) of a recurrent
+/// network, for the paper's shapes and each cell, against sgemm at the recurrence's size.
+public struct TrainBenchmark {
+    public struct Shape: Sendable {
+        public let name: String
+        public let hidden: Int, reflectors: Int, batch: Int, steps: Int, input: Int, output: Int
+    }
+
+    /// pixel-MNIST, the adding task, and a wide full-reflector network (issue 4's table).
+    public static let shapes = [
+        Shape(name: "pixel", hidden: 128, reflectors: 16, batch: 128, steps: 784, input: 1, output: 10),
+        Shape(name: "adding", hidden: 128, reflectors: 16, batch: 128, steps: 200, input: 2, output: 1),
+        Shape(name: "wide", hidden: 512, reflectors: 512, batch: 64, steps: 200, input: 1, output: 10),
+    ]
+    public static let cells = ["rnn", "spectral", "orthogonal"]
+
+    public var stopwatch = Stopwatch()
+    public init() {}
+
+    public struct Row {
+        public let shape: Shape, cell: String, seconds: Double, sgemmGflops: Double
+        /// The plain RNN's dominant flops, used for every cell so rates compare: 2·T·B·n² forward
+        /// (h W ᵀ per step) and 4·T·B·n² backward (δ W per step, and ∂W).
+        public var flops: Double { 6 * Double(shape.steps * shape.batch) * Double(shape.hidden * shape.hidden) }
+        public var gflops: Double { flops / seconds / 1e9 }
+    }
+
+    public func run(shapes: [Shape] = TrainBenchmark.shapes, cells: [String] = TrainBenchmark.cells,
+                    progress: (Row) -> Void) throws {
+        for shape in shapes {
+            let gemm = HouseholderBenchmark.sgemmGflops(rows: shape.batch, n: shape.hidden, stopwatch: stopwatch)
+            for cell in cells {
+                var rng = Random(seed: 1)
+                let n = shape.hidden
+                let transition: any Transition<Float>
+                switch cell {
+                case "spectral": transition = try SpectralTransition<Float>(size: n, reflectors: shape.reflectors, sigmaStar: 1, r: 0.01, rng: &rng)
+                case "orthogonal": transition = try OrthogonalTransition<Float>(size: n, reflectors: shape.reflectors, rng: &rng)
+                default: transition = try DenseTransition<Float>(size: n, initialization: .gaussian, rng: &rng)
+                }
+                let net = try RecurrentNetwork<Float>(input: shape.input, hidden: n, output: shape.output, transition: transition,
+                                                      activation: .relu, readout: .last, rng: &rng)
+                let opt = try Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3)
+                let x: Tensor<Float> = rng.uniformTensor([shape.steps, shape.batch, shape.input])
+                let labels = (0 ..< shape.batch).map { $0 % shape.output }
+                let seconds = try stopwatch.median {
+                    let y = try net.forward(x)
+                    let grad = shape.output == 1 ? try Loss.meanSquaredError(y, Tensor(zeros: y.shape)).grad
+                                                 : try Loss.crossEntropy(y, labels: labels).grad
+                    net.zeroGrad()
+                    _ = try net.backward(grad)
+                    opt.step(net.parameters)
+                    net.renormalize()
+                }
+                progress(Row(shape: shape, cell: cell, seconds: seconds, sgemmGflops: gemm))
+            }
+        }
+    }
+}
