@@ -80,6 +80,21 @@ extension LuaState {
         slab_pop(L, 1)
     }
 
+    /// Documents a function defined in Lua (found by its dotted path from the globals, read raw),
+    /// so that help() lists it and help(f) finds it like a Swift one.
+    public func document(function path: String, _ doc: String) {
+        documentation.append((path, doc))
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        slab_pushglobaltable(L)
+        for part in path.split(separator: ".") {
+            guard lua_type(L, -1) == LUA_TTABLE else { return }
+            lua_pushstring(L, String(part))
+            lua_rawget(L, -2)
+        }
+        if lua_type(L, -1) == LUA_TFUNCTION, let p = lua_topointer(L, -1) { documentedFunctions[p] = path }
+    }
+
     /// Makes a class's methods a help topic (`help "tensor"` lists them).
     public func document(topic: String, title: String, _ spec: LuaClassSpec) {
         topics.append((topic, title, spec.methods.map { ($0.name, $0.doc) }))

@@ -5,7 +5,7 @@ public enum Activation: String, Sendable, CaseIterable {
 
     public func apply<T: TensorScalar>(_ x: T) -> T {
         switch self {
-        case .relu: return x > 0 ? x : 0
+        case .relu: return x > 0 || x.isNaN ? x : 0   // NaN stays NaN: a diverged run must show, not vanish
         case .tanh: return T.tanh(x)
         case .leakyRelu: return x > 0 ? x : x / 10
         case .identity: return x

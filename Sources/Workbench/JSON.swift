@@ -6,7 +6,7 @@ import Numerics
 /// Choices, documented in README.md: integers stay integers and floats print in their shortest
 /// round-trip form; NaN and ±Inf (not JSON) become the strings "NaN", "Infinity", "-Infinity" so a
 /// diverged loss is recorded, not lost; a table with only a sequence is an array (an empty table is
-/// []), otherwise an object whose keys are sorted with "step" first; Swift objects and functions are
+/// []), otherwise an object whose keys are sorted (step, epoch, loss, accuracy first); Swift objects and functions are
 /// written as "<type name>".
 enum JSON {
     static func encode(_ value: LuaValue, pretty: Bool = false) -> String {
@@ -28,8 +28,7 @@ enum JSON {
             if t.fields.isEmpty {
                 writeContainer(t.array.map { (nil, $0) }, open: "[", close: "]", into: &out, indent: indent)
             } else {
-                let items = t.entries.map { (keyString($0.key), $0.value) }
-                    .sorted { a, b in a.0 == "step" ? b.0 != "step" : (b.0 == "step" ? false : a.0 < b.0) }
+                let items = t.entries.map { (keyString($0.key), $0.value) }.sorted { metricOrder($0.0, $1.0) }
                 writeContainer(items, open: "{", close: "}", into: &out, indent: indent)
             }
         }
@@ -48,7 +47,14 @@ enum JSON {
         out += close
     }
 
-    private static func keyString(_ k: LuaKey) -> String {
+    /// How metric names are ordered in JSON objects and progress lines: these first, then by name.
+    static let leadingKeys = ["step", "epoch", "loss", "accuracy", "eval_loss", "eval_accuracy"]
+    static func metricOrder(_ a: String, _ b: String) -> Bool {
+        let ia = leadingKeys.firstIndex(of: a) ?? leadingKeys.count, ib = leadingKeys.firstIndex(of: b) ?? leadingKeys.count
+        return ia != ib ? ia < ib : a < b
+    }
+
+    static func keyString(_ k: LuaKey) -> String {
         switch k {
         case .string(let s): return s
         case .integer(let i): return String(i)

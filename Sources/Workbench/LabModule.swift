@@ -63,10 +63,16 @@ enum LabModule {
             try args.call(session.inspector.inspect, forwarding: 1 ... 1)
         }
 
+        lab.function("clock", "lab.clock(): seconds on a monotonic wall clock (for timing; os.clock is CPU time)") { _ in
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return [.number(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)]
+        }
         LuaNumerics.install(into: &lab, session: session)
         LuaCheckpoint.install(into: &lab)
         LuaModels.install(into: &lab, session: session)
         try session.state.register(lab)
+        try Training.install(in: session.state)
         session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
             print(try helpText(args))
             return []
@@ -105,17 +111,13 @@ enum LabModule {
         return (String(doc[...end.lowerBound]), String(doc[end.upperBound...]))
     }
 
-    /// "step=10 loss=0.1234 acc=0.95": numbers to 5 significant digits, "step" first.
+    /// "step=10 loss=0.1234 accuracy=0.95 lr=0.001": numbers to 5 significant digits, in the
+    /// order of the metrics file.
     static func compactLine(_ t: LuaTable) -> String {
-        t.entries.map { (JSONKey($0.key), $0.value) }
-            .sorted { a, b in a.0 == "step" ? b.0 != "step" : (b.0 == "step" ? false : a.0 < b.0) }
+        t.entries.map { (JSON.keyString($0.key), $0.value) }
+            .sorted { JSON.metricOrder($0.0, $1.0) }
             .map { "\($0.0)=\(compactValue($0.1))" }
             .joined(separator: " ")
-    }
-
-    private static func JSONKey(_ k: LuaKey) -> String {
-        if case .string(let s) = k { return s }
-        return JSON.encode(k.value)
     }
 
     private static func compactValue(_ v: LuaValue) -> String {

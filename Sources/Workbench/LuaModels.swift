@@ -194,6 +194,18 @@ enum LuaModels {
                 return [.object(try LuaOptimizer(rule: rule(o), options: o))]
             }
         }
+        m.function("clip_grad_norm", "lab.optim.clip_grad_norm(model, max): scales the model's gradients so their global norm is at most max; returns the norm before") { args in
+            let maxNorm = try args.number(2)
+            guard maxNorm > 0 else { throw LuaError.argument(index: 2, message: "max must be > 0") }
+            func clip<M: Trainable>(_ m: M) -> [LuaValue] {
+                [.number(Double(Optimizer<M.Scalar>.clipGradientNorm(m.parameters, maxNorm: M.Scalar(maxNorm))))]
+            }
+            if let m = try? args.object(1, RecurrentNetwork<Float>.self) { return clip(m) }
+            if let m = try? args.object(1, RecurrentNetwork<Double>.self) { return clip(m) }
+            if let m = try? args.object(1, SVDLinear<Float>.self) { return clip(m) }
+            if let m = try? args.object(1, SVDLinear<Double>.self) { return clip(m) }
+            throw LuaError.type(1, expected: "model or layer", got: args.typeName(1))
+        }
         constructor("sgd", "lab.optim.sgd{lr=0.01, momentum=0, nesterov=false, weight_decay=0, clip=nil, renormalize=true}: stochastic gradient descent", ["momentum", "nesterov"]) { o in
             .sgd(momentum: o["momentum"].double ?? 0, nesterov: o["nesterov"].bool ?? false)
         }

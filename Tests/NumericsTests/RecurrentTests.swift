@@ -47,6 +47,10 @@ import Testing
         }
     }
 
+    @Test func activationsPropagateNaN() {
+        for a in Activation.allCases { #expect(a.apply(Double.nan).isNaN, "\(a)") }
+    }
+
     @Test func lossesMatchFiniteDifferences() throws {
         var g = rng(21)
         let y: Tensor<Double> = g.normalTensor([4, 3]), target: Tensor<Double> = g.normalTensor([4, 3])

@@ -1,0 +1,154 @@
+import LuaBridge
+
+/// lab.train and lab.schedule. The loop orchestrates Lua objects (a task's batch() method, logging
+/// hooks, schedule functions), so it is written in Lua; every heavy step (forward, backward, the
+/// update) is a Swift call. Ctrl-C stops it at the next Lua instruction.
+enum Training {
+    static let docs: [(String, String)] = [
+        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA to metrics.jsonl; returns the last metrics"),
+        ("lab.schedule.constant", "lab.schedule.constant(lr): function(step) returning lr"),
+        ("lab.schedule.step", "lab.schedule.step{lr=, every=, gamma=0.1}: lr·gamma^⌊(step−1)/every⌋"),
+        ("lab.schedule.exponential", "lab.schedule.exponential{lr=, gamma=}: lr·gamma^(step−1)"),
+        ("lab.schedule.cosine", "lab.schedule.cosine{lr=, steps=, min=0}: cosine decay from lr to min over steps"),
+        ("lab.schedule.warmup", "lab.schedule.warmup{steps=, after=}: linear ramp from 0 to after(steps) over steps, then the schedule after (a function or a number)"),
+    ]
+
+    static func install(in state: LuaState) throws {
+        try state.run(source, chunkName: "=lab.train")
+        for (name, doc) in docs { state.document(function: name, doc) }
+    }
+
+    static let source = #"""
+    local lab = require "lab"
+
+    local function check_options(o, known, fname)
+      if type(o) ~= "table" then error(fname .. " expects a table of options", 3) end
+      for k in pairs(o) do
+        if not known[k] then
+          local names = {}
+          for n in pairs(known) do names[#names + 1] = n end
+          table.sort(names)
+          error(string.format("%s: unknown option '%s' (options: %s)", fname, tostring(k), table.concat(names, ", ")), 3)
+        end
+      end
+    end
+
+    local function set(...) local t = {} for _, k in ipairs { ... } do t[k] = true end return t end
+
+    -- Schedules: functions of the step (1-based) returning a learning rate.
+    local schedule = {}
+    function schedule.constant(lr) return function() return lr end end
+    function schedule.step(o)
+      check_options(o, set("lr", "every", "gamma"), "lab.schedule.step")
+      local gamma = o.gamma or 0.1
+      return function(step) return o.lr * gamma ^ ((step - 1) // o.every) end
+    end
+    function schedule.exponential(o)
+      check_options(o, set("lr", "gamma"), "lab.schedule.exponential")
+      return function(step) return o.lr * o.gamma ^ (step - 1) end
+    end
+    function schedule.cosine(o)
+      check_options(o, set("lr", "steps", "min"), "lab.schedule.cosine")
+      local min = o.min or 0
+      return function(step)
+        local t = math.min(step - 1, o.steps) / o.steps
+        return min + (o.lr - min) * (1 + math.cos(math.pi * t)) / 2
+      end
+    end
+    function schedule.warmup(o)
+      check_options(o, set("steps", "after"), "lab.schedule.warmup")
+      local after = type(o.after) == "function" and o.after or schedule.constant(o.after)
+      return function(step)
+        if step <= o.steps then return after(o.steps) * step / o.steps end
+        return after(step)
+      end
+    end
+    lab.schedule = schedule
+
+    -- Loss, its gradient and the accuracy (nil for regression) of one batch.
+    local function evaluate(model, batch)
+      local out = model:forward(batch.x)
+      local kind = batch.loss or "mse"
+      if kind == "mse" then
+        local loss, grad = lab.loss.mse(out, batch.y)
+        return loss, grad, nil
+      elseif kind == "xent" then
+        return lab.loss.cross_entropy(out, batch.y, batch.ignore and { ignore = batch.ignore } or nil)
+      end
+      error("batch.loss must be \"mse\" or \"xent\", got " .. tostring(kind), 0)
+    end
+
+    local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+
+    function lab.train(o)
+      check_options(o, set("model", "task", "optimizer", "steps", "epochs", "schedule", "clip", "every", "on_log",
+                           "eval_every", "diagnostics", "checkpoint_every"), "lab.train")
+      local model, task, opt = o.model, o.task, o.optimizer
+      if model == nil or task == nil or opt == nil then error("lab.train needs model, task and optimizer", 2) end
+      if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
+      if o.checkpoint_every then error("lab.train: checkpoint_every is not available yet", 2) end
+      local steps = o.steps
+      if o.epochs then
+        if type(task.batches_per_epoch) ~= "function" then
+          error("lab.train: epochs needs a task with a batches_per_epoch() method (or give steps)", 2)
+        end
+        steps = o.epochs * task:batches_per_epoch()
+      end
+      if type(steps) ~= "number" or steps < 1 then error("lab.train: steps (or epochs) must be a positive number", 2) end
+      local lr_of = o.schedule
+      if type(lr_of) == "number" then lr_of = schedule.constant(lr_of) end
+      local every = o.every or 100
+      local diag_every = o.diagnostics and o.diagnostics.every
+
+      local clock = lab.clock
+      local last_time = clock()
+      local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+      local metrics
+      for step = 1, steps do
+        if lr_of then opt.lr = lr_of(step) end
+        local batch = task:batch()
+        local loss, grad, acc = evaluate(model, batch)
+        if not finite(loss) then
+          error(string.format("training stopped at step %d: the loss is %s%s", step, tostring(loss),
+                metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or ""), 2)
+        end
+        model:zero_grad()
+        model:backward(grad)
+        if o.clip then lab.optim.clip_grad_norm(model, o.clip) end
+        local grad_norm = opt:step(model)
+        sum_loss, count = sum_loss + loss, count + 1
+        if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
+
+        if step % every == 0 or step == steps then
+          local now = clock()
+          local rate = count / math.max(now - last_time, 1e-9)
+          metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
+                      steps_per_s = rate, eta_s = (steps - step) / rate }
+          if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
+          if o.eval_every and (step % o.eval_every == 0 or step == steps) and type(task.eval_batches) == "function" then
+            local el, ea, n, na = 0, 0, 0, 0
+            for _, b in ipairs(task:eval_batches()) do
+              local l, _, a = evaluate(model, b)
+              el, n = el + l, n + 1
+              if a then ea, na = ea + a, na + 1 end
+            end
+            if n > 0 then metrics.eval_loss = el / n end
+            if na > 0 then metrics.eval_accuracy = ea / na end
+          end
+          if diag_every and (step % diag_every == 0 or step == steps) then
+            local b = task:batch()
+            local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss })
+            metrics.grad_first_last_ratio = g.first_last_ratio
+            local sv = model:singular_values()
+            metrics.sigma_max, metrics.sigma_min = sv[1], sv[#sv]
+          end
+          lab.log(metrics)
+          if o.on_log then o.on_log(metrics) end
+          sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+          last_time = clock()
+        end
+      end
+      return metrics
+    end
+    """#
+}
