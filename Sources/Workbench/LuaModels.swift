@@ -11,15 +11,37 @@ protocol Trainable<Scalar>: AnyObject {
     func renormalize()
 }
 extension RecurrentNetwork: Trainable {}
+extension GatedNetwork: Trainable {}
 extension SVDLinear: Trainable {}
+
+extension LuaArgs {
+    /// The recurrent model at i, of either kind and precision.
+    func sequenceModel(_ i: Int) -> (any SequenceModel)? {
+        (try? object(i, RecurrentNetwork<Float>.self)) ?? (try? object(i, RecurrentNetwork<Double>.self))
+            ?? (try? object(i, GatedNetwork<Float>.self)) ?? (try? object(i, GatedNetwork<Double>.self))
+    }
+
+    /// A model or an SVD layer at i.
+    func trainable(_ i: Int) -> (any Trainable)? {
+        if let m = sequenceModel(i) as? any Trainable { return m }
+        return (try? object(i, SVDLinear<Float>.self)) ?? (try? object(i, SVDLinear<Double>.self))
+    }
+}
 
 extension RecurrentNetwork: LuaObject {
     public static var luaClass: LuaClass<RecurrentNetwork<T>> {
         T.self == Float.self ? floatRNNClass as! LuaClass<RecurrentNetwork<T>> : doubleRNNClass as! LuaClass<RecurrentNetwork<T>>
     }
 }
-let floatRNNClass = LuaClass<RecurrentNetwork<Float>>("lab.RNN<float32>", declareRNNClass)
-let doubleRNNClass = LuaClass<RecurrentNetwork<Double>>("lab.RNN<float64>", declareRNNClass)
+extension GatedNetwork: LuaObject {
+    public static var luaClass: LuaClass<GatedNetwork<T>> {
+        T.self == Float.self ? floatGatedClass as! LuaClass<GatedNetwork<T>> : doubleGatedClass as! LuaClass<GatedNetwork<T>>
+    }
+}
+let floatRNNClass = LuaClass<RecurrentNetwork<Float>>("lab.RNN<float32>", declareSequenceModelClass)
+let doubleRNNClass = LuaClass<RecurrentNetwork<Double>>("lab.RNN<float64>", declareSequenceModelClass)
+let floatGatedClass = LuaClass<GatedNetwork<Float>>("lab.GatedRNN<float32>", declareSequenceModelClass)
+let doubleGatedClass = LuaClass<GatedNetwork<Double>>("lab.GatedRNN<float64>", declareSequenceModelClass)
 
 private func parameterTable<T>(_ ps: [(name: String, value: Tensor<T>, grad: Tensor<T>)], grads: Bool) -> LuaValue {
     var t = LuaTable(array: [])
@@ -27,12 +49,16 @@ private func parameterTable<T>(_ ps: [(name: String, value: Tensor<T>, grad: Ten
     return .table(t)
 }
 
-private func declareRNNClass<T: TensorScalar>(_ c: LuaClass<RecurrentNetwork<T>>) {
+private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaClass<M>) {
+    typealias T = M.Scalar
     c.nativeSize { m in m.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
     c.tostring { m in
-        "RNN(\(cellName(m.transition)), input \(m.inputSize), hidden \(m.hiddenSize), output \(m.outputSize), \(m.activation.rawValue), readout \(m.readout.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
+        let activation = (m as? RecurrentNetwork<T>).map { ", \($0.activation.rawValue)" } ?? ""
+        let readout = (m as? RecurrentNetwork<T>)?.readout.mode ?? (m as? GatedNetwork<T>)?.readout.mode
+        return "RNN(\(m.cellName), input \(m.inputSize), hidden \(m.hiddenSize), output \(m.outputSize)\(activation), readout \(readout?.rawValue ?? "?"), \(m.parameterCount) parameters, \(T.dtypeName))"
     }
     c.property("dtype") { _ in .string(T.dtypeName) }
+    c.property("cell") { .string($0.cellName) }
     c.method("forward", "model:forward(x): x is T×B×input (time first); returns B×output (readout \"last\") or T×B×output (\"all\")") { m, args in
         [.object(try m.forward(args.tensor(2, T.self)))]
     }
@@ -45,8 +71,8 @@ private func declareRNNClass<T: TensorScalar>(_ c: LuaClass<RecurrentNetwork<T>>
     c.method("gradients", "model:gradients(): {name = tensor}: the accumulated gradients") { m, _ in [parameterTable(m.parameters, grads: true)] }
     c.method("zero_grad", "model:zero_grad(): sets the gradients to zero") { m, _ in m.zeroGrad(); return [] }
     c.method("parameter_count", "model:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
-    c.method("singular_values", "model:singular_values(): the singular values of the recurrent matrix W, descending") { m, _ in
-        [.table(LuaTable(array: try m.transition.singularValues().map { .number(Double($0)) }))]
+    c.method("singular_values", "model:singular_values(): the singular values of the recurrent matrix W, descending (LSTM/GRU: the candidate's block)") { m, _ in
+        [.table(LuaTable(array: try m.recurrentSingularValues().map { .number(Double($0)) }))]
     }
     c.method("renormalize", "model:renormalize(): reflector rows to unit norm (spectral and orthogonal cells; W unchanged)") { m, _ in
         m.renormalize()
@@ -54,14 +80,6 @@ private func declareRNNClass<T: TensorScalar>(_ c: LuaClass<RecurrentNetwork<T>>
     }
     c.method("grad_norms", "model:grad_norms(): ‖∂L/∂h_t‖ for t = 1…T from the last backward, with field first_last_ratio") { m, _ in
         [gradNormTable(m.hiddenGradientNorms)]
-    }
-}
-
-private func cellName<T: TensorScalar>(_ t: any Transition<T>) -> String {
-    switch t {
-    case is SpectralTransition<T>: return "spectral"
-    case is OrthogonalTransition<T>: return "orthogonal"
-    default: return "rnn"
     }
 }
 
@@ -129,9 +147,10 @@ enum LuaModels {
                         transition = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: initialization.rawValue)!,
                                                             rng: &session.random)
                     case "lstm", "gru":
-                        throw LuaError.argument(index: 1, message: "cell \"\(cell)\" is not available yet (spectral, orthogonal and rnn are)")
+                        return .object(try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
+                                                           readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!, rng: &session.random))
                     default:
-                        throw LuaError.argument(index: 1, message: "cell must be \"spectral\", \"orthogonal\" or \"rnn\", got \"\(cell)\"")
+                        throw LuaError.argument(index: 1, message: "cell must be \"spectral\", \"orthogonal\", \"rnn\", \"lstm\" or \"gru\", got \"\(cell)\"")
                     }
                     let net = try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
                                                       activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
@@ -200,11 +219,8 @@ enum LuaModels {
             func clip<M: Trainable>(_ m: M) -> [LuaValue] {
                 [.number(Double(Optimizer<M.Scalar>.clipGradientNorm(m.parameters, maxNorm: M.Scalar(maxNorm))))]
             }
-            if let m = try? args.object(1, RecurrentNetwork<Float>.self) { return clip(m) }
-            if let m = try? args.object(1, RecurrentNetwork<Double>.self) { return clip(m) }
-            if let m = try? args.object(1, SVDLinear<Float>.self) { return clip(m) }
-            if let m = try? args.object(1, SVDLinear<Double>.self) { return clip(m) }
-            throw LuaError.type(1, expected: "model or layer", got: args.typeName(1))
+            guard let m = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
+            return clip(m)
         }
         constructor("sgd", "lab.optim.sgd{lr=0.01, momentum=0, nesterov=false, weight_decay=0, clip=nil, renormalize=true}: stochastic gradient descent", ["momentum", "nesterov"]) { o in
             .sgd(momentum: o["momentum"].double ?? 0, nesterov: o["nesterov"].bool ?? false)
@@ -226,8 +242,8 @@ enum LuaModels {
             let batch = try args.table(2)
             guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
             let lossName = batch["loss"].string ?? "mse"
-            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-                let model = try args.object(1, RecurrentNetwork<T>.self)
+            func run<M: SequenceModel>(_ model: M) throws -> [LuaValue] {
+                typealias T = M.Scalar
                 guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
                 let saved = model.parameters.map { $0.grad.copy() }
                 defer { for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) } }
@@ -251,9 +267,8 @@ enum LuaModels {
                 _ = try model.backward(grad)
                 return [gradNormTable(model.hiddenGradientNorms)]
             }
-            if (try? args.object(1, RecurrentNetwork<Float>.self)) != nil { return try run(Float.self) }
-            if (try? args.object(1, RecurrentNetwork<Double>.self)) != nil { return try run(Double.self) }
-            throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1))
+            guard let model = args.sequenceModel(1) else { throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1)) }
+            return try run(model)
         }
         return m
     }
@@ -317,11 +332,8 @@ final class LuaOptimizer: LuaObject {
             return []
         }
         c.method("step", "opt:step(model): one update from the model's gradients (clipped to clip, reflectors renormalized after); returns the gradient norm") { o, args in
-            if let m = try? args.object(2, RecurrentNetwork<Float>.self) { return [.number(try o.step(m))] }
-            if let m = try? args.object(2, RecurrentNetwork<Double>.self) { return [.number(try o.step(m))] }
-            if let m = try? args.object(2, SVDLinear<Float>.self) { return [.number(try o.step(m))] }
-            if let m = try? args.object(2, SVDLinear<Double>.self) { return [.number(try o.step(m))] }
-            throw LuaError.type(2, expected: "model or layer", got: args.typeName(2))
+            guard let m = args.trainable(2) else { throw LuaError.type(2, expected: "model or layer", got: args.typeName(2)) }
+            return [.number(try o.step(m))]
         }
         c.tostring { o in "Optimizer(\(o.rule), lr = \(o.learningRate)\(o.clip.map { ", clip = \($0)" } ?? ""))" }
     }

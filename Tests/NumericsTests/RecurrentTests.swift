@@ -143,3 +143,45 @@ import Testing
         #expect(last < 0.05, "\(cell): loss \(first) → \(last)")
     }
 }
+
+@Suite struct GatedNetworkTests {
+    @Test(arguments: [GatedNetwork<Double>.Kind.lstm, .gru])
+    func bpttMatchesFiniteDifferences(kind: GatedNetwork<Double>.Kind) throws {
+        var g = rng(30)
+        for readout in ReadoutLayer<Double>.Mode.allCases {
+            let net = try GatedNetwork<Double>(kind, input: 2, hidden: 4, output: 3, readout: readout, rng: &g)
+            let x: Tensor<Double> = g.normalTensor([5, 3, 2])
+            let y = try net.forward(x)
+            let w: Tensor<Double> = g.normalTensor(y.shape)
+            func f() throws -> Double { GradientCheck.loss(try net.forward(x), w) }
+            net.zeroGrad()
+            _ = try net.forward(x)
+            let gx = try net.backward(w)
+            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(kind) \(readout)")
+            for p in net.parameters {
+                let err = GradientCheck.relativeError(p.grad, try GradientCheck.numerical(p.value, f))
+                #expect(err <= 1e-6, "\(p.name): \(err), \(kind) \(readout)")
+            }
+            #expect(net.hiddenGradientNorms.count == 5)
+        }
+    }
+
+    @Test(arguments: [GatedNetwork<Float>.Kind.lstm, .gru])
+    func learnsASmallTask(kind: GatedNetwork<Float>.Kind) throws {
+        var g = rng(31)
+        let net = try GatedNetwork<Float>(kind, input: 1, hidden: 16, output: 1, readout: .last, rng: &g)
+        let opt = try Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0.01)
+        var last: Float = 1
+        for _ in 0 ..< 400 {
+            let x: Tensor<Float> = g.uniformTensor([6, 32, 1])
+            let y = Tensor<Float>(zeros: [32, 1])
+            for t in 0 ..< 6 { for b in 0 ..< 32 { y.data[b] += x.data[t * 32 + b] } }
+            let (loss, grad) = try Loss.meanSquaredError(try net.forward(x), y)
+            net.zeroGrad()
+            _ = try net.backward(grad)
+            opt.step(net.parameters)
+            last = loss
+        }
+        #expect(last < 0.05, "\(kind): final loss \(last)")
+    }
+}

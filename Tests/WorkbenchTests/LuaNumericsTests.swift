@@ -241,7 +241,7 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
 
     /// The low-level pieces (model, loss, optimizer, diagnostics) are enough for a training loop
     /// written in Lua: each cell learns a small adding problem.
-    @Test(arguments: ["spectral", "orthogonal", "rnn"])
+    @Test(arguments: ["spectral", "orthogonal", "rnn", "lstm", "gru"])
     func aCustomLoopInLuaLearns(cell: String) throws {
         let cli = try CLI()
         let script = try cli.write("loop.lua", Self.customLoop)
@@ -266,7 +266,7 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
                 return r[1].string ?? ""
             }
         }
-        #expect(try error("return lab.models.rnn{cell = 'lstm', input = 1, hidden = 4, output = 1}").contains("\"lstm\" is not available yet"))
+        #expect(try error("return lab.models.rnn{cell = 'lstmm', input = 1, hidden = 4, output = 1}").contains("cell must be \"spectral\", \"orthogonal\", \"rnn\", \"lstm\" or \"gru\""))
         #expect(try error("return lab.models.rnn{cell = 'spectral', input = 1, hidden = 4, output = 1, hiden = 3}").contains("unknown option 'hiden'"))
         #expect(try error("return lab.models.rnn{input = 1, hidden = 4, output = 1, activation = 'gelu'}")
                 .contains("activation must be one of \"relu\", \"tanh\", \"leaky_relu\", \"identity\", got \"gelu\""))

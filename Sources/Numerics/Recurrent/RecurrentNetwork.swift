@@ -15,15 +15,15 @@ extension Transition {
 /// inputs of all T steps are projected in one GEMM; each step is one GEMM on the whole batch; the
 /// backward pass (full backpropagation through time) collects δ_t for every step and forms
 /// ∂W = Σ δ_t h_{t−1}ᵀ, ∂M and ∂x in one GEMM each.
-public final class RecurrentNetwork<T: TensorScalar> {
-    public enum Readout: String, Sendable, CaseIterable { case last, all }
+public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
+    public typealias Readout = ReadoutLayer<T>.Mode
 
     public let inputSize: Int, hiddenSize: Int, outputSize: Int
     public let activation: Activation
-    public let readout: Readout
+    public let readout: ReadoutLayer<T>
     public let transition: any Transition<T>
-    public let inputWeight: Tensor<T>, inputBias: Tensor<T>, readoutWeight: Tensor<T>, readoutBias: Tensor<T>
-    let gradInputWeight: Tensor<T>, gradInputBias: Tensor<T>, gradReadoutWeight: Tensor<T>, gradReadoutBias: Tensor<T>
+    public let inputWeight: Tensor<T>, inputBias: Tensor<T>
+    let gradInputWeight: Tensor<T>, gradInputBias: Tensor<T>
 
     /// ‖∂L/∂h_t‖ (over the batch) for t = 1…T, from the last backward pass: the gradient's profile
     /// through time, which vanishes or explodes for a badly conditioned W.
@@ -42,32 +42,30 @@ public final class RecurrentNetwork<T: TensorScalar> {
         outputSize = output
         self.transition = transition
         self.activation = activation
-        self.readout = readout
-        func glorot(_ rows: Int, _ cols: Int) -> Tensor<T> {
-            let limit = T((6.0 / Double(rows + cols)).squareRoot())
-            return rng.uniformTensor([rows, cols], -limit, limit)
-        }
-        inputWeight = glorot(hidden, input)
-        readoutWeight = glorot(output, hidden)
+        let limit = T((6.0 / Double(hidden + input)).squareRoot())    // Glorot-uniform
+        inputWeight = rng.uniformTensor([hidden, input], -limit, limit)
         inputBias = Tensor(zeros: [hidden])
-        readoutBias = Tensor(zeros: [output])
         gradInputWeight = Tensor(zeros: inputWeight.shape)
         gradInputBias = Tensor(zeros: [hidden])
-        gradReadoutWeight = Tensor(zeros: readoutWeight.shape)
-        gradReadoutBias = Tensor(zeros: [output])
+        self.readout = ReadoutLayer(hidden: hidden, output: output, mode: readout, rng: &rng)
     }
 
     /// Every parameter with its gradient: the transition's under "recurrent.", then input and readout.
     public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
-        transition.parameters.map { ("recurrent.\($0.name)", $0.value, $0.grad) } + [
-            ("input.weight", inputWeight, gradInputWeight), ("input.bias", inputBias, gradInputBias),
-            ("readout.weight", readoutWeight, gradReadoutWeight), ("readout.bias", readoutBias, gradReadoutBias),
-        ]
+        transition.parameters.map { ("recurrent.\($0.name)", $0.value, $0.grad) }
+            + [("input.weight", inputWeight, gradInputWeight), ("input.bias", inputBias, gradInputBias)]
+            + readout.parameters
     }
 
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+    public var cellName: String {
+        switch transition {
+        case is SpectralTransition<T>: return "spectral"
+        case is OrthogonalTransition<T>: return "orthogonal"
+        default: return "rnn"
+        }
+    }
 
-    public func zeroGrad() { for p in parameters { p.grad.fill(0) } }
+    public func recurrentSingularValues() throws -> [T] { try transition.singularValues() }
 
     // MARK: Forward
 
@@ -102,24 +100,7 @@ public final class RecurrentNetwork<T: TensorScalar> {
             for i in 0 ..< plane { h[i] = activation.apply(p[i]) }
         }
         cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW)
-
-        switch readout {
-        case .last:
-            let y = Tensor<T>(zeros: [batch, outputSize])
-            readoutForward(states.data + steps * plane, rows: batch, into: y.data)
-            return y
-        case .all:
-            let y = Tensor<T>(zeros: [steps, batch, outputSize])
-            readoutForward(states.data + plane, rows: rows, into: y.data)
-            return y
-        }
-    }
-
-    /// y = h Rᵀ + c for `rows` states.
-    private func readoutForward(_ h: UnsafeMutablePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
-        guard rows > 0 else { return }
-        T.gemm(false, true, rows, outputSize, hiddenSize, 1, h, hiddenSize, readoutWeight.data, hiddenSize, 0, y, outputSize)
-        for r in 0 ..< rows { T.axpy(outputSize, 1, readoutBias.data, 1, y + r * outputSize, 1) }
+        return readout.forward(states)
     }
 
     // MARK: Backward
@@ -129,20 +110,8 @@ public final class RecurrentNetwork<T: TensorScalar> {
         guard let c = cache else { throw TensorError.value("backward called before forward") }
         let (steps, batch, n) = (c.x.shape[0], c.x.shape[1], hiddenSize)
         let plane = batch * n, rows = steps * batch
-        let expected = readout == .last ? [batch, outputSize] : [steps, batch, outputSize]
-        guard gradOutput.shape == expected else {
-            throw TensorError.shape("gradient must be \(Tensor<T>.describe(expected)) (the last forward's output), got \(gradOutput.shapeDescription)")
-        }
         // ∂L/∂h_t from the readout, for t = 1…T (zero where the readout does not look).
-        let gradStates = Tensor<T>(zeros: [steps, batch, n])
-        let readRows = readout == .last ? batch : rows
-        let readStates = readout == .last ? c.states.data + steps * plane : c.states.data + plane
-        let readGrads = readout == .last ? gradStates.data + (steps - 1) * plane : gradStates.data
-        if readRows > 0 {
-            T.gemm(true, false, outputSize, n, readRows, 1, gradOutput.data, outputSize, readStates, n, 1, gradReadoutWeight.data, n)
-            for r in 0 ..< readRows { T.axpy(outputSize, 1, gradOutput.data + r * outputSize, 1, gradReadoutBias.data, 1) }
-            T.gemm(false, false, readRows, n, outputSize, 1, gradOutput.data, outputSize, readoutWeight.data, n, 0, readGrads, n)
-        }
+        let gradStates = try readout.backward(gradOutput, c.states)
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
         let delta = Tensor<T>(zeros: [steps, batch, n])
         var norms = [T](repeating: 0, count: steps)

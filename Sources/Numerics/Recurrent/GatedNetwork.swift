@@ -1,0 +1,184 @@
+/// The gated baselines, LSTM and GRU (PyTorch's gate conventions), over sequences T×B×input with
+/// the same readouts as `RecurrentNetwork`. The inputs of all steps are projected in one GEMM; each
+/// step is one GEMM with the recurrent weights; the backward pass keeps every step's gate deltas
+/// and forms the weight gradients in one GEMM each.
+///
+/// LSTM: [i f g o] = x W_xᵀ + h W_hᵀ + b;  c' = σ(f)⊙c + σ(i)⊙tanh(g);  h' = σ(o)⊙tanh(c').
+/// GRU:  r = σ(a_r + u_r), z = σ(a_z + u_z), n = tanh(a_n + r⊙u_n), h' = (1 − z)⊙n + z⊙h, with
+///       a = x W_xᵀ + b_x and u = h W_hᵀ + b_h (r gates only the recurrent part of n).
+/// Initialization as PyTorch: every weight and bias U(−1/√n, 1/√n); the LSTM's forget bias +1.
+public final class GatedNetwork<T: TensorScalar>: SequenceModel {
+    public enum Kind: String, Sendable { case lstm, gru }
+
+    public let kind: Kind
+    public let inputSize: Int, hiddenSize: Int, outputSize: Int
+    public let readout: ReadoutLayer<T>
+    /// Gate-stacked weights: (G·n)×input and (G·n)×n, G = 4 (LSTM) or 3 (GRU).
+    public let inputWeight: Tensor<T>, recurrentWeight: Tensor<T>, inputBias: Tensor<T>, recurrentBias: Tensor<T>
+    let gradInputWeight: Tensor<T>, gradRecurrentWeight: Tensor<T>, gradInputBias: Tensor<T>, gradRecurrentBias: Tensor<T>
+    public private(set) var hiddenGradientNorms: [T] = []
+
+    var gates: Int { kind == .lstm ? 4 : 3 }
+    public var cellName: String { kind.rawValue }
+
+    public init(_ kind: Kind, input: Int, hidden: Int, output: Int, readout: ReadoutLayer<T>.Mode, rng: inout Random) throws {
+        guard input >= 1, hidden >= 1, output >= 1 else {
+            throw TensorError.value("a recurrent network needs input, hidden and output ≥ 1, got \(input), \(hidden), \(output)")
+        }
+        self.kind = kind
+        inputSize = input
+        hiddenSize = hidden
+        outputSize = output
+        let g = kind == .lstm ? 4 : 3
+        let k = T(1 / Double(hidden).squareRoot())
+        inputWeight = rng.uniformTensor([g * hidden, input], -k, k)
+        recurrentWeight = rng.uniformTensor([g * hidden, hidden], -k, k)
+        inputBias = rng.uniformTensor([g * hidden], -k, k)
+        recurrentBias = rng.uniformTensor([g * hidden], -k, k)
+        if kind == .lstm { for j in hidden ..< 2 * hidden { inputBias.data[j] += 1 } }   // forget gate
+        gradInputWeight = Tensor(zeros: inputWeight.shape)
+        gradRecurrentWeight = Tensor(zeros: recurrentWeight.shape)
+        gradInputBias = Tensor(zeros: inputBias.shape)
+        gradRecurrentBias = Tensor(zeros: recurrentBias.shape)
+        self.readout = ReadoutLayer(hidden: hidden, output: output, mode: readout, rng: &rng)
+    }
+
+    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+        [("input.weight", inputWeight, gradInputWeight), ("recurrent.weight", recurrentWeight, gradRecurrentWeight),
+         ("input.bias", inputBias, gradInputBias), ("recurrent.bias", recurrentBias, gradRecurrentBias)] + readout.parameters
+    }
+
+    /// The singular values of the candidate's recurrent block (g for LSTM, n for GRU).
+    public func recurrentSingularValues() throws -> [T] {
+        let n = hiddenSize, first = 2 * n   // g (LSTM) and n (GRU) are both the third block
+        let block = Tensor<T>(zeros: [n, n])
+        block.data.update(from: recurrentWeight.data + first * n, count: n * n)
+        return try LinearAlgebra.singularValues(block)
+    }
+
+    public func renormalize() {}
+
+    private struct Cache {
+        let x: Tensor<T>
+        let states: Tensor<T>      // (T+1)×B×n
+        let cells: Tensor<T>       // LSTM: (T+1)×B×n cell states
+        let acts: Tensor<T>        // T×B×(G·n): gate activations (LSTM: σi σf tanh g σo; GRU: r z n)
+        let recurrentN: Tensor<T>  // GRU: T×B×n, u_n (the recurrent part of the candidate)
+    }
+    private var cache: Cache?
+
+    private static func sigmoid(_ x: T) -> T { x >= 0 ? 1 / (1 + T.exp(-x)) : T.exp(x) / (1 + T.exp(x)) }
+
+    public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
+        guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
+            throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
+        }
+        let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
+        let rows = steps * batch, plane = batch * n
+        // a = X W_xᵀ + b_x for all steps at once.
+        let a = Tensor<T>(zeros: [steps, batch, gn])
+        if rows > 0 {
+            T.gemm(false, true, rows, gn, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, a.data, gn)
+            for r in 0 ..< rows { T.axpy(gn, 1, inputBias.data, 1, a.data + r * gn, 1) }
+        }
+        let states = Tensor<T>(zeros: [steps + 1, batch, n])
+        let cells = Tensor<T>(zeros: kind == .lstm ? [steps + 1, batch, n] : [0])
+        let recurrentN = Tensor<T>(zeros: kind == .gru ? [steps, batch, n] : [0])
+        let u = Tensor<T>(zeros: [batch, gn])
+        for t in 0 ..< steps where batch > 0 {
+            // u = h W_hᵀ + b_h
+            for b in 0 ..< batch { (u.data + b * gn).update(from: recurrentBias.data, count: gn) }
+            T.gemm(false, true, batch, gn, n, 1, states.data + t * plane, n, recurrentWeight.data, n, 1, u.data, gn)
+            let at = a.data + t * batch * gn
+            for b in 0 ..< batch {
+                let ab = at + b * gn, ub = u.data + b * gn
+                let hPrev = states.data + t * plane + b * n, hNext = states.data + (t + 1) * plane + b * n
+                switch kind {
+                case .lstm:
+                    let cPrev = cells.data + t * plane + b * n, cNext = cells.data + (t + 1) * plane + b * n
+                    for j in 0 ..< n {
+                        let i = Self.sigmoid(ab[j] + ub[j]), f = Self.sigmoid(ab[n + j] + ub[n + j])
+                        let g = T.tanh(ab[2 * n + j] + ub[2 * n + j]), o = Self.sigmoid(ab[3 * n + j] + ub[3 * n + j])
+                        ab[j] = i; ab[n + j] = f; ab[2 * n + j] = g; ab[3 * n + j] = o    // a now holds activations
+                        cNext[j] = f * cPrev[j] + i * g
+                        hNext[j] = o * T.tanh(cNext[j])
+                    }
+                case .gru:
+                    let un = recurrentN.data + t * plane + b * n
+                    for j in 0 ..< n {
+                        let r = Self.sigmoid(ab[j] + ub[j]), z = Self.sigmoid(ab[n + j] + ub[n + j])
+                        un[j] = ub[2 * n + j]
+                        let c = T.tanh(ab[2 * n + j] + r * un[j])
+                        ab[j] = r; ab[n + j] = z; ab[2 * n + j] = c
+                        hNext[j] = (1 - z) * c + z * hPrev[j]
+                    }
+                }
+            }
+        }
+        cache = Cache(x: x, states: states, cells: cells, acts: a, recurrentN: recurrentN)
+        return readout.forward(states)
+    }
+
+    public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
+        guard let c = cache else { throw TensorError.value("backward called before forward") }
+        let (steps, batch, n, gn) = (c.x.shape[0], c.x.shape[1], hiddenSize, gates * hiddenSize)
+        let plane = batch * n, rows = steps * batch
+        let gradStates = try readout.backward(gradOutput, c.states)       // ∂L/∂h_t from the readout
+        let da = Tensor<T>(zeros: [steps, batch, gn])                     // deltas of the input part a
+        let du = Tensor<T>(zeros: [steps, batch, gn])                     // deltas of the recurrent part u
+        let dcNext = Tensor<T>(zeros: [batch, n])                         // LSTM: ∂L/∂c_t from step t+1
+        var norms = [T](repeating: 0, count: steps)
+        for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
+            let dh = gradStates.data + t * plane
+            if t + 1 < steps {   // ∂L/∂h_t += du_{t+1} W_h (and, for the GRU, the direct z path below)
+                T.gemm(false, false, batch, n, gn, 1, du.data + (t + 1) * batch * gn, gn, recurrentWeight.data, n, 1, dh, n)
+            }
+            norms[t] = T.dot(plane, dh, 1, dh, 1).squareRoot()
+            let prevDh = t > 0 ? gradStates.data + (t - 1) * plane : nil
+            for b in 0 ..< batch {
+                let act = c.acts.data + (t * batch + b) * gn
+                let dab = da.data + (t * batch + b) * gn, dub = du.data + (t * batch + b) * gn
+                let dhb = dh + b * n
+                switch kind {
+                case .lstm:
+                    let cPrev = c.cells.data + t * plane + b * n, cNext = c.cells.data + (t + 1) * plane + b * n
+                    let dcb = dcNext.data + b * n
+                    for j in 0 ..< n {
+                        let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j])
+                        let tc = T.tanh(cNext[j])
+                        let dc = dcb[j] + dhb[j] * o * (1 - tc * tc)
+                        dab[j] = dc * g * i * (1 - i)
+                        dab[n + j] = dc * cPrev[j] * f * (1 - f)
+                        dab[2 * n + j] = dc * i * (1 - g * g)
+                        dab[3 * n + j] = dhb[j] * tc * o * (1 - o)
+                        dcb[j] = dc * f
+                    }
+                    (dub).update(from: dab, count: gn)
+                case .gru:
+                    let hPrev = c.states.data + t * plane + b * n, un = c.recurrentN.data + t * plane + b * n
+                    for j in 0 ..< n {
+                        let (r, z, cand) = (act[j], act[n + j], act[2 * n + j])
+                        let dn = dhb[j] * (1 - z) * (1 - cand * cand)
+                        let dz = dhb[j] * (hPrev[j] - cand) * z * (1 - z)
+                        let dr = dn * un[j] * r * (1 - r)
+                        dab[j] = dr; dab[n + j] = dz; dab[2 * n + j] = dn
+                        dub[j] = dr; dub[n + j] = dz; dub[2 * n + j] = dn * r
+                        prevDh?[b * n + j] += dhb[j] * z          // h' = … + z⊙h
+                    }
+                }
+            }
+        }
+        hiddenGradientNorms = norms
+        let gradX = Tensor<T>(zeros: c.x.shape)
+        if rows > 0 {
+            T.gemm(true, false, gn, n, rows, 1, du.data, gn, c.states.data, n, 1, gradRecurrentWeight.data, n)        // Σ du_tᵀ h_{t−1}
+            T.gemm(true, false, gn, inputSize, rows, 1, da.data, gn, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
+            for r in 0 ..< rows {
+                T.axpy(gn, 1, da.data + r * gn, 1, gradInputBias.data, 1)
+                T.axpy(gn, 1, du.data + r * gn, 1, gradRecurrentBias.data, 1)
+            }
+            T.gemm(false, false, rows, inputSize, gn, 1, da.data, gn, inputWeight.data, inputSize, 0, gradX.data, inputSize)
+        }
+        return gradX
+    }
+}

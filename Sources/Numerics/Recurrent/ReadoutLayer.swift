@@ -1,0 +1,82 @@
+/// The output layer of a recurrent network: y = R h + c from the last state (classification,
+/// regression) or from every state (language modelling: T×B×output).
+public final class ReadoutLayer<T: TensorScalar> {
+    public enum Mode: String, Sendable, CaseIterable { case last, all }
+
+    public let mode: Mode
+    public let hidden: Int, output: Int
+    public let weight: Tensor<T>, bias: Tensor<T>
+    let gradWeight: Tensor<T>, gradBias: Tensor<T>
+
+    init(hidden: Int, output: Int, mode: Mode, rng: inout Random) {
+        self.mode = mode
+        self.hidden = hidden
+        self.output = output
+        let limit = T((6.0 / Double(hidden + output)).squareRoot())    // Glorot-uniform
+        weight = rng.uniformTensor([output, hidden], -limit, limit)
+        bias = Tensor(zeros: [output])
+        gradWeight = Tensor(zeros: weight.shape)
+        gradBias = Tensor(zeros: [output])
+    }
+
+    var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+        [("readout.weight", weight, gradWeight), ("readout.bias", bias, gradBias)]
+    }
+
+    /// The states this readout looks at, within a (T+1)×B×n tensor of h_0…h_T: a pointer and a row count.
+    private func read(_ states: Tensor<T>) -> (UnsafeMutablePointer<T>, rows: Int) {
+        let (steps, plane) = (states.shape[0] - 1, states.shape[1] * hidden)
+        return mode == .last ? (states.data + steps * plane, states.shape[1]) : (states.data + plane, steps * states.shape[1])
+    }
+
+    func outputShape(steps: Int, batch: Int) -> [Int] { mode == .last ? [batch, output] : [steps, batch, output] }
+
+    func forward(_ states: Tensor<T>) -> Tensor<T> {
+        let (h, rows) = read(states)
+        let y = Tensor<T>(zeros: outputShape(steps: states.shape[0] - 1, batch: states.shape[1]))
+        guard rows > 0 else { return y }
+        T.gemm(false, true, rows, output, hidden, 1, h, hidden, weight.data, hidden, 0, y.data, output)
+        for r in 0 ..< rows { T.axpy(output, 1, bias.data, 1, y.data + r * output, 1) }
+        return y
+    }
+
+    /// Adds ∂R and ∂c; returns ∂L/∂h_t for t = 1…T (T×B×n; zero where the readout does not look).
+    func backward(_ gradOutput: Tensor<T>, _ states: Tensor<T>) throws -> Tensor<T> {
+        let (steps, batch) = (states.shape[0] - 1, states.shape[1])
+        let expected = outputShape(steps: steps, batch: batch)
+        guard gradOutput.shape == expected else {
+            throw TensorError.shape("gradient must be \(Tensor<T>.describe(expected)) (the last forward's output), got \(gradOutput.shapeDescription)")
+        }
+        let gradStates = Tensor<T>(zeros: [steps, batch, hidden])
+        let (h, rows) = read(states)
+        guard rows > 0 else { return gradStates }
+        let g = mode == .last ? gradStates.data + (steps - 1) * batch * hidden : gradStates.data
+        T.gemm(true, false, output, hidden, rows, 1, gradOutput.data, output, h, hidden, 1, gradWeight.data, hidden)
+        for r in 0 ..< rows { T.axpy(output, 1, gradOutput.data + r * output, 1, gradBias.data, 1) }
+        T.gemm(false, false, rows, hidden, output, 1, gradOutput.data, output, weight.data, hidden, 0, g, hidden)
+        return gradStates
+    }
+}
+
+/// What the workbench trains: a network over sequences (T×B×input, time first) with parameters.
+public protocol SequenceModel<Scalar>: AnyObject {
+    associatedtype Scalar: TensorScalar
+    func forward(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
+    func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>
+    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
+    /// ‖∂L/∂h_t‖ for t = 1…T from the last backward pass.
+    var hiddenGradientNorms: [Scalar] { get }
+    /// Singular values of the recurrent matrix (for gated cells: of the candidate's recurrent block).
+    func recurrentSingularValues() throws -> [Scalar]
+    func renormalize()
+    /// "spectral", "orthogonal", "rnn", "lstm", "gru".
+    var cellName: String { get }
+    var inputSize: Int { get }
+    var hiddenSize: Int { get }
+    var outputSize: Int { get }
+}
+
+extension SequenceModel {
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+    public func zeroGrad() { for p in parameters { p.grad.fill(0) } }
+}
