@@ -177,3 +177,13 @@ struct Reflector<T: TensorScalar> {
         T.ger(b, len, -1, beta.data, 1, u, 1, g.data + i, n)                // ∂in = G − βûᵀ
     }
 }
+
+/// How many numbers of these parameters are trainable: reflector matrices (named `u` or `v`, or
+/// ending in `.u`/`.v`) store k(k−1)/2 masked entries that are always zero and never updated.
+public func trainableCount<T>(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> Int {
+    parameters.reduce(0) { total, p in
+        let isReflectors = ["u", "v"].contains(p.name) || p.name.hasSuffix(".u") || p.name.hasSuffix(".v")
+        let k = p.value.rank == 2 ? p.value.rows : 0
+        return total + p.value.count - (isReflectors ? k * (k - 1) / 2 : 0)
+    }
+}

@@ -13,6 +13,7 @@ protocol Trainable<Scalar>: AnyObject {
 extension RecurrentNetwork: Trainable {}
 extension GatedNetwork: Trainable {}
 extension SVDLinear: Trainable {}
+extension SpectralMLP: Trainable {}
 
 extension LuaArgs {
     /// The recurrent model at i, of either kind and precision.
@@ -25,6 +26,7 @@ extension LuaArgs {
     func trainable(_ i: Int) -> (any Trainable)? {
         if let m = sequenceModel(i) as? any Trainable { return m }
         return (try? object(i, SVDLinear<Float>.self)) ?? (try? object(i, SVDLinear<Double>.self))
+            ?? (try? object(i, SpectralMLP<Float>.self)) ?? (try? object(i, SpectralMLP<Double>.self))
     }
 }
 
@@ -42,6 +44,35 @@ let floatRNNClass = LuaClass<RecurrentNetwork<Float>>("lab.RNN<float32>", declar
 let doubleRNNClass = LuaClass<RecurrentNetwork<Double>>("lab.RNN<float64>", declareSequenceModelClass)
 let floatGatedClass = LuaClass<GatedNetwork<Float>>("lab.GatedRNN<float32>", declareSequenceModelClass)
 let doubleGatedClass = LuaClass<GatedNetwork<Double>>("lab.GatedRNN<float64>", declareSequenceModelClass)
+
+extension SpectralMLP: LuaObject {
+    public static var luaClass: LuaClass<SpectralMLP<T>> {
+        T.self == Float.self ? floatMLPClass as! LuaClass<SpectralMLP<T>> : doubleMLPClass as! LuaClass<SpectralMLP<T>>
+    }
+}
+let floatMLPClass = LuaClass<SpectralMLP<Float>>("lab.MLP<float32>", declareMLPClass)
+let doubleMLPClass = LuaClass<SpectralMLP<Double>>("lab.MLP<float64>", declareMLPClass)
+
+private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
+    c.nativeSize { m in m.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
+    c.tostring { m in
+        "MLP(\(([m.inputSize] + m.layers.map(\.outFeatures)).map(String.init).joined(separator: " → ")), SVD layers, \(m.activation.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
+    }
+    c.method("forward", "mlp:forward(x): x is B×in; returns B×out") { m, args in [.object(try m.forward(args.tensor(2, T.self)))] }
+    c.method("backward", "mlp:backward(dy): adds the parameter gradients and returns dx") { m, args in
+        [.object(try m.backward(args.tensor(2, T.self)))]
+    }
+    c.method("parameters", "mlp:parameters(): {layerK.u=, layerK.v=, layerK.p=, layerK.bias=}") { m, _ in [parameterTable(m.parameters, grads: false)] }
+    c.method("gradients", "mlp:gradients(): the accumulated gradients, same names") { m, _ in [parameterTable(m.parameters, grads: true)] }
+    c.method("zero_grad", "mlp:zero_grad(): sets the gradients to zero") { m, _ in m.zeroGrad(); return [] }
+    c.method("parameter_count", "mlp:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
+    c.method("renormalize", "mlp:renormalize(): every layer's reflector rows to unit norm") { m, _ in m.renormalize(); return [] }
+    c.method("layer", "mlp:layer(k): the k-th SVD layer (1-based), for its spectrum and factors") { m, args in
+        let k = try args.integer(2)
+        guard k >= 1 && k <= m.layers.count else { throw LuaError.argument(index: 1, message: "layer \(k) out of range 1…\(m.layers.count)") }
+        return [.object(m.layers[k - 1])]
+    }
+}
 
 private func parameterTable<T>(_ ps: [(name: String, value: Tensor<T>, grad: Tensor<T>)], grads: Bool) -> LuaValue {
     var t = LuaTable(array: [])
@@ -104,6 +135,28 @@ enum LuaModels {
 
     static func modelsModule(_ session: LabSession) -> LuaModule {
         var m = LuaModule("models")
+        m.function("mlp", "lab.models.mlp{sizes={in, h1, ..., out}, activation=\"relu\", reflectors=all, r=0.01, sigma_star=1, bias=true, dtype=\"float32\"}: an MLP of SVD-parameterized layers") { [unowned session] args in
+            let o = try args.table(1)
+            try LuaNumerics.checkKeys(o, ["sizes", "activation", "reflectors", "r", "sigma_star", "bias", "dtype"], 1)
+            let sizes = try (o["sizes"].table?.array ?? []).map { v -> Int in
+                guard let n = v.int else { throw LuaError.argument(index: 1, message: "sizes must be a list of integers") }
+                return n
+            }
+            let activationName = o["activation"].string ?? "relu"
+            guard let activation = Activation(rawValue: activationName) else {
+                throw LuaError.argument(index: 1, message: "activation must be one of \(Activation.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(activationName)\"")
+            }
+            let k = o["reflectors"].int
+            func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
+                do {
+                    return .object(try SpectralMLP<T>(sizes: sizes, activation: activation,
+                                                      options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o["sigma_star"].double ?? 1,
+                                                                     r: o["r"].double ?? 0.01, bias: o["bias"].bool ?? true),
+                                                      rng: &session.random))
+                } catch let e as TensorError { throw LuaError.runtime("lab.models.mlp: \(e)") }
+            }
+            return [try DType(lua: o["dtype"].string ?? "float32") == .float32 ? make(Float.self) : make(Double.self)]
+        }
         m.function("rnn", "lab.models.rnn{cell=\"spectral\"|\"orthogonal\"|\"rnn\", input=, hidden=, output=, readout=\"last\"|\"all\", activation=\"relu\"|\"tanh\"|\"leaky_relu\", reflectors=hidden/4, r=0.01, sigma_star=1, init=\"gaussian\"|\"identity\"|\"orthogonal\", dtype=\"float32\"}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b)") { [unowned session] args in
             let o = try args.table(1)
             try LuaNumerics.checkKeys(o, ["cell", "input", "hidden", "output", "readout", "activation", "reflectors", "r",

@@ -47,6 +47,16 @@ import Testing
         }
     }
 
+    @Test func parameterCountsExcludeMaskedReflectorEntries() throws {
+        var g = rng(23)
+        // hidden 5, 2 reflectors each for U and V (1 masked entry each), input 3, output 2.
+        let net = try RecurrentNetwork<Double>(input: 3, hidden: 5, output: 2,
+                                               transition: SpectralTransition<Double>(size: 5, reflectors: 2, sigmaStar: 1, r: 0.1, rng: &g),
+                                               activation: .relu, readout: .last, rng: &g)
+        let recurrent = (2 * 5 - 1) + (2 * 5 - 1) + 5          // u, v, p
+        #expect(net.parameterCount == recurrent + 5 * 3 + 5 + 2 * 5 + 2)
+    }
+
     @Test func activationsPropagateNaN() {
         for a in Activation.allCases { #expect(a.apply(Double.nan).isNaN, "\(a)") }
     }

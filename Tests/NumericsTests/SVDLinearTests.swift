@@ -152,3 +152,27 @@ import Testing
         #expect(zip(l.singularValues(), sv).allSatisfy { abs($0 - $1) < 1e-3 })
     }
 }
+
+@Suite struct SpectralMLPTests {
+    @Test func gradientsMatchFiniteDifferences() throws {
+        var g = rng(40)
+        for activation in Activation.allCases {
+            let mlp = try SpectralMLP<Double>(sizes: [4, 6, 3, 2], activation: activation,
+                                              options: .init(reflectorsU: 3, sigmaStar: 1, r: 0.4), rng: &g)
+            for p in mlp.parameters where p.name.hasSuffix(".p") || p.name.hasSuffix("bias") {
+                for i in 0 ..< p.value.count { p.value.data[i] = g.normal() }
+            }
+            let x: Tensor<Double> = g.normalTensor([5, 4]), w: Tensor<Double> = g.normalTensor([5, 2])
+            func f() throws -> Double { GradientCheck.loss(try mlp.forward(x), w) }
+            _ = try mlp.forward(x)
+            mlp.zeroGrad()
+            let gx = try mlp.backward(w)
+            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(activation)")
+            for p in mlp.parameters {
+                let numeric = try GradientCheck.numerical(p.value, f)
+                let err = GradientCheck.relativeError(p.grad, numeric)
+                #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(p.name): \(err), \(activation)")
+            }
+        }
+    }
+}

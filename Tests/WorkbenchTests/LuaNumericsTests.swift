@@ -256,6 +256,30 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
         #expect(r.stdout.hasSuffix("0.003\n"))   // opt.lr = 3e-3 took effect
     }
 
+    @Test func anMLPOfSVDLayersLearnsARegression() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) { try s.state.run("""
+            lab.seed(5)
+            local m = lab.models.mlp { sizes = {3, 16, 1}, r = 0.5, activation = "tanh" }
+            local o = lab.optim.adam { lr = 1e-2 }
+            local x = lab.tensor.randn(64, 3)
+            local y = lab.tensor.zeros(64, 1)
+            for b = 1, 64 do y[{b, 1}] = math.sin(x[{b, 1}]) + 0.5 * x[{b, 2}] end
+            local first, last
+            for step = 1, 300 do
+              local loss, grad = lab.loss.mse(m:forward(x), y)
+              m:zero_grad(); m:backward(grad); o:step(m)
+              first = first or loss; last = loss
+            end
+            local sv = m:layer(1):singular_values()
+            return first, last, sv[1] <= 1.5 + 1e-6 and sv[#sv] >= 0.5 - 1e-6, tostring(m)
+            """, chunkName: "=t") }
+        #expect((r[1].double ?? 1) < 0.2 * (r[0].double ?? 0), "\(r)")
+        #expect(r[2] == true)
+        #expect(r[3] == "MLP(3 → 16 → 1, SVD layers, tanh, 300 parameters, float32)")
+    }
+
     @Test func modelOptimizerAndDiagnosticErrors() throws {
         let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
                                searchPath: RecipeSearchPath(directories: []))

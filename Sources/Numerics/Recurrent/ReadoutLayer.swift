@@ -77,6 +77,7 @@ public protocol SequenceModel<Scalar>: AnyObject {
 }
 
 extension SequenceModel {
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+    /// Trainable numbers (masked reflector entries excluded).
+    public var parameterCount: Int { trainableCount(parameters) }
     public func zeroGrad() { for p in parameters { p.grad.fill(0) } }
 }
