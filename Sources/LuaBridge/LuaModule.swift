@@ -70,6 +70,18 @@ extension LuaState {
         }
     }
 
+    /// Sets `table.name` to a Swift function, in an existing global table such as `math` (raw set).
+    public func replace(_ name: String, in table: String, _ body: @escaping LuaFunctionBody) throws {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        slab_pushglobaltable(L)
+        lua_pushstring(L, table)
+        guard lua_rawget(L, -2) == LUA_TTABLE else { throw LuaError.runtime("no global table '\(table)'") }
+        lua_pushstring(L, name)
+        LuaState.pushFunction(body, on: L)
+        lua_rawset(L, -3)
+    }
+
     /// Registers a documented global function (such as `help`).
     public func registerGlobal(_ name: String, _ doc: String, _ body: @escaping LuaFunctionBody) {
         slab_pushglobaltable(L)

@@ -129,7 +129,10 @@ public struct LuaTable: Equatable {
 
     public subscript(key: String) -> LuaValue {
         get { fields[.string(key)] ?? .nil }
-        set { fields[.string(key)] = newValue.isNil ? nil : newValue }
+        // Not `newValue.isNil ? nil : newValue`: that `nil` would be LuaValue.nil (a stored null).
+        set {
+            if newValue.isNil { fields.removeValue(forKey: .string(key)) } else { fields[.string(key)] = newValue }
+        }
     }
 
     /// Every entry, the sequence first, then the other keys in a stable order.

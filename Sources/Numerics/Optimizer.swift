@@ -71,6 +71,31 @@ public final class Optimizer<T: TensorScalar> {
         }
     }
 
+    /// The per-parameter state as named tensors ("name.m", "name.v": first and second buffers),
+    /// for checkpoints; `steps` separately.
+    public func exportState(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> [(name: String, tensor: Tensor<T>)] {
+        parameters.flatMap { p -> [(name: String, tensor: Tensor<T>)] in
+            guard let (a, b) = state[ObjectIdentifier(p.value)] else { return [] }
+            return [("\(p.name).m", a), ("\(p.name).v", b)]
+        }
+    }
+
+    /// Restores what exportState wrote, matching by parameter name; every buffer must be present.
+    public func importState(_ tensors: [String: Tensor<T>], steps: Int,
+                            for parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) throws {
+        var restored: [ObjectIdentifier: (Tensor<T>, Tensor<T>)] = [:]
+        if steps > 0 {
+            for p in parameters {
+                guard let a = tensors["\(p.name).m"], let b = tensors["\(p.name).v"], a.shape == p.value.shape, b.shape == p.value.shape else {
+                    throw TensorError.value("the checkpoint has no optimizer state of shape \(p.value.shapeDescription) for '\(p.name)'")
+                }
+                restored[ObjectIdentifier(p.value)] = (a.copy(), b.copy())
+            }
+        }
+        state = restored
+        self.steps = steps
+    }
+
     /// Scales all gradients together so that their global norm is at most `maxNorm`; returns the
     /// norm before clipping.
     @discardableResult

@@ -16,6 +16,27 @@ public struct Random: RandomNumberGenerator, Sendable {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The whole state (for checkpoints): the four words and the cached second normal, if any.
+    public var state: (words: [UInt64], spareNormal: Double?) {
+        get { ([s.0, s.1, s.2, s.3], spareNormal) }
+        set {
+            precondition(newValue.words.count == 4, "a Random state has four words")
+            s = (newValue.words[0], newValue.words[1], newValue.words[2], newValue.words[3])
+            spareNormal = newValue.spareNormal
+        }
+    }
+
+    /// A uniform integer in lo…hi (unbiased, by rejection), as Lua's math.random(m, n).
+    public mutating func integer(in range: ClosedRange<Int64>) -> Int64 {
+        let span = UInt64(bitPattern: range.upperBound &- range.lowerBound)
+        if span == .max { return Int64(bitPattern: next()) }
+        let n = span + 1
+        let limit = UInt64.max - UInt64.max % n
+        var x = next()
+        while x >= limit { x = next() }
+        return range.lowerBound &+ Int64(bitPattern: x % n)
+    }
+
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17

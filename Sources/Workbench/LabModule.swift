@@ -138,6 +138,12 @@ extension LabSession {
         parameters = declared
         parametersDeclaredAt = position
         if isDescribing { throw LuaError.lua(LabModule.describeStop) }
+        if let saved = resumedParameters {
+            // A resumed run gets the parameters it was started with (params.json), not new ones.
+            var resolved = declared.defaults
+            for (name, value) in saved.namedFields where !declared.defaults[name].isNil { resolved[name] = value }
+            return resolved
+        }
         let resolved: LuaTable
         do { resolved = try declared.resolve(overrides, in: state) } catch let e as ParameterError {
             usageError = e.description

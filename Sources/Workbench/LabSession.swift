@@ -33,6 +33,12 @@ public final class LabSession {
     /// A mistake on the command line found while the script ran (a bad --set): exit 2, not 1.
     public internal(set) var usageError: String?
 
+    /// Set by `run --resume`: lab.train restores the newest checkpoint, lab.params returns the
+    /// parameters the run was started with.
+    public var resuming = false
+    /// The resumed run's parameters (params.json).
+    public var resumedParameters: LuaTable?
+
     private var lazyRunDirectory: RunDirectory?
     /// The Lua functions that render values (lab.inspect, and the REPL's printing).
     private(set) var inspector: (inspect: LuaRef, show: LuaRef)!
@@ -47,7 +53,7 @@ public final class LabSession {
         state = LuaState()
         inspector = try Inspector.load(into: state)
         try LabModule.install(in: self)
-        try state.run("math.randomseed(\(seed))", chunkName: "=seed")
+        try LuaNumerics.replaceMathRandom(in: self)
     }
 
     var isDescribing: Bool { if case .describe = mode { return true } else { return false } }
@@ -72,5 +78,13 @@ public final class LabSession {
     public var existingRunDirectory: RunDirectory? {
         if case .run(let d) = mode { return d }
         return lazyRunDirectory
+    }
+
+    /// After a checkpoint at `step` is restored: metrics logged after it (by the interrupted run)
+    /// are dropped, so that the resumed run's lines follow on without duplicates.
+    func didRestore(step: Int) throws {
+        guard let dir = existingRunDirectory else { return }
+        try dir.truncateMetrics(after: step)
+        try dir.updateRecord(["resumed_from_step": .integer(step)])
     }
 }

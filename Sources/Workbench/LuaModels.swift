@@ -125,6 +125,7 @@ private func gradNormTable<T: TensorScalar>(_ norms: [T]) -> LuaValue {
 
 enum LuaModels {
     static func install(into lab: inout LuaModule, session: LabSession) {
+        lab.module(checkpointModule(session))
         lab.module(modelsModule(session))
         lab.module(lossModule())
         lab.module(optimModule())
@@ -212,6 +213,41 @@ enum LuaModels {
                 } catch let e as TensorError { throw LuaError.runtime("lab.models.rnn: \(e)") }
             }
             return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
+        }
+        return m
+    }
+
+    // MARK: lab.checkpoint
+
+    static func checkpointModule(_ session: LabSession) -> LuaModule {
+        var m = LuaModule("checkpoint")
+        m.function("save", "lab.checkpoint.save(step, model, optimizer [, state]): writes the model, the optimizer's state, the generator's state and the table state to the run's checkpoints/ (atomically; the newest 3 kept)") { [unowned session] args in
+            let step = try args.integer(1)
+            guard let model = args.trainable(2) else { throw LuaError.type(2, expected: "model or layer", got: args.typeName(2)) }
+            let opt = try args.object(3, LuaOptimizer.self)
+            let loop = try args.table(4, default: [:])
+            func save<M: Trainable>(_ m: M) throws {
+                try Checkpoints(run: session.runDirectory()).save(step: step, model: m, optimizer: opt, random: session.random, loop: loop)
+            }
+            try save(model)
+            return []
+        }
+        m.function("restore", "lab.checkpoint.restore(model, optimizer): loads the newest checkpoint of the run into them (and the generator); returns its step and saved state, or nil") { [unowned session] args in
+            guard let model = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
+            let opt = try args.object(2, LuaOptimizer.self)
+            func restore<M: Trainable>(_ m: M) throws -> (step: Int, loop: LuaTable)? {
+                try Checkpoints(run: session.runDirectory()).restore(model: m, optimizer: opt, random: &session.random)
+            }
+            guard let (step, loop) = try restore(model) else { return [.nil] }
+            try session.didRestore(step: step)
+            return [.integer(step), .table(loop)]
+        }
+        m.function("resuming", "lab.checkpoint.resuming(): true when this run was started with --resume (lab.train then restores the newest checkpoint)") { [unowned session] _ in
+            [.boolean(session.resuming)]
+        }
+        m.function("steps", "lab.checkpoint.steps(): the steps of the run's complete checkpoints, ascending") { [unowned session] _ in
+            guard let dir = session.existingRunDirectory else { return [.table([])] }
+            return [.table(LuaTable(array: Checkpoints(run: dir).steps().map { .integer($0) }))]
         }
         return m
     }
@@ -357,6 +393,19 @@ final class LuaOptimizer: LuaObject {
         }
         if double == nil { double = try Optimizer<Double>(rule, learningRate: learningRate, weightDecay: weightDecay) }
         return double as! Optimizer<T>
+    }
+
+    /// Updates taken so far (by whichever precision's optimizer ran).
+    var steps: Int { float?.steps ?? double?.steps ?? 0 }
+
+    func exportState<T: TensorScalar>(_ params: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> [(name: String, tensor: AnyTensor)] {
+        guard let opt = (T.self == Float.self ? float as Any? : double as Any?) as? Optimizer<T> else { return [] }
+        return opt.exportState(params).map { ($0.name, T.self == Float.self ? .float($0.tensor as! Tensor<Float>) : .double($0.tensor as! Tensor<Double>)) }
+    }
+
+    func importState<T: TensorScalar>(_ state: [String: Tensor<T>], steps: Int,
+                                      for params: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) throws {
+        try typed(T.self).importState(state, steps: steps, for: params)
     }
 
     /// Clip (if configured), update, renormalize (if configured). Returns the gradient norm before clipping.

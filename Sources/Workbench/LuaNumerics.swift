@@ -1,10 +1,43 @@
+import Foundation
 import LuaBridge
 import Numerics
 
 /// lab.tensor, lab.householder, lab.svd and lab.seed: the numerical core, declared for Lua.
 enum LuaNumerics {
+    /// math.random and math.randomseed on the session's generator (Lua 5.4's semantics), so that every
+    /// random number a script draws comes from one generator whose state a checkpoint can save.
+    static func replaceMathRandom(in session: LabSession) throws {
+        try session.state.replace("random", in: "math") { [unowned session] args in
+            switch args.count {
+            case 0: return [.number(session.random.uniform())]
+            case 1, 2:
+                let lo = args.count == 2 ? Int64(try args.integer(1)) : 1
+                let hi = Int64(try args.integer(args.count))
+                if args.count == 1 && hi == 0 { return [.integer(Int(session.random.integer(in: Int64.min ... Int64.max)))] }
+                guard lo <= hi else { throw LuaError.argument(index: args.count, message: "interval is empty") }
+                return [.integer(Int(session.random.integer(in: lo ... hi)))]
+            default:
+                throw LuaError.runtime("wrong number of arguments")
+            }
+        }
+        try session.state.replace("randomseed", in: "math") { [unowned session] args in
+            let seed: UInt64
+            if args.isNil(1) {
+                var ts = timespec()
+                clock_gettime(CLOCK_REALTIME, &ts)
+                seed = UInt64(ts.tv_sec) &* 1_000_000_007 &+ UInt64(ts.tv_nsec)
+            } else if let i = try? args.integer(1) {
+                seed = UInt64(bitPattern: Int64(i))
+            } else {
+                seed = try args.number(1).bitPattern
+            }
+            session.random = Random(seed: seed)
+            return []
+        }
+    }
+
     static func install(into lab: inout LuaModule, session: LabSession) {
-        lab.function("seed", "lab.seed(n): reseeds the generator behind lab.tensor.rand/randn and layer initialization (and math.random)") { [unowned session] args in
+        lab.function("seed", "lab.seed(n): reseeds the one generator behind math.random, lab.tensor.rand/randn and layer initialization") { [unowned session] args in
             let n = try args.integer(1)
             session.random = Random(seed: UInt64(bitPattern: Int64(n)))
             return []

@@ -22,6 +22,48 @@ public final class RunDirectory {
         return try RunDirectory(exactly: candidate)
     }
 
+    /// An existing run directory, to resume: it must hold the run's run.json.
+    public init(resuming path: String) throws {
+        guard FileManager.default.fileExists(atPath: "\(path)/run.json") else {
+            throw RunDirectoryError("'\(path)' is not a run directory (no run.json)")
+        }
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(path)/run.json"))
+        record = [:]
+        for (k, v) in (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:] {
+            if let s = v as? String { record[k] = .string(s) }
+            else if let n = v as? Int { record[k] = .integer(n) }
+            else if let a = v as? [String] { record[k] = .table(LuaTable(array: a.map { .string($0) })) }
+        }
+    }
+
+    /// params.json as a Lua table (integers stay integers), or nil when the run declared none.
+    func recordedParameters() throws -> LuaTable? {
+        guard let data = FileManager.default.contents(atPath: file("params.json")) else { return nil }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw RunDirectoryError("\(file("params.json")) is not a JSON object")
+        }
+        func value(_ v: Any) -> LuaValue {
+            switch v {
+            case let s as String: return .string(s)
+            case let n as NSNumber:
+                switch String(cString: n.objCType) {
+                case "c": return .boolean(n.boolValue)
+                case "q", "l", "i", "s": return .integer(n.intValue)
+                default: return .number(n.doubleValue)
+                }
+            case let a as [Any]: return .table(LuaTable(array: a.map(value)))
+            default: return .nil
+            }
+        }
+        var t = LuaTable(array: [])
+        for (k, v) in object { t[k] = value(v) }
+        return t
+    }
+
+    /// A string field of run.json (e.g. "script").
+    public func recorded(_ key: String) -> LuaValue { record[key] }
+
     /// Uses `path` itself (from --out): it must not exist yet, or be empty, so that no earlier
     /// run's metrics are overwritten.
     public init(exactly path: String) throws {
@@ -57,6 +99,20 @@ public final class RunDirectory {
             metrics = h
         }
         try metrics!.write(contentsOf: Data((line + "\n").utf8))   // unbuffered: on disk when this returns
+    }
+
+    /// Keeps only the metrics lines whose "step" is at most `step` (and lines without a step).
+    func truncateMetrics(after step: Int) throws {
+        let p = file("metrics.jsonl")
+        guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = object["step"] as? Int else { return true }
+            return s <= step
+        }
+        try? metrics?.close()
+        metrics = nil
+        try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: p), options: .atomic)
     }
 
     func writeParams(_ params: LuaTable) throws {

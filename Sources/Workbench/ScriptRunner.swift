@@ -12,15 +12,33 @@ public struct ScriptRunner {
     public var out: String?
     public var runsBase = "runs"
     public var searchPath = RecipeSearchPath.standard()
+    /// `run --resume DIR`: continue that run from its newest checkpoint.
+    public var resume: RunDirectory?
 
     public init(script: String) { self.script = script }
+
+    /// A runner that continues the run in `dir` with its own script, seed and parameters.
+    public static func resuming(_ dir: RunDirectory, script: String?) throws -> ScriptRunner {
+        guard let recorded = dir.recorded("script").string ?? script else {
+            throw RunDirectoryError("\(dir.path)/run.json names no script")
+        }
+        var runner = ScriptRunner(script: script ?? recorded)
+        runner.seed = dir.recorded("seed").int ?? 1
+        runner.arguments = dir.recorded("arguments").table?.array.compactMap(\.string) ?? []
+        runner.resume = dir
+        return runner
+    }
 
     public func execute() -> Int32 {
         let name = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
         let dir: RunDirectory
         do {
-            dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
-            try dir.updateRecord([
+            if let resume {
+                dir = resume
+                try dir.updateRecord(["status": "running", "resumed": .string(RunDirectory.isoNow()), "error": .nil, "finished": .nil])
+            } else {
+                dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
+                try dir.updateRecord([
                 "script": .string(script),
                 "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
                 "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
@@ -29,7 +47,8 @@ public struct ScriptRunner {
                 "status": "running",
                 "spectral_lab": .string(Lab.version),
                 "lua": .string(Lab.luaRelease),
-            ])
+                ])
+            }
         } catch {
             Console.error("spectral-lab: \(error)")
             return out == nil ? 1 : 2
@@ -51,6 +70,10 @@ public struct ScriptRunner {
         let session: LabSession
         do {
             session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
+            if resume != nil {
+                session.resuming = true
+                session.resumedParameters = try dir.recordedParameters()
+            }
             var arg = LuaTable(array: arguments.map { .string($0) })
             arg.fields[.integer(0)] = .string(script)
             try session.state.setGlobal("arg", .table(arg))

@@ -5,7 +5,7 @@ import LuaBridge
 /// update) is a Swift call. Ctrl-C stops it at the next Lua instruction.
 enum Training {
     static let docs: [(String, String)] = [
-        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA to metrics.jsonl; returns the last metrics"),
+        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}, checkpoint_every=}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA to metrics.jsonl; checkpoints and resumes (run --resume); returns the last metrics"),
         ("lab.schedule.constant", "lab.schedule.constant(lr): function(step) returning lr"),
         ("lab.schedule.step", "lab.schedule.step{lr=, every=, gamma=0.1}: lr·gamma^⌊(step−1)/every⌋"),
         ("lab.schedule.exponential", "lab.schedule.exponential{lr=, gamma=}: lr·gamma^(step−1)"),
@@ -86,7 +86,6 @@ enum Training {
       local model, task, opt = o.model, o.task, o.optimizer
       if model == nil or task == nil or opt == nil then error("lab.train needs model, task and optimizer", 2) end
       if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
-      if o.checkpoint_every then error("lab.train: checkpoint_every is not available yet", 2) end
       local steps = o.steps
       if o.epochs then
         if type(task.batches_per_epoch) ~= "function" then
@@ -104,13 +103,25 @@ enum Training {
       local last_time = clock()
       local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
       local metrics
-      for step = 1, steps do
+      local first = 1
+      if lab.checkpoint.resuming() then
+        local step, state = lab.checkpoint.restore(model, opt)
+        if step then
+          first = step + 1
+          sum_loss, sum_acc, count, acc_count = state.sum_loss or 0, state.sum_acc or 0, state.count or 0, state.acc_count or 0
+          if state.last_step then metrics = { step = state.last_step, loss = state.last_loss } end
+          print(string.format("resumed from the checkpoint at step %d", step))
+        end
+      end
+      local last_checkpoint
+      for step = first, steps do
         if lr_of then opt.lr = lr_of(step) end
         local batch = task:batch()
         local loss, grad, acc = evaluate(model, batch)
         if not finite(loss) then
-          error(string.format("training stopped at step %d: the loss is %s%s", step, tostring(loss),
-                metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or ""), 2)
+          error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
+                metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
+                last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or ""), 2)
         end
         model:zero_grad()
         model:backward(grad)
@@ -146,6 +157,11 @@ enum Training {
           if o.on_log then o.on_log(metrics) end
           sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
           last_time = clock()
+        end
+        if o.checkpoint_every and (step % o.checkpoint_every == 0 or step == steps) then
+          lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
+                                                  last_step = metrics and metrics.step, last_loss = metrics and metrics.loss })
+          last_checkpoint = step
         end
       end
       return metrics

@@ -18,8 +18,11 @@ extension SpectralLab {
                 """
         )
 
-        @Argument(help: "A Lua file, or the name of a recipe.")
-        var script: String
+        @Argument(help: "A Lua file, or the name of a recipe (optional with --resume: the run's own script).")
+        var script: String?
+
+        @Option(help: ArgumentHelp("Continue the run in this directory from its newest checkpoint, with its script, seed and parameters.", valueName: "run-dir"))
+        var resume: String?
 
         @Option(name: .customLong("set"), help: ArgumentHelp(
             "Override a parameter declared with lab.params (repeatable). The value is read as a Lua literal of the default's type; lists are comma-separated.",
@@ -38,15 +41,34 @@ extension SpectralLab {
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
         func validate() throws {
             _ = try parsedOverrides()
-            _ = try resolveScript()
+            if resume != nil {
+                guard overrides.isEmpty, out == nil else {
+                    throw ValidationError("--resume continues a run as it was started: it takes no --set or --out")
+                }
+                _ = try resumedRunner()
+            } else {
+                guard script != nil else { throw ValidationError("Missing expected argument '<script>'") }
+                _ = try resolveScript()
+            }
+        }
+
+        private func resumedRunner() throws -> ScriptRunner {
+            do {
+                return try ScriptRunner.resuming(RunDirectory(resuming: resume!), script: script == nil ? nil : resolveScript())
+            } catch let e as RunDirectoryError { throw ValidationError(e.description) }
         }
 
         func run() throws {
-            var runner = ScriptRunner(script: try resolveScript())
-            runner.arguments = scriptArguments
-            runner.overrides = try parsedOverrides()
-            runner.seed = seed
-            runner.out = out
+            var runner: ScriptRunner
+            if resume != nil {
+                runner = try resumedRunner()
+            } else {
+                runner = ScriptRunner(script: try resolveScript())
+                runner.arguments = scriptArguments
+                runner.overrides = try parsedOverrides()
+                runner.seed = seed
+                runner.out = out
+            }
             let code = runner.execute()
             if code != 0 { throw ExitCode(code) }
         }
@@ -59,6 +81,7 @@ extension SpectralLab {
 
         /// A path to an existing file, or else a recipe name.
         private func resolveScript() throws -> String {
+            guard let script else { throw ValidationError("Missing expected argument '<script>'") }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
                 guard !isDir.boolValue else { throw ValidationError("'\(script)' is a directory, not a Lua script") }

@@ -35,6 +35,12 @@ import LuaBridge
         #expect(try s.run("return t.echo({1, {2, {3}}})") == [[1, [2, [3]]]])
     }
 
+    @Test func settingAFieldToNilRemovesIt() {
+        var t: LuaTable = ["a": 1, "b": 2]
+        t["a"] = .nil
+        #expect(t.fields.count == 1 && t["a"].isNil && t.fields[.string("a")] == nil)
+    }
+
     @Test func nilsAndMultipleResults() throws {
         let s = try makeState()
         #expect(try s.run("return select('#', t.echo(nil, nil, 1))") == [3])

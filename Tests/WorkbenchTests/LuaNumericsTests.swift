@@ -391,3 +391,63 @@ print("final", last.loss, last.eval_loss, last.lr)
         #expect(s.state.documentation.contains { $0.name == "lab.train" })
     }
 }
+
+@Suite struct ResumeTests {
+    static let script = #"""
+local p = lab.params { cell = "spectral", steps = 300, T = 10, crash_at = 0 }
+local calls = 0
+lab.seed(1)
+local task = {}
+function task:batch()
+  calls = calls + 1
+  if calls == p.crash_at then error("simulated crash") end
+  local B = 32
+  local x, y = lab.tensor.zeros(p.T, B, 2), lab.tensor.zeros(B, 1)
+  for b = 1, B do
+    local i, j = math.random(1, p.T // 2), math.random(p.T // 2 + 1, p.T)
+    local s = 0
+    for t = 1, p.T do
+      local v = math.random()
+      x[{t, b, 1}] = v
+      if t == i or t == j then x[{t, b, 2}] = 1; s = s + v end
+    end
+    y[{b, 1}] = s
+  end
+  return { x = x, y = y, loss = "mse" }
+end
+function task:eval_batches() return { self:batch(), self:batch() } end
+local model = lab.models.rnn { cell = p.cell, input = 2, hidden = 32, output = 1, reflectors = 8, r = 0.1 }
+local last = lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps, checkpoint_every = 50,
+                         schedule = lab.schedule.step { lr = 1e-2, every = 200, gamma = 0.3 }, every = 50,
+                         eval_every = 200, diagnostics = { every = 200 }, clip = 5 }
+print("final", last.loss, last.eval_loss, last.lr)
+"""#
+
+    /// A run that crashes after its step-200 checkpoint, resumed with --resume, logs exactly the
+    /// losses of an uninterrupted run with the same seed (bitwise), and ends with status ok.
+    @Test func aResumedRunMatchesAnUninterruptedOne() throws {
+        let cli = try CLI()
+        let path = try cli.write("resume.lua", Self.script)
+        #expect(try cli.run(["run", path, "--out", "a"]).status == 0)
+        let crashed = try cli.run(["run", path, "--out", "b", "--set", "crash_at=250"])
+        #expect(crashed.status == 1)
+        #expect(crashed.stderr.contains("simulated crash"))
+        let resumed = try cli.run(["run", "--resume", "b"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.hasPrefix("resumed from the checkpoint at step 200"))
+        func losses(_ run: String) throws -> [Double] {
+            try cli.jsonLines(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path).compactMap { $0["loss"] as? Double }
+        }
+        let a = try losses("a"), b = try losses("b")
+        #expect(a.count == 6)
+        #expect(a == b)
+        let record = try cli.json(cli.directory.appendingPathComponent("b/run.json").path)
+        #expect(record["status"] as? String == "ok")
+        #expect(record["error"] == nil)
+        #expect(record["resumed_from_step"] as? Int == 200)
+        let bad = try cli.run(["run", "--resume", "nowhere"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("'nowhere' is not a run directory"))
+        #expect(try cli.run(["run", "--resume", "b", "--set", "steps=5"]).status == 2)
+    }
+}

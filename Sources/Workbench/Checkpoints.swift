@@ -1,0 +1,105 @@
+import Foundation
+import LuaBridge
+import Numerics
+
+/// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the model's
+/// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v") and, written
+/// after it, step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning
+/// rate, and the training loop's own state). A checkpoint counts only once its JSON exists, and both
+/// files are written atomically, so an interrupted save never leaves a half checkpoint. The newest
+/// `keep` checkpoints are kept.
+struct Checkpoints {
+    let directory: String
+    var keep = 3
+
+    init(run: RunDirectory) { directory = run.file("checkpoints") }
+
+    private func stem(_ step: Int) -> String { "\(directory)/step-\(String(format: "%08d", step))" }
+
+    /// Steps that have a complete checkpoint, ascending.
+    func steps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), name.hasSuffix(".json") else { return nil }
+            return Int(name.dropFirst(5).dropLast(5))
+        }.filter { FileManager.default.fileExists(atPath: stem($0) + ".safetensors") }.sorted()
+    }
+
+    func save<M: Trainable>(step: Int, model: M, optimizer: LuaOptimizer, random: Random, loop: LuaTable) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let params = model.parameters
+        var tensors: [(name: String, tensor: AnyTensor)] = params.map { ("model/\($0.name)", anyTensor($0.value)) }
+        tensors += optimizer.exportState(params).map { ("optimizer/\($0.name)", $0.tensor) }
+        try Safetensors.save(tensors, metadata: ["format": "spectral-lab checkpoint", "step": String(step)], to: stem(step) + ".safetensors")
+        let state = random.state
+        let record: LuaTable = [
+            "step": .integer(step),
+            "random": .table(LuaTable(array: state.words.map { .string(String($0)) })),
+            "random_spare_normal": state.spareNormal.map { .number($0) } ?? .nil,
+            "optimizer_steps": .integer(optimizer.steps),
+            "lr": .number(optimizer.learningRate),
+            "loop": .table(loop),
+            "written": .string(RunDirectory.isoNow()),
+        ]
+        try Data((JSON.encode(.table(record), pretty: true) + "\n").utf8)
+            .write(to: URL(fileURLWithPath: stem(step) + ".json"), options: .atomic)
+        for old in steps().dropLast(keep) {
+            try? FileManager.default.removeItem(atPath: stem(old) + ".json")
+            try? FileManager.default.removeItem(atPath: stem(old) + ".safetensors")
+        }
+    }
+
+    /// Restores the newest checkpoint into the model, optimizer and generator. Returns its step and
+    /// the loop's saved state, or nil when there is none.
+    func restore<M: Trainable>(model: M, optimizer: LuaOptimizer, random: inout Random) throws -> (step: Int, loop: LuaTable)? {
+        guard let step = steps().last else { return nil }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stem(step) + ".json")))
+        guard let record = json as? [String: Any], let words = record["random"] as? [String], words.count == 4,
+              let optimizerSteps = record["optimizer_steps"] as? Int, let lr = record["lr"] as? Double else {
+            throw LuaError.runtime("checkpoint \(stem(step)).json is malformed")
+        }
+        let loaded = try Safetensors.load(stem(step) + ".safetensors").tensors
+        let byName = Dictionary(loaded.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        var optimizerState: [String: Tensor<M.Scalar>] = [:]
+        for (name, tensor) in loaded where name.hasPrefix("optimizer/") {
+            if let t = typed(tensor, M.Scalar.self) { optimizerState[String(name.dropFirst("optimizer/".count))] = t }
+        }
+        for p in model.parameters {
+            guard let any = byName["model/\(p.name)"], let t = typed(any, M.Scalar.self), t.shape == p.value.shape else {
+                throw LuaError.runtime("checkpoint \(stem(step)).safetensors has no \(M.Scalar.dtypeName) tensor '\(p.name)' of shape \(p.value.shapeDescription): was it written by another model?")
+            }
+            try p.value.assign(t)
+        }
+        try optimizer.importState(optimizerState, steps: optimizerSteps, for: model.parameters)
+        optimizer.learningRate = lr
+        let parsedWords = words.compactMap(UInt64.init)
+        guard parsedWords.count == 4 else { throw LuaError.runtime("checkpoint \(stem(step)).json: bad generator state") }
+        random.state = (parsedWords, record["random_spare_normal"] as? Double)
+        return (step, luaTable(record["loop"]))
+    }
+
+    private func anyTensor<T: TensorScalar>(_ t: Tensor<T>) -> AnyTensor {
+        T.self == Float.self ? .float(t as! Tensor<Float>) : .double(t as! Tensor<Double>)
+    }
+
+    private func typed<T: TensorScalar>(_ a: AnyTensor, _: T.Type) -> Tensor<T>? {
+        switch a {
+        case .float(let t): return t as? Tensor<T>
+        case .double(let t): return t as? Tensor<T>
+        }
+    }
+
+    /// The loop state back as a Lua table: JSON numbers written from integers stay integers.
+    private func luaTable(_ any: Any?) -> LuaTable {
+        var t = LuaTable(array: [])
+        for (k, v) in (any as? [String: Any]) ?? [:] {
+            if let n = v as? NSNumber {
+                let kind = String(cString: n.objCType)
+                t[k] = ["q", "l", "i", "s"].contains(kind) ? .integer(n.intValue) : .number(n.doubleValue)
+            } else if let s = v as? String {
+                t[k] = .string(s)
+            }
+        }
+        return t
+    }
+}
