@@ -359,6 +359,36 @@ enum LuaModels {
             guard let model = args.sequenceModel(1) else { throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1)) }
             return try run(model)
         }
+        m.function("spectrum", "lab.diagnostics.spectrum(model): {singular_values=, spectral_norm=, condition_number=, orthogonality_drift=‖WᵀW − I‖_F} of the recurrent matrix (exact from σ for SVD cells, LAPACK for dense ones)") { args in
+            guard let model = args.sequenceModel(1) else { throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1)) }
+            func run<M: SequenceModel>(_ m: M) throws -> [LuaValue] {
+                let sv = try m.recurrentSingularValues().map(Double.init)
+                var t: LuaTable = ["singular_values": .table(LuaTable(array: sv.map { .number($0) }))]
+                if let hi = sv.first, let lo = sv.last {
+                    t["spectral_norm"] = .number(hi)
+                    t["condition_number"] = .number(lo == 0 ? .infinity : hi / lo)
+                }
+                // ‖WᵀW − I‖_F = √Σ(σᵢ² − 1)²: read off the singular values.
+                t["orthogonality_drift"] = .number(sv.reduce(0) { $0 + ($1 * $1 - 1) * ($1 * $1 - 1) }.squareRoot())
+                return [.table(t)]
+            }
+            return try run(model)
+        }
+        m.function("gradient_norms", "lab.diagnostics.gradient_norms(model): {name = ‖gradient‖} for every parameter, and total") { args in
+            guard let model = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
+            func run<M: Trainable>(_ m: M) -> [LuaValue] {
+                var t = LuaTable(array: [])
+                var total = 0.0
+                for p in m.parameters {
+                    let n = Double(p.grad.norm())
+                    t[p.name] = .number(n)
+                    total += n * n
+                }
+                t["total"] = .number(total.squareRoot())
+                return [.table(t)]
+            }
+            return run(model)
+        }
         return m
     }
 }

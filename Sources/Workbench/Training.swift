@@ -150,8 +150,10 @@ enum Training {
             local b = task:batch()
             local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss })
             metrics.grad_first_last_ratio = g.first_last_ratio
-            local sv = model:singular_values()
-            metrics.sigma_max, metrics.sigma_min = sv[1], sv[#sv]
+            local s = lab.diagnostics.spectrum(model)
+            metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
+            metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
+            for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
           end
           lab.log(metrics)
           if o.on_log then o.on_log(metrics) end

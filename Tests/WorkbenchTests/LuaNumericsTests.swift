@@ -256,6 +256,24 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
         #expect(r.stdout.hasSuffix("0.003\n"))   // opt.lr = 3e-3 took effect
     }
 
+    @Test func spectrumDiagnostics() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) { try s.state.run("""
+            local o = lab.diagnostics.spectrum(lab.models.rnn{cell = 'orthogonal', input = 1, hidden = 6, output = 1, reflectors = 6, dtype = 'double'})
+            local d = lab.diagnostics.spectrum(lab.models.rnn{cell = 'rnn', init = 'identity', input = 1, hidden = 4, output = 1, dtype = 'double'})
+            local sp = lab.models.rnn{cell = 'spectral', input = 1, hidden = 5, output = 1, r = 0.5, dtype = 'double'}
+            local p = sp:parameters()["recurrent.p"]
+            p:copy_(lab.tensor.from({3, -3, 0, 1, -1}, 'double'))
+            local x = lab.diagnostics.spectrum(sp)
+            local expected = 0
+            for _, v in ipairs(x.singular_values) do expected = expected + (v * v - 1) ^ 2 end
+            return o.orthogonality_drift < 1e-12, o.condition_number, d.condition_number, d.orthogonality_drift,
+                   math.abs(x.orthogonality_drift - math.sqrt(expected)) < 1e-12, x.spectral_norm > 1.4, #x.singular_values
+            """, chunkName: "=t") }
+        #expect(r == [true, 1.0, 1.0, 0.0, true, true, 5])
+    }
+
     @Test func anMLPOfSVDLayersLearnsARegression() throws {
         let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
                                searchPath: RecipeSearchPath(directories: []))
@@ -348,6 +366,8 @@ print("final", last.loss, last.eval_loss, last.lr)
         #expect(metrics.map { $0["step"] as? Int } == [100, 200, 300, 400])
         for key in ["loss", "lr", "grad_norm", "steps_per_s", "eta_s"] { #expect(metrics[0][key] != nil, "\(key)") }
         #expect(metrics[1]["eval_loss"] != nil && metrics[1]["grad_first_last_ratio"] != nil && metrics[1]["sigma_max"] != nil)
+        #expect(metrics[1]["condition_number"] != nil && metrics[1]["orthogonality_drift"] != nil)
+        #expect(metrics[1]["grad_norm.total"] != nil && metrics[1]["grad_norm.recurrent.u"] != nil)
         #expect(metrics[0]["eval_loss"] == nil)
         // The step schedule: 1e-2 for steps 1–200, then 3e-3.
         #expect(abs((metrics[1]["lr"] as? Double ?? 0) - 0.01) < 1e-12)
