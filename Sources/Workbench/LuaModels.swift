@@ -90,6 +90,15 @@ private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaCla
     }
     c.property("dtype") { _ in .string(T.dtypeName) }
     c.property("cell") { .string($0.cellName) }
+    c.property("stateful") { .boolean($0.carriesState) }
+    c.method("set_stateful", "model:set_stateful(on): truncated BPTT: each forward continues from the last one's final state") { m, args in
+        m.carriesState = try args.boolean(2)
+        return []
+    }
+    c.method("reset_state", "model:reset_state(): forgets the carried state (the next forward starts from zeros)") { m, _ in
+        m.resetState()
+        return []
+    }
     c.method("forward", "model:forward(x): x is T×B×input (time first); returns B×output (readout \"last\") or T×B×output (\"all\")") { m, args in
         [.object(try m.forward(args.tensor(2, T.self)))]
     }
@@ -161,7 +170,7 @@ enum LuaModels {
         m.function("rnn", "lab.models.rnn{cell=\"spectral\"|\"orthogonal\"|\"rnn\", input=, hidden=, output=, readout=\"last\"|\"all\", activation=\"relu\"|\"tanh\"|\"leaky_relu\", reflectors=hidden/4, r=0.01, sigma_star=1, init=\"gaussian\"|\"identity\"|\"orthogonal\", dtype=\"float32\"}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b)") { [unowned session] args in
             let o = try args.table(1)
             try LuaNumerics.checkKeys(o, ["cell", "input", "hidden", "output", "readout", "activation", "reflectors", "r",
-                                          "sigma_star", "init", "dtype"], 1)
+                                          "sigma_star", "init", "dtype", "stateful"], 1)
             func int(_ key: String, _ d: Int? = nil) throws -> Int {
                 if o[key].isNil, let d { return d }
                 guard let v = o[key].int else { throw LuaError.argument(index: 1, message: "\(key) must be an integer") }
@@ -188,7 +197,13 @@ enum LuaModels {
             let initialization = try choice("init", DenseTransition<Float>.Initialization.gaussian)
             let dtype = try DType(lua: o["dtype"].string ?? "float32")
 
+            let stateful = o["stateful"].bool ?? false
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
+                let model = try build(T.self)
+                model.carriesState = stateful
+                return .object(model as! any LuaObject)
+            }
+            func build<T: TensorScalar>(_: T.Type) throws -> any SequenceModel<T> {
                 let transition: any Transition<T>
                 do {
                     switch cell {
@@ -201,15 +216,14 @@ enum LuaModels {
                         transition = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: initialization.rawValue)!,
                                                             rng: &session.random)
                     case "lstm", "gru":
-                        return .object(try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
-                                                           readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!, rng: &session.random))
+                        return try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
+                                                   readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!, rng: &session.random)
                     default:
                         throw LuaError.argument(index: 1, message: "cell must be \"spectral\", \"orthogonal\", \"rnn\", \"lstm\" or \"gru\", got \"\(cell)\"")
                     }
-                    let net = try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
-                                                      activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
-                                                      rng: &session.random)
-                    return .object(net)
+                    return try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
+                                                   activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
+                                                   rng: &session.random)
                 } catch let e as TensorError { throw LuaError.runtime("lab.models.rnn: \(e)") }
             }
             return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
@@ -335,7 +349,12 @@ enum LuaModels {
                 typealias T = M.Scalar
                 guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
                 let saved = model.parameters.map { $0.grad.copy() }
-                defer { for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) } }
+                let stateful = model.carriesState
+                model.carriesState = false          // a probe: it must not move a stream's carried state
+                defer {
+                    for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) }
+                    model.carriesState = stateful
+                }
                 let y = try model.forward(x)
                 let grad: Tensor<T>
                 switch lossName {

@@ -117,6 +117,7 @@ enum Training {
       for step = first, steps do
         if lr_of then opt.lr = lr_of(step) end
         local batch = task:batch()
+        if batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
         local loss, grad, acc = evaluate(model, batch)
         if not finite(loss) then
           error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
@@ -138,11 +139,14 @@ enum Training {
           if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
           if o.eval_every and (step % o.eval_every == 0 or step == steps) and type(task.eval_batches) == "function" then
             local el, ea, n, na = 0, 0, 0, 0
+            local stateful = model.stateful
+            if stateful then model:set_stateful(false) end   -- evaluation must not move the training stream
             for _, b in ipairs(task:eval_batches()) do
               local l, _, a = evaluate(model, b)
               el, n = el + l, n + 1
               if a then ea, na = ea + a, na + 1 end
             end
+            if stateful then model:set_stateful(true) end
             if n > 0 then metrics.eval_loss = el / n end
             if na > 0 then metrics.eval_accuracy = ea / na end
           end

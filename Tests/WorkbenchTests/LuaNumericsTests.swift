@@ -274,6 +274,28 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
         #expect(r == [true, 1.0, 1.0, 0.0, true, true, 5])
     }
 
+    @Test func statefulModelsContinueTheStream() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) { try s.state.run("""
+            local results = {}
+            for _, cell in ipairs { "spectral", "lstm" } do
+              lab.seed(3); local whole = lab.models.rnn{cell = cell, input = 1, hidden = 4, output = 1, readout = 'all', dtype = 'double'}
+              lab.seed(3); local parts = lab.models.rnn{cell = cell, input = 1, hidden = 4, output = 1, readout = 'all', dtype = 'double', stateful = true}
+              local x = lab.tensor.randn(6, 2, 1, 'double')
+              local a = whole:forward(x):totable()
+              local b1 = parts:forward(lab.tensor.from({x[1]:totable(), x[2]:totable(), x[3]:totable()}, 'double')):totable()
+              local b2 = parts:forward(lab.tensor.from({x[4]:totable(), x[5]:totable(), x[6]:totable()}, 'double')):totable()
+              results[#results + 1] = a[4][1][1] == b2[1][1][1] and a[6][2][1] == b2[3][2][1] and a[1][1][1] == b1[1][1][1]
+              parts:reset_state()
+              results[#results + 1] = parts:forward(lab.tensor.from({x[4]:totable(), x[5]:totable(), x[6]:totable()}, 'double')):totable()[1][1][1] ~= b2[1][1][1]
+              results[#results + 1] = parts.stateful
+            end
+            return table.unpack(results)
+            """, chunkName: "=t") }
+        #expect(r == [true, true, true, true, true, true])
+    }
+
     @Test func anMLPOfSVDLayersLearnsARegression() throws {
         let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
                                searchPath: RecipeSearchPath(directories: []))

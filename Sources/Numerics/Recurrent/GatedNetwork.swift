@@ -17,6 +17,9 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     public let inputWeight: Tensor<T>, recurrentWeight: Tensor<T>, inputBias: Tensor<T>, recurrentBias: Tensor<T>
     let gradInputWeight: Tensor<T>, gradRecurrentWeight: Tensor<T>, gradInputBias: Tensor<T>, gradRecurrentBias: Tensor<T>
     public private(set) var hiddenGradientNorms: [T] = []
+    public var carriesState = false
+    private var carried: (h: Tensor<T>, c: Tensor<T>?)?
+    public func resetState() { carried = nil }
 
     var gates: Int { kind == .lstm ? 4 : 3 }
     public var cellName: String { kind.rawValue }
@@ -70,6 +73,12 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     private static func sigmoid(_ x: T) -> T { x >= 0 ? 1 / (1 + T.exp(-x)) : T.exp(x) / (1 + T.exp(x)) }
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
+        let start = carriesState && carried?.h.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
+        return try forward(x, initialState: start?.h, initialCell: start?.c)
+    }
+
+    /// The forward pass from given h_0 and (LSTM) c_0, B×hidden each (nil: zeros). The gradient stops there.
+    public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?, initialCell c0: Tensor<T>? = nil) throws -> Tensor<T> {
         guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
         }
@@ -84,6 +93,11 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let states = Tensor<T>(zeros: [steps + 1, batch, n])
         let cells = Tensor<T>(zeros: kind == .lstm ? [steps + 1, batch, n] : [0])
         let recurrentN = Tensor<T>(zeros: kind == .gru ? [steps, batch, n] : [0])
+        for (given, into) in [(h0, states), (kind == .lstm ? c0 : nil, cells)] {
+            guard let given else { continue }
+            guard given.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(given.shapeDescription)") }
+            into.data.update(from: given.data, count: plane)
+        }
         let u = Tensor<T>(zeros: [batch, gn])
         for t in 0 ..< steps where batch > 0 {
             // u = h W_hᵀ + b_h
@@ -116,6 +130,14 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
             }
         }
         cache = Cache(x: x, states: states, cells: cells, acts: a, recurrentN: recurrentN)
+        if carriesState {
+            func last(_ t: Tensor<T>) -> Tensor<T> {
+                let r = Tensor<T>(zeros: [batch, n])
+                r.data.update(from: t.data + steps * plane, count: plane)
+                return r
+            }
+            carried = (last(states), kind == .lstm ? last(cells) : nil)
+        }
         return readout.forward(states)
     }
 

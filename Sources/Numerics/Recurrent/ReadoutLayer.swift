@@ -69,6 +69,11 @@ public protocol SequenceModel<Scalar>: AnyObject {
     /// Singular values of the recurrent matrix (for gated cells: of the candidate's recurrent block).
     func recurrentSingularValues() throws -> [Scalar]
     func renormalize()
+    /// Truncated BPTT for long streams: when true, each forward starts from the previous forward's
+    /// final state (if the batch size matches) instead of zeros, and the backward pass stops there.
+    var carriesState: Bool { get set }
+    /// Forgets the carried state (the next forward starts from zeros).
+    func resetState()
     /// "spectral", "orthogonal", "rnn", "lstm", "gru".
     var cellName: String { get }
     var inputSize: Int { get }

@@ -28,6 +28,9 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     /// ‖∂L/∂h_t‖ (over the batch) for t = 1…T, from the last backward pass: the gradient's profile
     /// through time, which vanishes or explodes for a badly conditioned W.
     public private(set) var hiddenGradientNorms: [T] = []
+    public var carriesState = false
+    private var carried: Tensor<T>?
+    public func resetState() { carried = nil }
 
     public init(input: Int, hidden: Int, output: Int, transition: any Transition<T>, activation: Activation,
                 readout: Readout, rng: inout Random) throws {
@@ -79,6 +82,12 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     private var cache: Cache?
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
+        let h0 = carriesState && carried?.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
+        return try forward(x, initialState: h0)
+    }
+
+    /// The forward pass from a given h_0 (B×hidden; nil: zeros). The gradient stops at h_0.
+    public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?) throws -> Tensor<T> {
         guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
         }
@@ -93,6 +102,10 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         }
         let states = Tensor<T>(zeros: [steps + 1, batch, n])
         let plane = batch * n
+        if let h0 {
+            guard h0.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(h0.shapeDescription)") }
+            states.data.update(from: h0.data, count: plane)
+        }
         for t in 0 ..< steps where batch > 0 {
             let p = pre.data + t * plane
             T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
@@ -100,6 +113,11 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
             for i in 0 ..< plane { h[i] = activation.apply(p[i]) }
         }
         cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW)
+        if carriesState {
+            let last = Tensor<T>(zeros: [batch, n])
+            last.data.update(from: states.data + steps * plane, count: plane)
+            carried = last
+        }
         return readout.forward(states)
     }
 
