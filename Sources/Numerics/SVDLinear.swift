@@ -207,7 +207,7 @@ public final class SVDLinear<T: TensorScalar> {
     }
 
     /// ∂pᵢ = ∂σᵢ · 2r · s(1 − s), s = sigmoid(pᵢ).
-    private func addSigmaGradient(_ gsigma: [T]) {
+    func addSigmaGradient(_ gsigma: [T]) {
         for i in 0 ..< rank {
             let s = SVDLinear.sigmoid(p.data[i])
             gradP.data[i] += gsigma[i] * 2 * r * s * (1 - s)

@@ -170,7 +170,7 @@ enum LuaModels {
         m.function("rnn", "lab.models.rnn{cell=\"spectral\"|\"orthogonal\"|\"rnn\", input=, hidden=, output=, readout=\"last\"|\"all\", activation=\"relu\"|\"tanh\"|\"leaky_relu\", reflectors=hidden/4, r=0.01, sigma_star=1, init=\"gaussian\"|\"identity\"|\"orthogonal\", dtype=\"float32\"}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b)") { [unowned session] args in
             let o = try args.table(1)
             try LuaNumerics.checkKeys(o, ["cell", "input", "hidden", "output", "readout", "activation", "reflectors", "r",
-                                          "sigma_star", "init", "dtype", "stateful"], 1)
+                                          "sigma_star", "init", "dtype", "stateful", "recurrence"], 1)
             func int(_ key: String, _ d: Int? = nil) throws -> Int {
                 if o[key].isNil, let d { return d }
                 guard let v = o[key].int else { throw LuaError.argument(index: 1, message: "\(key) must be an integer") }
@@ -198,9 +198,14 @@ enum LuaModels {
             let dtype = try DType(lua: o["dtype"].string ?? "float32")
 
             let stateful = o["stateful"].bool ?? false
+            let recurrence = try choice("recurrence", RecurrentNetwork<Float>.Recurrence.materialized)
+            if recurrence == .perStep && !["spectral", "orthogonal"].contains(cell) {
+                throw LuaError.argument(index: 1, message: "recurrence \"per_step\" applies W through its reflectors: spectral and orthogonal cells only")
+            }
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 let model = try build(T.self)
                 model.carriesState = stateful
+                (model as? RecurrentNetwork<T>)?.recurrence = RecurrentNetwork<T>.Recurrence(rawValue: recurrence.rawValue)!
                 return .object(model as! any LuaObject)
             }
             func build<T: TensorScalar>(_: T.Type) throws -> any SequenceModel<T> {

@@ -61,6 +61,46 @@ import Testing
         for a in Activation.allCases { #expect(a.apply(Double.nan).isNaN, "\(a)") }
     }
 
+    /// The per-step reflector path and the built-W path give the same outputs and gradients, and the
+    /// per-step path alone matches finite differences.
+    @Test(arguments: [Cell.spectral, .orthogonal])
+    func perStepPathMatchesTheBuiltMatrixPath(cell: Cell) throws {
+        for readout in RecurrentNetwork<Double>.Readout.allCases {
+            var g1 = rng(24), g2 = rng(24)
+            let built = try RecurrentNetwork<Double>(input: 2, hidden: 6, output: 2, transition: Self.transition(cell, 6, &g1),
+                                                     activation: .tanh, readout: readout, rng: &g1)
+            let stepped = try RecurrentNetwork<Double>(input: 2, hidden: 6, output: 2, transition: Self.transition(cell, 6, &g2),
+                                                       activation: .tanh, readout: readout, rng: &g2)
+            stepped.recurrence = .perStep
+            #expect(stepped.recurrence == .perStep)
+            for (a, b) in zip(built.parameters, stepped.parameters) where a.name == "recurrent.p" {
+                for i in 0 ..< a.value.count { a.value.data[i] = Double(i) - 2; b.value.data[i] = Double(i) - 2 }
+            }
+            var g = rng(25)
+            let x: Tensor<Double> = g.normalTensor([5, 3, 2])
+            let w: Tensor<Double> = g.normalTensor(readout == .last ? [3, 2] : [5, 3, 2])
+            #expect(try built.forward(x).maxAbsDifference(try stepped.forward(x)) < 1e-12)
+            built.zeroGrad(); stepped.zeroGrad()
+            let gxa = try built.backward(w), gxb = try stepped.backward(w)
+            #expect(try gxa.maxAbsDifference(gxb) < 1e-12)
+            for (a, b) in zip(built.parameters, stepped.parameters) {
+                #expect(GradientCheck.relativeError(a.grad, b.grad) < 1e-10 || (a.grad.norm() < 1e-12 && b.grad.norm() < 1e-12), "\(cell) \(a.name)")
+            }
+            func f() throws -> Double { GradientCheck.loss(try stepped.forward(x), w) }
+            for p in stepped.parameters where p.name.hasPrefix("recurrent.") {
+                let numeric = try GradientCheck.numerical(p.value, f)
+                let err = GradientCheck.relativeError(p.grad, numeric)
+                #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(cell) per-step \(p.name): \(err)")
+            }
+        }
+        // A dense W has no reflectors: the per-step request falls back to the built matrix.
+        var g = rng(26)
+        let dense = try RecurrentNetwork<Double>(input: 1, hidden: 3, output: 1, transition: Self.transition(.rnnGaussian, 3, &g),
+                                                 activation: .relu, readout: .last, rng: &g)
+        dense.recurrence = .perStep
+        #expect(dense.recurrence == .materialized)
+    }
+
     @Test func lossesMatchFiniteDifferences() throws {
         var g = rng(21)
         let y: Tensor<Double> = g.normalTensor([4, 3]), target: Tensor<Double> = g.normalTensor([4, 3])

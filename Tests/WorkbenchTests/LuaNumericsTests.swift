@@ -241,11 +241,14 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
 
     /// The low-level pieces (model, loss, optimizer, diagnostics) are enough for a training loop
     /// written in Lua: each cell learns a small adding problem.
-    @Test(arguments: ["spectral", "orthogonal", "rnn", "lstm", "gru"])
+    @Test(arguments: ["spectral", "orthogonal", "rnn", "lstm", "gru", "spectral per_step"])
     func aCustomLoopInLuaLearns(cell: String) throws {
         let cli = try CLI()
-        let script = try cli.write("loop.lua", Self.customLoop)
-        let r = try cli.run(["run", script, "--set", "cell=\(cell)", "--out", "run"])
+        let parts = cell.split(separator: " ")
+        let script = try cli.write("loop.lua", Self.customLoop.replacingOccurrences(
+            of: "reflectors = 8, r = 0.1 }", with: "reflectors = 8, r = 0.1, recurrence = p.recurrence }")
+            .replacingOccurrences(of: "hidden = 32 }", with: "hidden = 32, recurrence = \"materialized\" }"))
+        let r = try cli.run(["run", script, "--set", "cell=\(parts[0])", "--set", "recurrence=\(parts.count > 1 ? parts[1] : "materialized")", "--out", "run"])
         #expect(r.status == 0, "\(r.stderr)")
         let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
         let losses = metrics.compactMap { $0["loss"] as? Double }
@@ -337,6 +340,8 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
         #expect(try error("return lab.models.rnn{input = 1, hidden = 4, output = 1}:forward(lab.tensor.zeros(3, 2))")
                 == "t:2: expected a sequence batch T×B×1 (time first), got 3×2")
         #expect(try error("return lab.optim.sgd{lr = 0.1, momentum = 2}").contains("momentum must be in [0, 1)"))
+        #expect(try error("return lab.models.rnn{cell = 'lstm', input = 1, hidden = 4, output = 1, recurrence = 'per_step'}")
+                .contains("spectral and orthogonal cells only"))
         #expect(try error("local o = lab.optim.adam{}; o.beta = 3").contains("no settable field 'beta'"))
         #expect(try error("return lab.optim.adam{}:step(42)").contains("model or layer expected, got number"))
         #expect(try error("return lab.loss.cross_entropy(lab.tensor.zeros(2, 3), {1, 4})").contains("label 3 at row 2 is outside 0…2"))

@@ -28,6 +28,13 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     /// ‖∂L/∂h_t‖ (over the batch) for t = 1…T, from the last backward pass: the gradient's profile
     /// through time, which vanishes or explodes for a badly conditioned W.
     public private(set) var hiddenGradientNorms: [T] = []
+    /// How W h_{t−1} is computed: with W built once per pass (GEMMs), or through W's reflectors at
+    /// every step (the paper's O(n·k) path; spectral and orthogonal cells only). Same results.
+    public enum Recurrence: String, Sendable, CaseIterable { case materialized, perStep = "per_step" }
+    public var recurrence = Recurrence.materialized {
+        didSet { if recurrence == .perStep && transition.stepper() == nil { recurrence = .materialized } }
+    }
+
     public var carriesState = false
     private var carried: Tensor<T>?
     public func resetState() { carried = nil }
@@ -78,6 +85,9 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let pre: Tensor<T>            // T×B×hidden: pre-activations
         let w: Tensor<T>
         let backwardW: (Tensor<T>) throws -> Void
+        /// The per-step path: the stepper and each step's (y, a) for its backward.
+        let stepper: ReflectorStepper<T>?
+        let steps: [(y: Tensor<T>, a: Tensor<T>)]
     }
     private var cache: Cache?
 
@@ -92,7 +102,9 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
         }
         let (steps, batch, n) = (x.shape[0], x.shape[1], hiddenSize)
-        let (w, backwardW) = try transition.prepare()
+        let stepper = recurrence == .perStep ? transition.stepper() : nil
+        let (w, backwardW): (Tensor<T>, (Tensor<T>) throws -> Void) = stepper == nil ? try transition.prepare() : (Tensor<T>(zeros: [0]), { _ in })
+        var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
         // All input projections at once: pre = X Mᵀ + b, then each step adds h_{t−1} Wᵀ.
         let pre = Tensor<T>(zeros: [steps, batch, n])
         let rows = steps * batch
@@ -108,11 +120,19 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         }
         for t in 0 ..< steps where batch > 0 {
             let p = pre.data + t * plane
-            T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
+            if let stepper {
+                let h = Tensor<T>(zeros: [batch, n])
+                h.data.update(from: states.data + t * plane, count: plane)
+                let (y, a) = try stepper.forward(h)
+                T.axpy(plane, 1, y.data, 1, p, 1)
+                stepped.append((y, a))
+            } else {
+                T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
+            }
             let h = states.data + (t + 1) * plane
             for i in 0 ..< plane { h[i] = activation.apply(p[i]) }
         }
-        cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW)
+        cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
         if carriesState {
             let last = Tensor<T>(zeros: [batch, n])
             last.data.update(from: states.data + steps * plane, count: plane)
@@ -135,20 +155,29 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
             let g = gradStates.data + t * plane
-            if t + 1 < steps {
+            if t + 1 < steps, c.stepper == nil {
                 T.gemm(false, false, batch, n, n, 1, delta.data + (t + 1) * plane, n, c.w.data, n, 1, g, n)
             }
             norms[t] = T.dot(plane, g, 1, g, 1).squareRoot()
             let d = delta.data + t * plane, p = c.pre.data + t * plane, h = c.states.data + (t + 1) * plane
             for i in 0 ..< plane { d[i] = g[i] * activation.derivative(pre: p[i], out: h[i]) }
+            if let stepper = c.stepper {
+                // This step's reflector gradients, and ∂L/∂h_{t−1} += δ_t W, through the reflectors.
+                let dt = Tensor<T>(zeros: [batch, n])
+                dt.data.update(from: d, count: plane)
+                let dh = try stepper.backward(delta: dt, y: c.steps[t].y, a: c.steps[t].a)
+                if t > 0 { T.axpy(plane, 1, dh.data, 1, gradStates.data + (t - 1) * plane, 1) }
+            }
         }
         hiddenGradientNorms = norms
         let gradX = Tensor<T>(zeros: c.x.shape)
         if rows > 0 {
             // ∂W = Σ_t δ_tᵀ h_{t−1}: the deltas of all steps against the states h_0…h_{T−1}, one GEMM.
-            let gradW = Tensor<T>(zeros: [n, n])
-            T.gemm(true, false, n, n, rows, 1, delta.data, n, c.states.data, n, 0, gradW.data, n)
-            try c.backwardW(gradW)
+            if c.stepper == nil {
+                let gradW = Tensor<T>(zeros: [n, n])
+                T.gemm(true, false, n, n, rows, 1, delta.data, n, c.states.data, n, 0, gradW.data, n)
+                try c.backwardW(gradW)
+            }
             T.gemm(true, false, n, inputSize, rows, 1, delta.data, n, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
             for r in 0 ..< rows { T.axpy(n, 1, delta.data + r * n, 1, gradInputBias.data, 1) }
             T.gemm(false, false, rows, inputSize, n, 1, delta.data, n, inputWeight.data, inputSize, 0, gradX.data, inputSize)

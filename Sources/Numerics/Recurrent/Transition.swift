@@ -15,6 +15,8 @@ public protocol Transition<Scalar>: AnyObject {
     /// Keeps the parameterization well conditioned after an optimizer step (reflector rows to unit
     /// norm); a no-op where there is nothing to do.
     func renormalize()
+    /// The per-step reflector path, for transitions made of reflectors (nil for a dense W).
+    func stepper() -> ReflectorStepper<Scalar>?
 }
 
 /// Spectral-RNN's W = U Σ Vᵀ with σ in [σ* − r, σ* + r] (an `SVDLinear` without bias).
