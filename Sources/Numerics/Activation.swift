@@ -21,4 +21,25 @@ public enum Activation: String, Sendable, CaseIterable {
         case .identity: return 1
         }
     }
+
+    /// out[i] = φ(pre[i]) over a buffer, with the switch outside the loop so the loop vectorizes.
+    public func apply<T: TensorScalar>(_ pre: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, count: Int) {
+        switch self {
+        case .relu: for i in 0 ..< count { let x = pre[i]; out[i] = x > 0 || x.isNaN ? x : 0 }
+        case .tanh: for i in 0 ..< count { out[i] = T.tanh(pre[i]) }
+        case .leakyRelu: for i in 0 ..< count { let x = pre[i]; out[i] = x > 0 ? x : x / 10 }
+        case .identity: out.update(from: pre, count: count)
+        }
+    }
+
+    /// delta[i] = grad[i]·φ'(pre[i]) over a buffer (out[i] = φ(pre[i]) given too, for tanh).
+    public func backward<T: TensorScalar>(_ grad: UnsafePointer<T>, pre: UnsafePointer<T>, out: UnsafePointer<T>,
+                                          into delta: UnsafeMutablePointer<T>, count: Int) {
+        switch self {
+        case .relu: for i in 0 ..< count { delta[i] = pre[i] > 0 ? grad[i] : 0 }
+        case .tanh: for i in 0 ..< count { delta[i] = grad[i] * (1 - out[i] * out[i]) }
+        case .leakyRelu: for i in 0 ..< count { delta[i] = pre[i] > 0 ? grad[i] : grad[i] / 10 }
+        case .identity: delta.update(from: grad, count: count)
+        }
+    }
 }

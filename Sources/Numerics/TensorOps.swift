@@ -93,4 +93,18 @@ extension Tensor {
         for i in 0 ..< count { m = Swift.max(m, abs(data[i] - o.data[i])) }
         return m
     }
+
+    /// Adds the vector `bias` to each of `rows` rows of length bias.count starting at `matrix`: one ger.
+    static func addRows(_ bias: Tensor<T>, to matrix: UnsafeMutablePointer<T>, rows: Int) {
+        guard rows > 0, bias.count > 0 else { return }
+        let ones = Tensor<T>([rows], repeating: 1)
+        T.ger(rows, bias.count, 1, ones.data, 1, bias.data, 1, matrix, bias.count)
+    }
+
+    /// grad += the sum of `rows` rows of length grad.count starting at `matrix`: one gemv.
+    static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, into grad: Tensor<T>) {
+        guard rows > 0, grad.count > 0 else { return }
+        let ones = Tensor<T>([rows], repeating: 1)
+        T.gemv(true, rows, grad.count, 1, matrix, grad.count, ones.data, 1, 1, grad.data, 1)
+    }
 }

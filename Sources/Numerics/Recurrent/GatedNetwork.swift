@@ -88,7 +88,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let a = Tensor<T>(zeros: [steps, batch, gn])
         if rows > 0 {
             T.gemm(false, true, rows, gn, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, a.data, gn)
-            for r in 0 ..< rows { T.axpy(gn, 1, inputBias.data, 1, a.data + r * gn, 1) }
+            Tensor.addRows(inputBias, to: a.data, rows: rows)
         }
         let states = Tensor<T>(zeros: [steps + 1, batch, n])
         let cells = Tensor<T>(zeros: kind == .lstm ? [steps + 1, batch, n] : [0])
@@ -195,10 +195,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         if rows > 0 {
             T.gemm(true, false, gn, n, rows, 1, du.data, gn, c.states.data, n, 1, gradRecurrentWeight.data, n)        // Σ du_tᵀ h_{t−1}
             T.gemm(true, false, gn, inputSize, rows, 1, da.data, gn, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
-            for r in 0 ..< rows {
-                T.axpy(gn, 1, da.data + r * gn, 1, gradInputBias.data, 1)
-                T.axpy(gn, 1, du.data + r * gn, 1, gradRecurrentBias.data, 1)
-            }
+            Tensor.addColumnSums(of: da.data, rows: rows, into: gradInputBias)
+            Tensor.addColumnSums(of: du.data, rows: rows, into: gradRecurrentBias)
             T.gemm(false, false, rows, inputSize, gn, 1, da.data, gn, inputWeight.data, inputSize, 0, gradX.data, inputSize)
         }
         return gradX

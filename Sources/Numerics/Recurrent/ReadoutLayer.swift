@@ -36,7 +36,7 @@ public final class ReadoutLayer<T: TensorScalar> {
         let y = Tensor<T>(zeros: outputShape(steps: states.shape[0] - 1, batch: states.shape[1]))
         guard rows > 0 else { return y }
         T.gemm(false, true, rows, output, hidden, 1, h, hidden, weight.data, hidden, 0, y.data, output)
-        for r in 0 ..< rows { T.axpy(output, 1, bias.data, 1, y.data + r * output, 1) }
+        Tensor.addRows(bias, to: y.data, rows: rows)
         return y
     }
 
@@ -52,7 +52,7 @@ public final class ReadoutLayer<T: TensorScalar> {
         guard rows > 0 else { return gradStates }
         let g = mode == .last ? gradStates.data + (steps - 1) * batch * hidden : gradStates.data
         T.gemm(true, false, output, hidden, rows, 1, gradOutput.data, output, h, hidden, 1, gradWeight.data, hidden)
-        for r in 0 ..< rows { T.axpy(output, 1, gradOutput.data + r * output, 1, gradBias.data, 1) }
+        Tensor.addColumnSums(of: gradOutput.data, rows: rows, into: gradBias)
         T.gemm(false, false, rows, hidden, output, 1, gradOutput.data, output, weight.data, hidden, 0, g, hidden)
         return gradStates
     }

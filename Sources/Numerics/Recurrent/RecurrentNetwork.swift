@@ -110,7 +110,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let rows = steps * batch
         if rows > 0 {
             T.gemm(false, true, rows, n, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, pre.data, n)
-            for r in 0 ..< rows { T.axpy(n, 1, inputBias.data, 1, pre.data + r * n, 1) }
+            Tensor.addRows(inputBias, to: pre.data, rows: rows)
         }
         let states = Tensor<T>(zeros: [steps + 1, batch, n])
         let plane = batch * n
@@ -129,8 +129,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
             } else {
                 T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
             }
-            let h = states.data + (t + 1) * plane
-            for i in 0 ..< plane { h[i] = activation.apply(p[i]) }
+            activation.apply(p, into: states.data + (t + 1) * plane, count: plane)
         }
         cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
         if carriesState {
@@ -160,7 +159,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
             }
             norms[t] = T.dot(plane, g, 1, g, 1).squareRoot()
             let d = delta.data + t * plane, p = c.pre.data + t * plane, h = c.states.data + (t + 1) * plane
-            for i in 0 ..< plane { d[i] = g[i] * activation.derivative(pre: p[i], out: h[i]) }
+            activation.backward(g, pre: p, out: h, into: d, count: plane)
             if let stepper = c.stepper {
                 // This step's reflector gradients, and ∂L/∂h_{t−1} += δ_t W, through the reflectors.
                 let dt = Tensor<T>(zeros: [batch, n])
@@ -179,7 +178,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                 try c.backwardW(gradW)
             }
             T.gemm(true, false, n, inputSize, rows, 1, delta.data, n, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
-            for r in 0 ..< rows { T.axpy(n, 1, delta.data + r * n, 1, gradInputBias.data, 1) }
+            Tensor.addColumnSums(of: delta.data, rows: rows, into: gradInputBias)
             T.gemm(false, false, rows, inputSize, n, 1, delta.data, n, inputWeight.data, inputSize, 0, gradX.data, inputSize)
         }
         return gradX
