@@ -76,6 +76,14 @@ import Testing
         #expect(abs(l.conditionNumber() - ours.first! / ours.last!) < 1e-6)
     }
 
+    @Test func buildingWithoutUGivesTheSameW() throws {
+        for (n, m, ku, kv) in [(6, 6, 6, 6), (7, 4, 2, 5), (3, 8, 8, 1)] {
+            let l = try layer(n, m, ku: ku, kv: kv)
+            let f = try l.factors()
+            #expect(try l.build().w.maxAbsDifference(f.w) < 1e-13)
+        }
+    }
+
     @Test func renormalizingLeavesWUnchanged() throws {
         let l = try layer(6, 4)
         let before = try l.matrix()
@@ -107,8 +115,8 @@ import Testing
         var s = m.map { Tensor<Double>(zeros: $0.shape) }
         for step in 1 ... steps {
             l.zeroGrad()
-            let f = try l.factors()
-            try l.accumulate(gradMatrix: try f.w.subtracting(target), factors: f)
+            let (w, built) = try l.build()
+            try l.accumulate(gradMatrix: try w.subtracting(target), built: built)
             for (k, param) in l.parameters.enumerated() where param.name != "bias" {
                 for i in 0 ..< param.value.count {
                     let gi = param.grad.data[i]

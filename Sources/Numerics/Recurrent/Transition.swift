@@ -28,12 +28,9 @@ public final class SpectralTransition<T: TensorScalar>: Transition {
         layer = try SVDLinear(inFeatures: n, outFeatures: n,
                               options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: sigmaStar, r: r, bias: false), rng: &rng)
     }
-    public func build() throws -> (w: Tensor<T>, built: SVDLinear<T>.Factors) {
-        let f = try layer.factors()
-        return (f.w, f)
-    }
-    public func accumulate(gradW: Tensor<T>, _ built: SVDLinear<T>.Factors) throws {
-        try layer.accumulate(gradMatrix: gradW, factors: built)
+    public func build() throws -> (w: Tensor<T>, built: SVDLinear<T>.Built) { try layer.build() }
+    public func accumulate(gradW: Tensor<T>, _ built: SVDLinear<T>.Built) throws {
+        try layer.accumulate(gradMatrix: gradW, built: built)
     }
     public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { layer.parameters }
     public func singularValues() throws -> [T] { layer.singularValues() }
