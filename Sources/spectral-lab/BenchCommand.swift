@@ -22,7 +22,8 @@ extension SpectralLab.Bench {
             discussion: """
                 For each n, k = n and k = n/4, float32. GFLOP/s use the reflector-wise algorithm's flop \
                 count for both methods (4·B·Σ(n−i) forward, 14·B·Σ(n−i) backward), so the rates compare \
-                directly; "% sgemm" is the forward rate over sgemm's rate for (B×n)·(n×n).
+                directly; "% sgemm" is the forward rate over sgemm's rate for (B×n)·(n×n). Each (n, k) is \
+                timed round-robin with its sgemm, so a change in the machine's load falls on all alike.
                 """
         )
 
@@ -74,7 +75,9 @@ extension SpectralLab.Bench {
             discussion: """
                 Shapes: pixel (n=128, k=16, B=128, T=784), adding (n=128, k=16, B=128, T=200), wide \
                 (n=512, k=512, B=64, T=200). GFLOP/s use the plain RNN's recurrent flop count, 6·T·B·n², \
-                for every cell; "vs rnn" is the step time over the plain RNN's; sgemm is (B×n)·(n×n).
+                for every cell; "vs rnn" is the step time over the plain RNN's; sgemm is (B×n)·(n×n). \
+                The cells and the sgemm of a shape are timed round-robin, so a change in the machine's load \
+                falls on all of them alike.
                 """
         )
 

@@ -20,32 +20,31 @@ public struct HouseholderBenchmark {
         public var backwardGflops: Double { backwardFlops / backwardSeconds / 1e9 }
     }
 
-    /// sgemm GFLOP/s for (rows×n)·(n×n)ᵀ: the GEMM a layer with W built runs on a batch.
-    public static func sgemmGflops(rows: Int, n: Int, stopwatch: Stopwatch) -> Double {
-        var rng = Random(seed: 1)
-        let x: Tensor<Float> = rng.normalTensor([rows, n]), w: Tensor<Float> = rng.normalTensor([n, n])
-        let y = Tensor<Float>(zeros: [rows, n])
-        let t = stopwatch.median { Float.gemm(false, true, rows, n, n, 1, x.data, n, w.data, n, 0, y.data, n) }
-        return 2 * Double(rows) * Double(n * n) / t / 1e9
-    }
-
     public func run(progress: (Row) -> Void) throws {
         var rng = Random(seed: 1)
         for n in sizes {
-            let gemm = HouseholderBenchmark.sgemmGflops(rows: batch, n: n, stopwatch: stopwatch)
             for k in Array(Set([n, Swift.max(1, n / 4)])).sorted(by: >) {
                 let v: Tensor<Float> = rng.normalTensor([k, n])
                 let x: Tensor<Float> = rng.normalTensor([batch, n])
                 let g: Tensor<Float> = rng.normalTensor([batch, n])
+                let w: Tensor<Float> = rng.normalTensor([n, n]), c = Tensor<Float>(zeros: [batch, n])
                 // The reflector-wise algorithm's flop count, used for both methods so rates compare:
                 // 4·B·len per reflector forward (gemv + ger); 14·B·len backward (recover the input,
                 // three gemv, two transposed gemv, one ger).
                 let touched = Double(batch) * Double((0 ..< k).reduce(0) { $0 + (n - $1) })
-                for (name, method) in [("reflectorwise", Householder.Method.reflectorwise), ("compact WY", .compactWY(blockSize: blockSize))] {
-                    var y = x
-                    let fwd = try stopwatch.median { y = try Householder.apply(v, to: x, method: method) }
-                    let bwd = try stopwatch.median { _ = try Householder.backward(v, output: y, gradOutput: g, method: method) }
-                    progress(Row(n: n, k: k, method: name, forwardSeconds: fwd, backwardSeconds: bwd,
+                let methods: [(String, Householder.Method)] = [("reflectorwise", .reflectorwise), ("compact WY", .compactWY(blockSize: blockSize))]
+                let outputs = try methods.map { try Householder.apply(v, to: x, method: $0.1) }
+                // Every timing of this (n, k) round-robin with the reference sgemm: fair ratios on a busy machine.
+                var works: [() throws -> Void] = []
+                for (i, (_, method)) in methods.enumerated() {
+                    works.append { _ = try Householder.apply(v, to: x, method: method) }
+                    works.append { _ = try Householder.backward(v, output: outputs[i], gradOutput: g, method: method) }
+                }
+                works.append { Float.gemm(false, true, batch, n, n, 1, x.data, n, w.data, n, 0, c.data, n) }
+                let t = try stopwatch.medians(works)
+                let gemm = 2 * Double(batch) * Double(n * n) / t[t.count - 1] / 1e9
+                for (i, (name, _)) in methods.enumerated() {
+                    progress(Row(n: n, k: k, method: name, forwardSeconds: t[2 * i], backwardSeconds: t[2 * i + 1],
                                  forwardFlops: 4 * touched, backwardFlops: 14 * touched, sgemmGflops: gemm))
                 }
             }

@@ -30,10 +30,13 @@ public struct TrainBenchmark {
     public func run(shapes: [Shape] = TrainBenchmark.shapes, cells: [String] = TrainBenchmark.cells,
                     progress: (Row) -> Void) throws {
         for shape in shapes {
-            let gemm = HouseholderBenchmark.sgemmGflops(rows: shape.batch, n: shape.hidden, stopwatch: stopwatch)
-            for cell in cells {
+            let n = shape.hidden
+            var rng = Random(seed: 1)
+            let x: Tensor<Float> = rng.uniformTensor([shape.steps, shape.batch, shape.input])
+            let labels = (0 ..< shape.batch).map { $0 % shape.output }
+            // One training step per cell, and the reference sgemm, timed round-robin.
+            var works: [() throws -> Void] = try cells.map { cell in
                 var rng = Random(seed: 1)
-                let n = shape.hidden
                 let transition: any Transition<Float>
                 switch cell {
                 case "spectral": transition = try SpectralTransition<Float>(size: n, reflectors: shape.reflectors, sigmaStar: 1, r: 0.01, rng: &rng)
@@ -43,9 +46,7 @@ public struct TrainBenchmark {
                 let net = try RecurrentNetwork<Float>(input: shape.input, hidden: n, output: shape.output, transition: transition,
                                                       activation: .relu, readout: .last, rng: &rng)
                 let opt = try Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3)
-                let x: Tensor<Float> = rng.uniformTensor([shape.steps, shape.batch, shape.input])
-                let labels = (0 ..< shape.batch).map { $0 % shape.output }
-                let seconds = try stopwatch.median {
+                return {
                     let y = try net.forward(x)
                     let grad = shape.output == 1 ? try Loss.meanSquaredError(y, Tensor(zeros: y.shape)).grad
                                                  : try Loss.crossEntropy(y, labels: labels).grad
@@ -54,6 +55,14 @@ public struct TrainBenchmark {
                     opt.step(net.parameters)
                     net.renormalize()
                 }
+            }
+            let a: Tensor<Float> = rng.normalTensor([shape.batch, n]), w: Tensor<Float> = rng.normalTensor([n, n])
+            let c = Tensor<Float>(zeros: [shape.batch, n])
+            let gemmRepeats = 20
+            works.append { for _ in 0 ..< gemmRepeats { Float.gemm(false, true, shape.batch, n, n, 1, a.data, n, w.data, n, 0, c.data, n) } }
+            let times = try stopwatch.medians(works)
+            let gemm = 2 * Double(shape.batch) * Double(n * n) * Double(gemmRepeats) / times.last! / 1e9
+            for (cell, seconds) in zip(cells, times) {
                 progress(Row(shape: shape, cell: cell, seconds: seconds, sgemmGflops: gemm))
             }
         }
