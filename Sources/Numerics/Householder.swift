@@ -100,6 +100,16 @@ public enum Householder {
         return gv
     }
 
+    /// Scales each reflector row's active part to unit norm, in place (zero rows stay zero). The
+    /// reflectors, and so the product, do not change: the authors do this after each optimizer step.
+    public static func normalizeRows<T>(_ v: Tensor<T>) {
+        for i in 0 ..< v.rows {
+            let row = v.data + i * v.cols + i
+            let norm = T.dot(v.cols - i, row, 1, row, 1).squareRoot()
+            if norm > 0 { for j in 0 ..< v.cols - i { row[j] /= norm } }
+        }
+    }
+
     // MARK: The in-place kernels on B×n rows: X ← X·Q (byQ) or X ← X·Qᵀ.
 
     static func rightMultiply<T>(_ x: Tensor<T>, _ v: Tensor<T>, byQ: Bool, method: Method) {

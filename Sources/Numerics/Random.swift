@@ -69,6 +69,12 @@ public struct Random: RandomNumberGenerator, Sendable {
         return t
     }
 
+    /// Glorot-uniform (Xavier) for a rows×cols weight: U(−a, a), a = √(6/(rows + cols)).
+    public mutating func glorotUniform<T>(_ rows: Int, _ cols: Int) -> Tensor<T> {
+        let limit = T((6.0 / Double(rows + cols)).squareRoot())
+        return uniformTensor([rows, cols], -limit, limit)
+    }
+
     public mutating func normalTensor<T>(_ shape: [Int], mean: T = 0, std: T = 1) -> Tensor<T> {
         let t = Tensor<T>(zeros: shape)
         for i in 0 ..< t.count { t.data[i] = mean + std * T(normal()) }

@@ -70,9 +70,9 @@ public final class SVDLinear<T: TensorScalar> {
         gradBias = options.bias ? Tensor(zeros: [outFeatures]) : nil
     }
 
-    private static func glorotReflectors(_ k: Int, _ n: Int, _ rng: inout Random) -> Tensor<T> {
-        let limit = T((6.0 / Double(k + n)).squareRoot())
-        let t: Tensor<T> = rng.uniformTensor([k, n], -limit, limit)
+    /// Reflector rows as the authors initialize them: Glorot-uniform, the masked entries zero.
+    static func glorotReflectors(_ k: Int, _ n: Int, _ rng: inout Random) -> Tensor<T> {
+        let t: Tensor<T> = rng.glorotUniform(k, n)
         for i in 0 ..< k { for j in 0 ..< i { t[i, j] = 0 } }
         return t
     }
@@ -234,13 +234,8 @@ public final class SVDLinear<T: TensorScalar> {
     /// Scales every reflector row's active part to unit norm (the authors do this after each
     /// optimizer step; the reflectors do not depend on the norm, so W is unchanged). Zero rows stay.
     public func renormalize() {
-        for m in [u, v] {
-            for i in 0 ..< m.rows {
-                let row = m.data + i * m.cols + i
-                let norm = T.dot(m.cols - i, row, 1, row, 1).squareRoot()
-                if norm > 0 { for j in 0 ..< m.cols - i { row[j] /= norm } }
-            }
-        }
+        Householder.normalizeRows(u)
+        Householder.normalizeRows(v)
     }
 
     /// Named parameters and their gradients, in a fixed order.

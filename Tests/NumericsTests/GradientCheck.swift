@@ -1,4 +1,5 @@
 import Numerics
+import Testing
 
 /// Central finite differences in Double: the reference every backward pass is checked against.
 enum GradientCheck {
@@ -22,6 +23,19 @@ enum GradientCheck {
         let scale = max(a.norm(), b.norm())
         guard scale > 0 else { return 0 }
         return (try! a.subtracting(b)).norm() / scale
+    }
+
+    /// Expects each parameter's gradient to match central differences of f to a relative error of
+    /// 1e-6. A parameter whose true gradient is exactly zero (a one-coordinate reflector, always −1)
+    /// must instead have both gradients vanish: a relative error between two roundings means nothing.
+    static func expectParameters(_ parameters: [(name: String, value: Tensor<Double>, grad: Tensor<Double>)], _ what: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation, _ f: () throws -> Double) throws {
+        for p in parameters {
+            let numeric = try numerical(p.value, f)
+            let err = relativeError(p.grad, numeric)
+            #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(p.name): \(err), \(what)",
+                    sourceLocation: sourceLocation)
+        }
     }
 
     /// Σ R ⊙ Y: a linear loss whose gradient with respect to Y is R.

@@ -36,12 +36,7 @@ import Testing
                 let gx = try net.backward(w)
                 let what = "\(cell) \(activation) readout=\(readout)"
                 #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(what)")
-                for p in net.parameters {
-                    let numeric = try GradientCheck.numerical(p.value, f)
-                    let err = GradientCheck.relativeError(p.grad, numeric)
-                    // One-coordinate reflectors have zero true gradient (see HouseholderTests).
-                    #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(p.name): \(err), \(what)")
-                }
+                try GradientCheck.expectParameters(net.parameters, what, f)
                 #expect(net.hiddenGradientNorms.count == 4)
             }
         }
@@ -87,11 +82,7 @@ import Testing
                 #expect(GradientCheck.relativeError(a.grad, b.grad) < 1e-10 || (a.grad.norm() < 1e-12 && b.grad.norm() < 1e-12), "\(cell) \(a.name)")
             }
             func f() throws -> Double { GradientCheck.loss(try stepped.forward(x), w) }
-            for p in stepped.parameters where p.name.hasPrefix("recurrent.") {
-                let numeric = try GradientCheck.numerical(p.value, f)
-                let err = GradientCheck.relativeError(p.grad, numeric)
-                #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(cell) per-step \(p.name): \(err)")
-            }
+            try GradientCheck.expectParameters(stepped.parameters.filter { $0.name.hasPrefix("recurrent.") }, "\(cell) per-step", f)
         }
         // A dense W has no reflectors: the per-step request falls back to the built matrix.
         var g = rng(26)
@@ -208,10 +199,7 @@ import Testing
             _ = try net.forward(x)
             let gx = try net.backward(w)
             #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(kind) \(readout)")
-            for p in net.parameters {
-                let err = GradientCheck.relativeError(p.grad, try GradientCheck.numerical(p.value, f))
-                #expect(err <= 1e-6, "\(p.name): \(err), \(kind) \(readout)")
-            }
+            try GradientCheck.expectParameters(net.parameters, "\(kind) \(readout)", f)
             #expect(net.hiddenGradientNorms.count == 5)
         }
     }
@@ -259,11 +247,7 @@ import Testing
             _ = try run()
             let gx = try model.backward(w)
             #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "\(model.cellName) input")
-            for p in model.parameters {
-                let numeric = try GradientCheck.numerical(p.value, f)
-                let err = GradientCheck.relativeError(p.grad, numeric)
-                #expect(err <= 1e-6 || (p.grad.norm() < 1e-12 && numeric.norm() < 1e-8), "\(model.cellName) \(p.name): \(err)")
-            }
+            try GradientCheck.expectParameters(model.parameters, model.cellName, f)
         }
     }
 

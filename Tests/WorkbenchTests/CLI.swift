@@ -75,3 +75,31 @@ struct CLI {
             .sorted().map { directory.appendingPathComponent("runs/\($0)").path }
     }
 }
+
+/// The adding problem as the Lua test scripts draw it (after `local p = lab.params{..., T = ...}`):
+/// each step's input is (value ~ U(0,1), marker), the target the sum of the two marked values.
+/// `adding_batch(B)` returns x (T×B×2) and y (B×1); `task` yields them as lab.train batches. With a
+/// parameter crash_at, the crash_at-th batch raises "simulated crash" (for the resume test).
+let addingTaskLua = #"""
+local calls = 0
+local function adding_batch(B)
+  calls = calls + 1
+  if p.crash_at and calls == p.crash_at then error("simulated crash") end
+  local x, y = lab.tensor.zeros(p.T, B, 2), lab.tensor.zeros(B, 1)
+  for b = 1, B do
+    local i, j = math.random(1, p.T // 2), math.random(p.T // 2 + 1, p.T)
+    local s = 0
+    for t = 1, p.T do
+      local v = math.random()
+      x[{t, b, 1}] = v
+      if t == i or t == j then x[{t, b, 2}] = 1; s = s + v end
+    end
+    y[{b, 1}] = s
+  end
+  return x, y
+end
+local task = {}
+function task:batch() local x, y = adding_batch(32) return { x = x, y = y, loss = "mse" } end
+function task:eval_batches() return { self:batch(), self:batch() } end
+
+"""#

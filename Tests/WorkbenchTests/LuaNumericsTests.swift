@@ -203,28 +203,13 @@ import Testing
 @Suite struct LuaTrainingTests {
     static let customLoop = #"""
 local p = lab.params { cell = "spectral", steps = 300, T = 10, hidden = 32 }
+"""# + addingTaskLua + #"""
 lab.seed(1)
 local model = lab.models.rnn { cell = p.cell, input = 2, hidden = p.hidden, output = 1, reflectors = 8, r = 0.1 }
 print(model)
 local opt = lab.optim.adam { lr = 1e-2 }
--- a tiny adding problem: sum of the two marked values
-local function batch(B)
-  local x = lab.tensor.zeros(p.T, B, 2)
-  local y = lab.tensor.zeros(B, 1)
-  for b = 1, B do
-    local i, j = math.random(1, p.T // 2), math.random(p.T // 2 + 1, p.T)
-    local s = 0
-    for t = 1, p.T do
-      local v = math.random()
-      x[{t, b, 1}] = v
-      if t == i or t == j then x[{t, b, 2}] = 1; s = s + v end
-    end
-    y[{b, 1}] = s
-  end
-  return x, y
-end
 for step = 1, p.steps do
-  local x, y = batch(32)
+  local x, y = adding_batch(32)
   local out = model:forward(x)
   local loss, grad = lab.loss.mse(out, y)
   model:zero_grad()
@@ -233,7 +218,7 @@ for step = 1, p.steps do
   if step % 50 == 0 then lab.log { step = step, loss = loss, grad_norm = norm } end
   if step == 200 then opt.lr = 3e-3 end
 end
-local x, y = batch(64)
+local x, y = adding_batch(64)
 local g = lab.diagnostics.grad_norms(model, { x = x, y = y, loss = "mse" })
 print("grad norm profile first/last:", g.first_last_ratio, #g)
 print("singular values:", model:singular_values()[1], model:singular_values()[p.hidden], opt.lr)
@@ -359,24 +344,8 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
 @Suite struct TrainLoopTests {
     static let script = #"""
 local p = lab.params { cell = "spectral", steps = 400, T = 10 }
+"""# + addingTaskLua + #"""
 lab.seed(1)
-local task = {}
-function task:batch()
-  local B = 32
-  local x, y = lab.tensor.zeros(p.T, B, 2), lab.tensor.zeros(B, 1)
-  for b = 1, B do
-    local i, j = math.random(1, p.T // 2), math.random(p.T // 2 + 1, p.T)
-    local s = 0
-    for t = 1, p.T do
-      local v = math.random()
-      x[{t, b, 1}] = v
-      if t == i or t == j then x[{t, b, 2}] = 1; s = s + v end
-    end
-    y[{b, 1}] = s
-  end
-  return { x = x, y = y, loss = "mse" }
-end
-function task:eval_batches() return { self:batch(), self:batch() } end
 local model = lab.models.rnn { cell = p.cell, input = 2, hidden = 32, output = 1, reflectors = 8, r = 0.1 }
 local last = lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps,
                          schedule = lab.schedule.step { lr = 1e-2, every = 200, gamma = 0.3 }, every = 100,
@@ -442,27 +411,8 @@ print("final", last.loss, last.eval_loss, last.lr)
 @Suite struct ResumeTests {
     static let script = #"""
 local p = lab.params { cell = "spectral", steps = 300, T = 10, crash_at = 0 }
-local calls = 0
+"""# + addingTaskLua + #"""
 lab.seed(1)
-local task = {}
-function task:batch()
-  calls = calls + 1
-  if calls == p.crash_at then error("simulated crash") end
-  local B = 32
-  local x, y = lab.tensor.zeros(p.T, B, 2), lab.tensor.zeros(B, 1)
-  for b = 1, B do
-    local i, j = math.random(1, p.T // 2), math.random(p.T // 2 + 1, p.T)
-    local s = 0
-    for t = 1, p.T do
-      local v = math.random()
-      x[{t, b, 1}] = v
-      if t == i or t == j then x[{t, b, 2}] = 1; s = s + v end
-    end
-    y[{b, 1}] = s
-  end
-  return { x = x, y = y, loss = "mse" }
-end
-function task:eval_batches() return { self:batch(), self:batch() } end
 local model = lab.models.rnn { cell = p.cell, input = 2, hidden = 32, output = 1, reflectors = 8, r = 0.1 }
 local last = lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps, checkpoint_every = 50,
                          schedule = lab.schedule.step { lr = 1e-2, every = 200, gamma = 0.3 }, every = 50,

@@ -12,8 +12,7 @@ public final class ReadoutLayer<T: TensorScalar> {
         self.mode = mode
         self.hidden = hidden
         self.output = output
-        let limit = T((6.0 / Double(hidden + output)).squareRoot())    // Glorot-uniform
-        weight = rng.uniformTensor([output, hidden], -limit, limit)
+        weight = rng.glorotUniform(output, hidden)
         bias = Tensor(zeros: [output])
         gradWeight = Tensor(zeros: weight.shape)
         gradBias = Tensor(zeros: [output])

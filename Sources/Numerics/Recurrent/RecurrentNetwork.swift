@@ -52,8 +52,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         outputSize = output
         self.transition = transition
         self.activation = activation
-        let limit = T((6.0 / Double(hidden + input)).squareRoot())    // Glorot-uniform
-        inputWeight = rng.uniformTensor([hidden, input], -limit, limit)
+        inputWeight = rng.glorotUniform(hidden, input)
         inputBias = Tensor(zeros: [hidden])
         gradInputWeight = Tensor(zeros: inputWeight.shape)
         gradInputBias = Tensor(zeros: [hidden])

@@ -47,9 +47,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
         guard n >= 1, (1 ... n).contains(k) else {
             throw TensorError.value("an orthogonal transition of size \(n) takes 1…\(n) reflectors, got \(k)")
         }
-        let limit = T((6.0 / Double(k + n)).squareRoot())   // as SVDLinear: Glorot-uniform rows, masked
-        u = rng.uniformTensor([k, n], -limit, limit)
-        for i in 0 ..< k { for j in 0 ..< i { u[i, j] = 0 } }
+        u = SVDLinear<T>.glorotReflectors(k, n, &rng)
         gradU = Tensor(zeros: u.shape)
     }
     public func build() throws -> (w: Tensor<T>, built: Tensor<T>) {
@@ -61,13 +59,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
     }
     public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("u", u, gradU)] }
     public func singularValues() throws -> [T] { [T](repeating: 1, count: size) }
-    public func renormalize() {
-        for i in 0 ..< u.rows {
-            let row = u.data + i * u.cols + i
-            let norm = T.dot(u.cols - i, row, 1, row, 1).squareRoot()
-            if norm > 0 { for j in 0 ..< u.cols - i { row[j] /= norm } }
-        }
-    }
+    public func renormalize() { Householder.normalizeRows(u) }
 }
 
 /// The plain RNN's dense W, with the usual initializations.
