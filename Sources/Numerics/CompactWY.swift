@@ -17,6 +17,8 @@ struct WYBlock<T: TensorScalar> {
         return stride(from: 0, to: v.rows, by: nb).map { $0 ..< Swift.min($0 + nb, v.rows) }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     init(_ v: Tensor<T>, _ block: Range<Int>) {
         n = v.cols
         b0 = block.lowerBound
@@ -40,6 +42,8 @@ struct WYBlock<T: TensorScalar> {
     }
 
     /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func apply(_ x: Tensor<T>, transposed: Bool) {
         let b = x.rows
         let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb])
@@ -53,6 +57,8 @@ struct WYBlock<T: TensorScalar> {
     ///   ∂Y = −inᵀ(GY)T_eᵀ − Gᵀ(in Y T_e) + Y(K_u + K_uᵀ + diag K),
     ///   K = Tᵀ S Tᵀ (or Tᵀ Sᵀ Tᵀ when transposed), S = (in Y)ᵀ(G Y), K_u its strict upper part;
     /// the last term is T's dependence on Y through the UT transform.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward(_ x: Tensor<T>, _ g: Tensor<T>, _ gv: Tensor<T>, transposed: Bool) {
         let b = x.rows
         apply(x, transposed: !transposed)        // in = out·Bᵀ (B is orthogonal)

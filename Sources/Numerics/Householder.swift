@@ -55,6 +55,8 @@ public enum Householder {
     }
 
     /// Q x for every vector x of the batch (Qᵀ x when `transpose`).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func apply<T>(_ v: Tensor<T>, to x: Tensor<T>, transpose: Bool = false,
                                 layout: Layout = .rows, method: Method = .wy) throws -> Tensor<T> {
         try check(v)
@@ -67,6 +69,8 @@ public enum Householder {
     /// that output, the gradients with respect to its input and to the reflector rows (masked
     /// entries zero). The input is not needed: it is recovered from the output (each step is its
     /// own inverse), so the memory is O(B·n) for any number of reflectors.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func backward<T>(_ v: Tensor<T>, output: Tensor<T>, gradOutput: Tensor<T>, transpose: Bool = false,
                                    layout: Layout = .rows, method: Method = .wy) throws -> (input: Tensor<T>, vectors: Tensor<T>) {
         try check(v)
@@ -81,6 +85,8 @@ public enum Householder {
     }
 
     /// The n×n matrix Q (Q = I·Q: the rows of the identity multiplied by Q).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func matrix<T>(_ v: Tensor<T>, method: Method = .wy) throws -> Tensor<T> {
         try check(v)
         let q = Tensor<T>.identity(v.cols)
@@ -89,6 +95,8 @@ public enum Householder {
     }
 
     /// The gradient with respect to the reflector rows of a loss of Q, given ∂L/∂Q and Q itself.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func matrixBackward<T>(_ v: Tensor<T>, matrix q: Tensor<T>, gradMatrix: Tensor<T>,
                                          method: Method = .wy) throws -> Tensor<T> {
         try check(v)
@@ -102,6 +110,8 @@ public enum Householder {
 
     /// Scales each reflector row's active part to unit norm, in place (zero rows stay zero). The
     /// reflectors, and so the product, do not change: the authors do this after each optimizer step.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func normalizeRows<T>(_ v: Tensor<T>) {
         for i in 0 ..< v.rows {
             let row = v.data + i * v.cols + i
@@ -112,6 +122,8 @@ public enum Householder {
 
     // MARK: The in-place kernels on B×n rows: X ← X·Q (byQ) or X ← X·Qᵀ.
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func rightMultiply<T>(_ x: Tensor<T>, _ v: Tensor<T>, byQ: Bool, method: Method) {
         guard x.rows > 0, v.rows > 0 else { return }
         switch method {
@@ -130,6 +142,8 @@ public enum Householder {
 
     /// Walks the steps of rightMultiply backwards: recovers each step's input from its output, adds
     /// the step's reflector gradients into gv and turns g into the gradient of the step's input.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func rightMultiplyBackward<T>(_ y: Tensor<T>, _ g: Tensor<T>, _ v: Tensor<T>, _ gv: Tensor<T>,
                                          byQ: Bool, method: Method) {
         guard y.rows > 0, v.rows > 0 else { return }

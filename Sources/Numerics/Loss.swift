@@ -1,6 +1,8 @@
 /// Losses: each returns the value and its gradient with respect to the prediction.
 public enum Loss {
     /// Mean squared error over all elements: mean((y − target)²).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func meanSquaredError<T>(_ y: Tensor<T>, _ target: Tensor<T>) throws -> (loss: T, grad: Tensor<T>) {
         guard y.shape == target.shape else {
             throw TensorError.shape("mse: prediction \(y.shapeDescription) and target \(target.shapeDescription) differ")
@@ -21,6 +23,8 @@ public enum Loss {
     /// or T×B×C (rows flattened); `labels` holds one class index (0-based) per row, or `ignore`
     /// (the copy task scores only its answer positions). Stable: log-sum-exp with the max taken out.
     /// Also returns how many counted rows were classified correctly, and how many were counted.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func crossEntropy<T>(_ logits: Tensor<T>, labels: [Int], ignore: Int = -1)
         throws -> (loss: T, grad: Tensor<T>, correct: Int, counted: Int) {
         guard logits.rank >= 2 else { throw TensorError.shape("cross-entropy needs N×C logits, got \(logits.shapeDescription)") }

@@ -40,9 +40,17 @@ public final class Optimizer<T: TensorScalar> {
     }
 
     /// One update of every parameter from its gradient.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) {
         steps += 1
         let lr = T(learningRate), wd = T(weightDecay)
+        // Adam's bias corrections, once per step (not per element).
+        var correction1: T = 1, correction2: T = 1
+        if case let .adam(beta1, beta2, _) = rule {
+            correction1 = T(1 - pow(beta1, Double(steps)))
+            correction2 = T(1 - pow(beta2, Double(steps)))
+        }
         for (_, p, grad) in parameters {
             let key = ObjectIdentifier(p)
             let (a, b) = state[key] ?? (Tensor(zeros: p.shape), Tensor(zeros: p.shape))
@@ -64,7 +72,7 @@ public final class Optimizer<T: TensorScalar> {
                     let v = T(beta2) * b.data[i] + (1 - T(beta2)) * g * g
                     a.data[i] = m
                     b.data[i] = v
-                    let mHat = m / (1 - T(pow(beta1, Double(steps)))), vHat = v / (1 - T(pow(beta2, Double(steps))))
+                    let mHat = m / correction1, vHat = v / correction2
                     p.data[i] -= lr * mHat / (vHat.squareRoot() + T(epsilon))
                 }
             }
@@ -99,6 +107,8 @@ public final class Optimizer<T: TensorScalar> {
     /// Scales all gradients together so that their global norm is at most `maxNorm`; returns the
     /// norm before clipping.
     @discardableResult
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func clipGradientNorm(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)], maxNorm: T) -> T {
         let norm = parameters.reduce(T(0)) { $0 + T.dot($1.grad.count, $1.grad.data, 1, $1.grad.data, 1) }.squareRoot()
         if norm > maxNorm, norm > 0 { for p in parameters { p.grad.scale(by: maxNorm / norm) } }

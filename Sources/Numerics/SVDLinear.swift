@@ -101,6 +101,8 @@ public final class SVDLinear<T: TensorScalar> {
         public let u: Tensor<T>, v: Tensor<T>, sigma: [T], w: Tensor<T>
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func factors() throws -> Factors {
         let um = try Householder.matrix(u, method: method)
         let vm = try Householder.matrix(v, method: method)
@@ -123,6 +125,8 @@ public final class SVDLinear<T: TensorScalar> {
 
     /// W = U·(Σ̃Vᵀ) with U's reflectors applied straight to Σ̃Vᵀ (no U, no GEMM): the cheap way to
     /// build W once per pass. For k_U = out = in = n: ≈ 4n³ flops against 6n³ via `factors`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func build() throws -> (w: Tensor<T>, built: Built) {
         let vm = try Householder.matrix(v, method: method)
         let s = sigma()
@@ -134,6 +138,8 @@ public final class SVDLinear<T: TensorScalar> {
 
     /// Back-propagates ∂L/∂W through `build` into the gradients (adds): one backward pass through U's
     /// reflectors gives ∂M and ∂u; then ∂σᵢ = Σⱼ ∂M_ij V_ji, ∂V[:, i] = σᵢ ∂M[i, :]ᵀ, and V's reflectors.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func accumulate(gradMatrix gw: Tensor<T>, built b: Built) throws {
         guard gw.shape == [outFeatures, inFeatures] else {
             throw TensorError.shape("∂W must be \(outFeatures)×\(inFeatures), got \(gw.shapeDescription)")
@@ -161,6 +167,8 @@ public final class SVDLinear<T: TensorScalar> {
     private var cache: Cache?
 
     /// y = W x + b for each row of x (B×in). Keeps what backward needs.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
         guard x.rank == 2, x.cols == inFeatures else {
             throw TensorError.shape("SVD linear \(inFeatures)→\(outFeatures) expects a B×\(inFeatures) batch, got \(x.shapeDescription)")
@@ -185,6 +193,8 @@ public final class SVDLinear<T: TensorScalar> {
     }
 
     /// Given ∂L/∂y for the last forward, adds the parameter gradients and returns ∂L/∂x.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
         guard let cache else { throw TensorError.value("backward called before forward") }
         let batch: Int

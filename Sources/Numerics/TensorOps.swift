@@ -14,6 +14,8 @@ extension Tensor {
         return r
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func map(_ f: (T) -> T) -> Tensor {
         let r = Tensor(zeros: shape)
         for i in 0 ..< count { r.data[i] = f(data[i]) }
@@ -55,6 +57,8 @@ extension Tensor {
     }
 
     /// The transpose of a rank-2 tensor.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func transposed() throws -> Tensor {
         guard rank == 2 else { throw TensorError.shape("transpose needs a matrix, got \(shapeDescription)") }
         let (rows, cols) = (shape[0], shape[1])
@@ -73,6 +77,8 @@ extension Tensor {
     }
 
     /// op(self) · op(other) for matrices (and a matrix times a vector).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func matmul(_ o: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) throws -> Tensor {
         guard rank == 2, o.rank == 2 || (o.rank == 1 && !transposeOther) else {
             throw TensorError.shape("matmul needs matrices, got \(shapeDescription) and \(o.shapeDescription)")

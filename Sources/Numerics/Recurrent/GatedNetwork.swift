@@ -78,6 +78,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     }
 
     /// The forward pass from given h_0 and (LSTM) c_0, B×hidden each (nil: zeros). The gradient stops there.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?, initialCell c0: Tensor<T>? = nil) throws -> Tensor<T> {
         guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
@@ -141,6 +143,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         return readout.forward(states)
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
         guard let c = cache else { throw TensorError.value("backward called before forward") }
         let (steps, batch, n, gn) = (c.x.shape[0], c.x.shape[1], hiddenSize, gates * hiddenSize)

@@ -96,6 +96,8 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     }
 
     /// The forward pass from a given h_0 (B×hidden; nil: zeros). The gradient stops at h_0.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?) throws -> Tensor<T> {
         guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
@@ -142,6 +144,8 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     // MARK: Backward
 
     /// Given ∂L/∂y for the last forward pass, adds every parameter gradient and returns ∂L/∂x.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(_ gradOutput: Tensor<T>) throws -> Tensor<T> {
         guard let c = cache else { throw TensorError.value("backward called before forward") }
         let (steps, batch, n) = (c.x.shape[0], c.x.shape[1], hiddenSize)
