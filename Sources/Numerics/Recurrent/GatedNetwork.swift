@@ -19,6 +19,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     public private(set) var hiddenGradientNorms: [T] = []
     public var carriesState = false
     private var carried: (h: Tensor<T>, c: Tensor<T>?)?
+    private let workspace = Workspace<T>()
     public func resetState() { carried = nil }
 
     var gates: Int { kind == .lstm ? 4 : 3 }
@@ -87,14 +88,17 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
         let rows = steps * batch, plane = batch * n
         // a = X W_xᵀ + b_x for all steps at once.
-        let a = Tensor<T>(zeros: [steps, batch, gn])
+        let a = workspace.buffer("a", [steps, batch, gn])             // overwritten by the projection GEMM
         if rows > 0 {
             T.gemm(false, true, rows, gn, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, a.data, gn)
             Tensor.addRows(inputBias, to: a.data, rows: rows)
         }
-        let states = Tensor<T>(zeros: [steps + 1, batch, n])
-        let cells = Tensor<T>(zeros: kind == .lstm ? [steps + 1, batch, n] : [0])
-        let recurrentN = Tensor<T>(zeros: kind == .gru ? [steps, batch, n] : [0])
+        let states = workspace.buffer("states", [steps + 1, batch, n])
+        let cells = workspace.buffer("cells", kind == .lstm ? [steps + 1, batch, n] : [0])
+        let recurrentN = workspace.buffer("recurrentN", kind == .gru ? [steps, batch, n] : [0])
+        // Slot 0 (h_0, c_0) starts at zero unless given below; every later slot is written per step.
+        states.data.update(repeating: 0, count: plane)
+        if kind == .lstm { cells.data.update(repeating: 0, count: plane) }
         for (given, into) in [(h0, states), (kind == .lstm ? c0 : nil, cells)] {
             guard let given else { continue }
             guard given.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(given.shapeDescription)") }
@@ -150,8 +154,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let (steps, batch, n, gn) = (c.x.shape[0], c.x.shape[1], hiddenSize, gates * hiddenSize)
         let plane = batch * n, rows = steps * batch
         let gradStates = try readout.backward(gradOutput, c.states)       // ∂L/∂h_t from the readout
-        let da = Tensor<T>(zeros: [steps, batch, gn])                     // deltas of the input part a
-        let du = Tensor<T>(zeros: [steps, batch, gn])                     // deltas of the recurrent part u
+        let da = workspace.buffer("da", [steps, batch, gn])               // deltas of the input part a (all written)
+        let du = workspace.buffer("du", [steps, batch, gn])               // deltas of the recurrent part u (all written)
         let dcNext = Tensor<T>(zeros: [batch, n])                         // LSTM: ∂L/∂c_t from step t+1
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {

@@ -7,6 +7,7 @@ public final class ReadoutLayer<T: TensorScalar> {
     public let hidden: Int, output: Int
     public let weight: Tensor<T>, bias: Tensor<T>
     let gradWeight: Tensor<T>, gradBias: Tensor<T>
+    private let workspace = Workspace<T>()
 
     init(hidden: Int, output: Int, mode: Mode, rng: inout Random) {
         self.mode = mode
@@ -46,7 +47,9 @@ public final class ReadoutLayer<T: TensorScalar> {
         guard gradOutput.shape == expected else {
             throw TensorError.shape("gradient must be \(Tensor<T>.describe(expected)) (the last forward's output), got \(gradOutput.shapeDescription)")
         }
-        let gradStates = Tensor<T>(zeros: [steps, batch, hidden])
+        // "all" writes every slot below; "last" only the last, so the others must start at zero.
+        let gradStates = mode == .all ? workspace.buffer("gradStates", [steps, batch, hidden])
+                                      : workspace.zeros("gradStates", [steps, batch, hidden])
         let (h, rows) = read(states)
         guard rows > 0 else { return gradStates }
         let g = mode == .last ? gradStates.data + (steps - 1) * batch * hidden : gradStates.data

@@ -37,6 +37,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
 
     public var carriesState = false
     private var carried: Tensor<T>?
+    private let workspace = Workspace<T>()
     public func resetState() { carried = nil }
 
     public init(input: Int, hidden: Int, output: Int, transition: any Transition<T>, activation: Activation,
@@ -107,17 +108,19 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let (w, backwardW): (Tensor<T>, (Tensor<T>) throws -> Void) = stepper == nil ? try transition.prepare() : (Tensor<T>(zeros: [0]), { _ in })
         var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
         // All input projections at once: pre = X Mᵀ + b, then each step adds h_{t−1} Wᵀ.
-        let pre = Tensor<T>(zeros: [steps, batch, n])
+        let pre = workspace.buffer("pre", [steps, batch, n])          // overwritten by the projection GEMM
         let rows = steps * batch
         if rows > 0 {
             T.gemm(false, true, rows, n, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, pre.data, n)
             Tensor.addRows(inputBias, to: pre.data, rows: rows)
         }
-        let states = Tensor<T>(zeros: [steps + 1, batch, n])
+        let states = workspace.buffer("states", [steps + 1, batch, n])  // h_1…h_T overwritten below
         let plane = batch * n
         if let h0 {
             guard h0.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(h0.shapeDescription)") }
             states.data.update(from: h0.data, count: plane)
+        } else {
+            states.data.update(repeating: 0, count: plane)
         }
         for t in 0 ..< steps where batch > 0 {
             let p = pre.data + t * plane
@@ -153,7 +156,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         // ∂L/∂h_t from the readout, for t = 1…T (zero where the readout does not look).
         let gradStates = try readout.backward(gradOutput, c.states)
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
-        let delta = Tensor<T>(zeros: [steps, batch, n])
+        let delta = workspace.buffer("delta", [steps, batch, n])      // every step writes its δ
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
             let g = gradStates.data + t * plane
