@@ -75,7 +75,7 @@ struct Checkpoints {
         let parsedWords = words.compactMap(UInt64.init)
         guard parsedWords.count == 4 else { throw LuaError.runtime("checkpoint \(stem(step)).json: bad generator state") }
         random.state = (parsedWords, record["random_spare_normal"] as? Double)
-        return (step, luaTable(record["loop"]))
+        return (step, record["loop"].map(JSON.value(from:))?.table ?? LuaTable(array: []))
     }
 
     private func anyTensor<T: TensorScalar>(_ t: Tensor<T>) -> AnyTensor {
@@ -87,19 +87,5 @@ struct Checkpoints {
         case .float(let t): return t as? Tensor<T>
         case .double(let t): return t as? Tensor<T>
         }
-    }
-
-    /// The loop state back as a Lua table: JSON numbers written from integers stay integers.
-    private func luaTable(_ any: Any?) -> LuaTable {
-        var t = LuaTable(array: [])
-        for (k, v) in (any as? [String: Any]) ?? [:] {
-            if let n = v as? NSNumber {
-                let kind = String(cString: n.objCType)
-                t[k] = ["q", "l", "i", "s"].contains(kind) ? .integer(n.intValue) : .number(n.doubleValue)
-            } else if let s = v as? String {
-                t[k] = .string(s)
-            }
-        }
-        return t
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LuaBridge
 import Numerics
 
@@ -61,6 +62,37 @@ enum JSON {
         case .number(let d): return number(d)
         case .boolean(let b): return b ? "true" : "false"
         }
+    }
+
+    /// A value from JSONSerialization back as Lua sees it: numbers written as integers stay
+    /// integers (Foundation hands every number over as an NSNumber; its storage type tells), the
+    /// "NaN"/"Infinity" strings stay strings, null is nil.
+    static func value(from any: Any) -> LuaValue {
+        switch any {
+        case let s as String: return .string(s)
+        case let n as NSNumber:
+            switch String(cString: n.objCType) {
+            case "c": return .boolean(n.boolValue)
+            case "q", "l", "i", "s": return .integer(n.intValue)
+            default: return .number(n.doubleValue)
+            }
+        case let a as [Any]: return .table(LuaTable(array: a.map(value(from:))))
+        case let o as [String: Any]:
+            var t = LuaTable(array: [])
+            for (k, v) in o { t[k] = value(from: v) }
+            return .table(t)
+        default: return .nil
+        }
+    }
+
+    /// A JSON file's top-level object as a Lua table.
+    static func table(contentsOf path: String) throws -> LuaTable {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let t = value(from: object).table else {
+            throw RunDirectoryError("\(path) is not a JSON object")
+        }
+        return t
     }
 
     static func number(_ d: Double) -> String {

@@ -28,37 +28,13 @@ public final class RunDirectory {
             throw RunDirectoryError("'\(path)' is not a run directory (no run.json)")
         }
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(path)/run.json"))
-        record = [:]
-        for (k, v) in (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:] {
-            if let s = v as? String { record[k] = .string(s) }
-            else if let n = v as? Int { record[k] = .integer(n) }
-            else if let a = v as? [String] { record[k] = .table(LuaTable(array: a.map { .string($0) })) }
-        }
+        record = try JSON.table(contentsOf: "\(path)/run.json")
     }
 
     /// params.json as a Lua table (integers stay integers), or nil when the run declared none.
     func recordedParameters() throws -> LuaTable? {
-        guard let data = FileManager.default.contents(atPath: file("params.json")) else { return nil }
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw RunDirectoryError("\(file("params.json")) is not a JSON object")
-        }
-        func value(_ v: Any) -> LuaValue {
-            switch v {
-            case let s as String: return .string(s)
-            case let n as NSNumber:
-                switch String(cString: n.objCType) {
-                case "c": return .boolean(n.boolValue)
-                case "q", "l", "i", "s": return .integer(n.intValue)
-                default: return .number(n.doubleValue)
-                }
-            case let a as [Any]: return .table(LuaTable(array: a.map(value)))
-            default: return .nil
-            }
-        }
-        var t = LuaTable(array: [])
-        for (k, v) in object { t[k] = value(v) }
-        return t
+        guard FileManager.default.fileExists(atPath: file("params.json")) else { return nil }
+        return try JSON.table(contentsOf: file("params.json"))
     }
 
     /// A string field of run.json (e.g. "script").
