@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // spectral-lab: a workbench, scripted in Lua, for SVD-parameterized neural networks.
-// Layers, bottom to top (see README.md): system libraries (CLua, CEdit) and the C shim (LuaShim);
+// Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS) and the C shim
+// (LuaShim); the numerical core (SpectralNumerics: tensors, kernels, layers, models; no Lua);
 // the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs, recipes, REPL);
 // the executable (spectral-lab: one subcommand per file).
 import PackageDescription
@@ -13,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Benchmarks (`swift package benchmark`); only its malloc interposer trait, as mirrored here.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .systemLibrary(
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "LuaBridge", dependencies: ["CLua", "LuaShim"]),
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
         .target(
-            name: "Numerics",
+            name: "SpectralNumerics",
             dependencies: ["COpenBLAS"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
@@ -44,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "Workbench",
-            dependencies: ["LuaBridge", "Numerics", "CEdit"]
+            dependencies: ["LuaBridge", "SpectralNumerics", "CEdit"]
         ),
         .executableTarget(
             name: "spectral-lab",
@@ -53,7 +56,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        // The plugin finds benchmark targets by their parent folder's name, "Benchmarks".
+        .executableTarget(
+            name: "SpectralLabBenchmarks",
+            dependencies: ["SpectralNumerics", .product(name: "Benchmark", package: "benchmark")],
+            path: "Sources/Benchmarks/SpectralLabBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .testTarget(name: "SpectralNumericsTests", dependencies: ["SpectralNumerics"]),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "LuaShim", "CLua"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "LuaBridge", "spectral-lab"]),
     ]

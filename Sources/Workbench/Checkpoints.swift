@@ -1,6 +1,6 @@
 import Foundation
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 /// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the model's
 /// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v") and, written

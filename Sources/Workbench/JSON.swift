@@ -1,6 +1,6 @@
 import Foundation
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 /// JSON text for Lua values: metrics lines and the run's params.json / run.json.
 ///

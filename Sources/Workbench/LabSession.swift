@@ -1,6 +1,6 @@
 import Foundation
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 /// Everything one Lua state of the workbench shares: how it was started (a run, the REPL, or a
 /// recipe being described), the command line's --set values, the run directory, the declarations.

@@ -1,5 +1,5 @@
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 /// lab.save and lab.load: tensors to and from safetensors files (what PyTorch and numpy users read
 /// with the `safetensors` package).

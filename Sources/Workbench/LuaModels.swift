@@ -1,5 +1,5 @@
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 // Recurrent models, losses, optimizers and gradient diagnostics for Lua: lab.models, lab.loss,
 // lab.optim, lab.diagnostics.

@@ -1,6 +1,6 @@
 import Foundation
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 /// lab.tensor, lab.householder, lab.svd and lab.seed: the numerical core, declared for Lua.
 enum LuaNumerics {

@@ -1,5 +1,5 @@
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 // The SVD-parameterized layer in Lua: lab.svd.linear(in, out, {...}) returns one of these.
 

@@ -1,6 +1,6 @@
 import Foundation
 import LuaBridge
-import Numerics
+import SpectralNumerics
 
 // Tensors in Lua: lab.FloatTensor (float32, for training) and lab.DoubleTensor (float64, for
 // gradient checks), one declaration for both. Indices are 1-based, as everywhere in Lua.

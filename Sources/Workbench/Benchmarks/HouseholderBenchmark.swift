@@ -1,4 +1,4 @@
-import Numerics
+import SpectralNumerics
 
 /// Applying a product of k reflectors of length n to an n×B batch (Float), forward and backward,
 /// reflector by reflector and in compact WY form, against the machine's sgemm at the same size.

@@ -1,4 +1,4 @@
-import Numerics
+import SpectralNumerics
 
 /// One training step (forward over T, full BPTT, Adam update, renormalization) of a recurrent
 /// network, for the paper's shapes and each cell, against sgemm at the recurrence's size.

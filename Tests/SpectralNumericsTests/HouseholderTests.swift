@@ -1,4 +1,4 @@
-import Numerics
+import SpectralNumerics
 import Testing
 
 @Suite struct HouseholderTests {

@@ -1,4 +1,4 @@
-import Numerics
+import SpectralNumerics
 import Testing
 
 /// Central finite differences in Double: the reference every backward pass is checked against.

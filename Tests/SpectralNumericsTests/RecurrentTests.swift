@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SpectralNumerics
 import Testing
 
 @Suite struct RecurrentTests {
