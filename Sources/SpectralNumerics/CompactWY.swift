@@ -11,6 +11,8 @@ struct WYBlock<T: TensorScalar> {
     let y: Tensor<T>
     /// nb×nb upper triangular.
     let t: Tensor<T>
+    /// YᵀY (nb×nb): lets the backward pass get Z of a block's input from Z of its output cheaply.
+    let gram: Tensor<T>
 
     static func partition(_ v: Tensor<T>, blockSize: Int) -> [Range<Int>] {
         let nb = Swift.max(1, blockSize)
@@ -30,8 +32,9 @@ struct WYBlock<T: TensorScalar> {
             for r in j ..< len { y.data[r * nb + j] = row[b0 + r] }   // masked entries (r < j) stay 0
         }
         // R = T⁻¹ = striu(YᵀY) + diag(‖y_j‖²/2), then T = R⁻¹ by a triangular solve against I.
-        let r = Tensor<T>(zeros: [nb, nb])
-        T.gemm(true, false, nb, nb, len, 1, y.data, nb, y.data, nb, 0, r.data, nb)
+        gram = Tensor<T>(zeros: [nb, nb])
+        T.gemm(true, false, nb, nb, len, 1, y.data, nb, y.data, nb, 0, gram.data, nb)
+        let r = gram.copy()
         for i in 0 ..< nb {
             for j in 0 ..< i { r.data[i * nb + j] = 0 }
             let half = r.data[i * nb + i] / 2
@@ -41,15 +44,18 @@ struct WYBlock<T: TensorScalar> {
         T.trsmUpper(right: false, trans: false, nb, nb, 1, r.data, nb, t.data, nb)
     }
 
-    /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`.
+    /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`. Returns
+    /// Z = X Y and A = Z T(ᵀ) of the input, which the backward pass reuses.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func apply(_ x: Tensor<T>, transposed: Bool) {
+    @discardableResult
+    func apply(_ x: Tensor<T>, transposed: Bool) -> (z: Tensor<T>, a: Tensor<T>) {
         let b = x.rows
         let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb])
         T.gemm(false, false, b, nb, len, 1, x.data + b0, n, y.data, nb, 0, z.data, nb)      // Z = X Y
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T(ᵀ)
         T.gemm(false, true, b, len, nb, -1, a.data, nb, y.data, nb, 1, x.data + b0, n)      // X −= A Yᵀ
+        return (z, a)
     }
 
     /// For out = in·B with B = I − Y T_e Yᵀ (T_e = T, or Tᵀ when `transposed`), given out (in x)
@@ -61,9 +67,11 @@ struct WYBlock<T: TensorScalar> {
     @_specialize(where T == Double)
     func backward(_ x: Tensor<T>, _ g: Tensor<T>, _ gv: Tensor<T>, transposed: Bool) {
         let b = x.rows
-        apply(x, transposed: !transposed)        // in = out·Bᵀ (B is orthogonal)
-        let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb]), gy = Tensor<T>(zeros: [b, nb])
-        T.gemm(false, false, b, nb, len, 1, x.data + b0, n, y.data, nb, 0, z.data, nb)      // Z = in Y
+        // in = out·Bᵀ (B is orthogonal); then Z = in·Y = out·Y − A_r·(YᵀY) with A_r the recovery's A:
+        // an nb×nb product instead of another pass over the block's len columns.
+        let (z, recovery) = apply(x, transposed: !transposed)
+        T.gemm(false, false, b, nb, nb, -1, recovery.data, nb, gram.data, nb, 1, z.data, nb)
+        let a = Tensor<T>(zeros: [b, nb]), gy = Tensor<T>(zeros: [b, nb])
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T_e
         T.gemm(false, false, b, nb, len, 1, g.data + b0, n, y.data, nb, 0, gy.data, nb)     // GY
 
