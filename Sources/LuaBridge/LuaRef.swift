@@ -26,6 +26,4 @@ public final class LuaRef {
     func belongs(to L: OpaquePointer) -> Bool {
         state != nil && state === LuaState.from(L)
     }
-
-    public var isFunction: Bool { typeName == "function" }
 }

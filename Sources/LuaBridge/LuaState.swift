@@ -177,7 +177,6 @@ public final class LuaState {
     }
 
     public func collectGarbage() { slab_gc_collect(L) }
-    public var memoryKB: Int { Int(slab_gc_count_kb(L)) }
 
     /// Stops Lua code in this state after `count` VM instructions (for reading untrusted recipes).
     public func limitInstructions(_ count: Int32) { slab_limit_instructions(L, count) }

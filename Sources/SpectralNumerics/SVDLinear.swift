@@ -118,9 +118,9 @@ public final class SVDLinear<T: TensorScalar> {
     /// W, out×in.
     public func matrix() throws -> Tensor<T> { try build().w }
 
-    /// What backpropagating through W needs: V, σ, M = Σ̃Vᵀ and W itself.
+    /// What backpropagating through W needs: V, σ and W itself.
     public struct Built {
-        let v: Tensor<T>, sigma: [T], m: Tensor<T>, w: Tensor<T>
+        let v: Tensor<T>, sigma: [T], w: Tensor<T>
     }
 
     /// W = U·(Σ̃Vᵀ) with U's reflectors applied straight to Σ̃Vᵀ (no U, no GEMM): the cheap way to
@@ -133,7 +133,7 @@ public final class SVDLinear<T: TensorScalar> {
         let m = Tensor<T>(zeros: [outFeatures, inFeatures])
         for i in 0 ..< rank { for j in 0 ..< inFeatures { m[i, j] = s[i] * vm[j, i] } }
         let w = try Householder.apply(u, to: m, layout: .columns, method: method)
-        return (w, Built(v: vm, sigma: s, m: m, w: w))
+        return (w, Built(v: vm, sigma: s, w: w))
     }
 
     /// Back-propagates ∂L/∂W through `build` into the gradients (adds): one backward pass through U's

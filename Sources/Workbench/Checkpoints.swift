@@ -28,7 +28,7 @@ struct Checkpoints {
     func save<M: Trainable>(step: Int, model: M, optimizer: LuaOptimizer, random: Random, loop: LuaTable) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let params = model.parameters
-        var tensors: [(name: String, tensor: AnyTensor)] = params.map { ("model/\($0.name)", anyTensor($0.value)) }
+        var tensors: [(name: String, tensor: AnyTensor)] = params.map { ("model/\($0.name)", AnyTensor($0.value)) }
         tensors += optimizer.exportState(params).map { ("optimizer/\($0.name)", $0.tensor) }
         try Safetensors.save(tensors, metadata: ["format": "spectral-lab checkpoint", "step": String(step)], to: stem(step) + ".safetensors")
         let state = random.state
@@ -53,39 +53,26 @@ struct Checkpoints {
     /// the loop's saved state, or nil when there is none.
     func restore<M: Trainable>(model: M, optimizer: LuaOptimizer, random: inout Random) throws -> (step: Int, loop: LuaTable)? {
         guard let step = steps().last else { return nil }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stem(step) + ".json")))
-        guard let record = json as? [String: Any], let words = record["random"] as? [String], words.count == 4,
-              let optimizerSteps = record["optimizer_steps"] as? Int, let lr = record["lr"] as? Double else {
+        let record = try JSON.table(contentsOf: stem(step) + ".json")
+        let words = (record["random"].table?.array ?? []).compactMap { $0.string.flatMap(UInt64.init) }
+        guard words.count == 4, let optimizerSteps = record["optimizer_steps"].int, let lr = record["lr"].double else {
             throw LuaError.runtime("checkpoint \(stem(step)).json is malformed")
         }
         let loaded = try Safetensors.load(stem(step) + ".safetensors").tensors
         let byName = Dictionary(loaded.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var optimizerState: [String: Tensor<M.Scalar>] = [:]
         for (name, tensor) in loaded where name.hasPrefix("optimizer/") {
-            if let t = typed(tensor, M.Scalar.self) { optimizerState[String(name.dropFirst("optimizer/".count))] = t }
+            if let t = tensor.tensor(M.Scalar.self) { optimizerState[String(name.dropFirst("optimizer/".count))] = t }
         }
         for p in model.parameters {
-            guard let any = byName["model/\(p.name)"], let t = typed(any, M.Scalar.self), t.shape == p.value.shape else {
+            guard let t = byName["model/\(p.name)"]?.tensor(M.Scalar.self), t.shape == p.value.shape else {
                 throw LuaError.runtime("checkpoint \(stem(step)).safetensors has no \(M.Scalar.dtypeName) tensor '\(p.name)' of shape \(p.value.shapeDescription): was it written by another model?")
             }
             try p.value.assign(t)
         }
         try optimizer.importState(optimizerState, steps: optimizerSteps, for: model.parameters)
         optimizer.learningRate = lr
-        let parsedWords = words.compactMap(UInt64.init)
-        guard parsedWords.count == 4 else { throw LuaError.runtime("checkpoint \(stem(step)).json: bad generator state") }
-        random.state = (parsedWords, record["random_spare_normal"] as? Double)
-        return (step, record["loop"].map(JSON.value(from:))?.table ?? LuaTable(array: []))
-    }
-
-    private func anyTensor<T: TensorScalar>(_ t: Tensor<T>) -> AnyTensor {
-        T.self == Float.self ? .float(t as! Tensor<Float>) : .double(t as! Tensor<Double>)
-    }
-
-    private func typed<T: TensorScalar>(_ a: AnyTensor, _: T.Type) -> Tensor<T>? {
-        switch a {
-        case .float(let t): return t as? Tensor<T>
-        case .double(let t): return t as? Tensor<T>
-        }
+        random.state = (words, record["random_spare_normal"].double)
+        return (step, record["loop"].table ?? LuaTable(array: []))
     }
 }

@@ -21,7 +21,8 @@ public final class LabSession {
     /// This session's Lua state. The `lab` functions refer back to the session (unowned: the session
     /// owns the state), so keep the session alive while its state runs code.
     public let state: LuaState
-    /// The generator behind lab.tensor.rand/randn and layer initialization (lab.seed resets it).
+    /// The one generator behind math.random, lab.tensor.rand/randn and layer initialization
+    /// (seeded by --seed, reset by lab.seed and math.randomseed; its state goes into checkpoints).
     public var random: Random
 
     /// Set by lab.recipe{...}.

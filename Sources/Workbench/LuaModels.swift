@@ -454,7 +454,7 @@ final class LuaOptimizer: LuaObject {
 
     func exportState<T: TensorScalar>(_ params: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> [(name: String, tensor: AnyTensor)] {
         guard let opt = (T.self == Float.self ? float as Any? : double as Any?) as? Optimizer<T> else { return [] }
-        return opt.exportState(params).map { ($0.name, T.self == Float.self ? .float($0.tensor as! Tensor<Float>) : .double($0.tensor as! Tensor<Double>)) }
+        return opt.exportState(params).map { ($0.name, AnyTensor($0.tensor)) }
     }
 
     func importState<T: TensorScalar>(_ state: [String: Tensor<T>], steps: Int,

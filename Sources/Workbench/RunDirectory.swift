@@ -37,7 +37,7 @@ public final class RunDirectory {
         return try JSON.table(contentsOf: file("params.json"))
     }
 
-    /// A string field of run.json (e.g. "script").
+    /// A field of run.json (e.g. "script", "seed").
     public func recorded(_ key: String) -> LuaValue { record[key] }
 
     /// Uses `path` itself (from --out): it must not exist yet, or be empty, so that no earlier

@@ -39,14 +39,14 @@ public struct ScriptRunner {
             } else {
                 dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
                 try dir.updateRecord([
-                "script": .string(script),
-                "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
-                "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
-                "seed": .integer(seed),
-                "started": .string(RunDirectory.isoNow()),
-                "status": "running",
-                "spectral_lab": .string(Lab.version),
-                "lua": .string(Lab.luaRelease),
+                    "script": .string(script),
+                    "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
+                    "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
+                    "seed": .integer(seed),
+                    "started": .string(RunDirectory.isoNow()),
+                    "status": "running",
+                    "spectral_lab": .string(Lab.version),
+                    "lua": .string(Lab.luaRelease),
                 ])
             }
         } catch {

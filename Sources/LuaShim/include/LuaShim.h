@@ -75,7 +75,6 @@ static inline int slab_isnoneornil(lua_State *L, int idx) { return lua_isnoneorn
 static inline void slab_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
 static inline void *slab_extraspace(lua_State *L) { return *(void **)lua_getextraspace(L); }
 static inline void slab_set_extraspace(lua_State *L, void *p) { *(void **)lua_getextraspace(L) = p; }
-static inline int slab_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT); }
 static inline void slab_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
 static inline void slab_gc_step(lua_State *L, int kb) { lua_gc(L, LUA_GCSTEP, kb); }
 static inline int slab_load(lua_State *L, const char *buf, size_t n, const char *chunkname) {

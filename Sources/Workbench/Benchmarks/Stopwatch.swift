@@ -1,26 +1,13 @@
 import Foundation
 
-/// Median wall time of a piece of work: one warm-up run, then repetitions until `budget` seconds
-/// have passed (at least `minimum`, at most `maximum` runs). Medians, because the machines are shared.
+/// Median wall times: one warm-up run, then repetitions until `budget` seconds per piece of work have
+/// passed (at least `minimum`, at most `maximum` runs). Medians, because the machines are shared.
 public struct Stopwatch {
     public var budget = 0.3
     public var minimum = 3
     public var maximum = 50
 
     public init() {}
-
-    public func median(_ work: () throws -> Void) rethrows -> Double {
-        try work()
-        var times: [Double] = []
-        let start = now()
-        while times.count < minimum || (times.count < maximum && now() - start < budget) {
-            let t0 = now()
-            try work()
-            times.append(now() - t0)
-        }
-        times.sort()
-        return times[times.count / 2]
-    }
 
     /// Medians of several pieces of work timed round-robin (one run of each per round), so that a
     /// change in the machine's load falls on all of them alike and their ratios stay fair.
