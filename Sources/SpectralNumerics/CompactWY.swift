@@ -44,17 +44,18 @@ struct WYBlock<T: TensorScalar> {
         T.trsmUpper(right: false, trans: false, nb, nb, 1, r.data, nb, t.data, nb)
     }
 
-    /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`. Returns
-    /// Z = X Y and A = Z T(ᵀ) of the input, which the backward pass reuses.
+    /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`, for the
+    /// vectors r0..< of the batch (the caller knows the others are zero in the block's coordinates).
+    /// Returns Z = X Y and A = Z T(ᵀ) of the input, which the backward pass reuses.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     @discardableResult
-    func apply(_ x: Tensor<T>, transposed: Bool) -> (z: Tensor<T>, a: Tensor<T>) {
-        let b = x.rows
+    func apply(_ x: VectorBatch<T>, transposed: Bool, fromVector r0: Int = 0) -> (z: Tensor<T>, a: Tensor<T>) {
+        let b = x.count - r0
         let z = Tensor<T>(zeros: [b, nb]), a = Tensor<T>(zeros: [b, nb])
-        T.gemm(false, false, b, nb, len, 1, x.data + b0, n, y.data, nb, 0, z.data, nb)      // Z = X Y
+        x.times(r0, b0, len, y.data, nb, 1, 0, into: z.data)                                 // Z = X Y
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T(ᵀ)
-        T.gemm(false, true, b, len, nb, -1, a.data, nb, y.data, nb, 1, x.data + b0, n)      // X −= A Yᵀ
+        x.add(r0, b0, len, -1, a.data, y.data, nb)                                           // X −= A Yᵀ
         return (z, a)
     }
 
@@ -62,18 +63,20 @@ struct WYBlock<T: TensorScalar> {
     /// and G (in g): x ← in, g ← ∂L/∂in = G·Bᵀ, and the block's reflector gradients added to gv:
     ///   ∂Y = −inᵀ(GY)T_eᵀ − Gᵀ(in Y T_e) + Y(K_u + K_uᵀ + diag K),
     ///   K = Tᵀ S Tᵀ (or Tᵀ Sᵀ Tᵀ when transposed), S = (in Y)ᵀ(G Y), K_u its strict upper part;
-    /// the last term is T's dependence on Y through the UT transform.
+    /// the last term is T's dependence on Y through the UT transform. Only the vectors r0..< take
+    /// part: the caller knows that the others are zero in the block's coordinates in `in` and that
+    /// their gradients are not needed any more.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func backward(_ x: Tensor<T>, _ g: Tensor<T>, _ gv: Tensor<T>, transposed: Bool) {
-        let b = x.rows
+    func backward(_ x: VectorBatch<T>, _ g: VectorBatch<T>, _ gv: Tensor<T>, transposed: Bool, fromVector r0: Int = 0) {
+        let b = x.count - r0
         // in = out·Bᵀ (B is orthogonal); then Z = in·Y = out·Y − A_r·(YᵀY) with A_r the recovery's A:
-        // an nb×nb product instead of another pass over the block's len columns.
-        let (z, recovery) = apply(x, transposed: !transposed)
+        // an nb×nb product instead of another pass over the block's len coordinates.
+        let (z, recovery) = apply(x, transposed: !transposed, fromVector: r0)
         T.gemm(false, false, b, nb, nb, -1, recovery.data, nb, gram.data, nb, 1, z.data, nb)
         let a = Tensor<T>(zeros: [b, nb]), gy = Tensor<T>(zeros: [b, nb])
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T_e
-        T.gemm(false, false, b, nb, len, 1, g.data + b0, n, y.data, nb, 0, gy.data, nb)     // GY
+        g.times(r0, b0, len, y.data, nb, 1, 0, into: gy.data)                                // GY
 
         // K from S = Zᵀ GY.
         let s = Tensor<T>(zeros: [nb, nb]), w = Tensor<T>(zeros: [nb, nb]), k = Tensor<T>(zeros: [nb, nb])
@@ -94,14 +97,14 @@ struct WYBlock<T: TensorScalar> {
         }
         let dy = Tensor<T>(zeros: [len, nb]), gyt = Tensor<T>(zeros: [b, nb])
         T.gemm(false, !transposed, b, nb, nb, 1, gy.data, nb, t.data, nb, 0, gyt.data, nb)  // (GY) T_eᵀ
-        T.gemm(true, false, len, nb, b, -1, x.data + b0, n, gyt.data, nb, 0, dy.data, nb)    // −inᵀ (GY) T_eᵀ
-        T.gemm(true, false, len, nb, b, -1, g.data + b0, n, a.data, nb, 1, dy.data, nb)      // −Gᵀ A
+        x.transposeTimes(r0, b0, len, -1, gyt.data, nb, 0, into: dy.data)                    // −inᵀ (GY) T_eᵀ
+        g.transposeTimes(r0, b0, len, -1, a.data, nb, 1, into: dy.data)                      // −Gᵀ A
         T.gemm(false, false, len, nb, nb, 1, y.data, nb, m.data, nb, 1, dy.data, nb)         // + Y M
 
         for j in 0 ..< nb {      // scatter into the reflector rows; masked entries get nothing
             let row = gv.data + (b0 + j) * n + b0
             for r in j ..< len { row[r] += dy.data[r * nb + j] }
         }
-        T.gemm(false, true, b, len, nb, -1, gyt.data, nb, y.data, nb, 1, g.data + b0, n)     // ∂in = G − (GY)T_eᵀ Yᵀ
+        g.add(r0, b0, len, -1, gyt.data, y.data, nb)                                         // ∂in = G − (GY)T_eᵀ Yᵀ
     }
 }

@@ -38,20 +38,14 @@ public enum Householder {
         }
     }
 
-    /// The batch as B×n rows (transposing a columns-layout n×B input).
-    private static func rows<T>(_ x: Tensor<T>, _ layout: Layout, n: Int) throws -> Tensor<T> {
-        guard x.rank == 2 else {
-            throw TensorError.shape("expected a batch matrix (\(layout == .rows ? "B×\(n)" : "\(n)×B")), got \(x.shapeDescription)")
+    /// A copy of the batch x for the kernels to work on in place, its vectors checked to have length n.
+    private static func batch<T>(_ x: Tensor<T>, _ layout: Layout, n: Int) throws -> Tensor<T> {
+        let shape = layout == .rows ? "B×\(n)" : "\(n)×B"
+        guard x.rank == 2 else { throw TensorError.shape("expected a batch matrix (\(shape)), got \(x.shapeDescription)") }
+        guard (layout == .rows ? x.cols : x.rows) == n else {
+            throw TensorError.shape("expected vectors of length \(n) (\(shape)), got \(x.shapeDescription)")
         }
-        let r = layout == .rows ? x.copy() : try x.transposed()
-        guard r.cols == n else {
-            throw TensorError.shape("expected vectors of length \(n) (\(layout == .rows ? "B×\(n)" : "\(n)×B")), got \(x.shapeDescription)")
-        }
-        return r
-    }
-
-    private static func back<T>(_ x: Tensor<T>, _ layout: Layout) -> Tensor<T> {
-        layout == .rows ? x : try! x.transposed()
+        return x.copy()
     }
 
     /// Q x for every vector x of the batch (Qᵀ x when `transpose`).
@@ -60,9 +54,9 @@ public enum Householder {
     public static func apply<T>(_ v: Tensor<T>, to x: Tensor<T>, transpose: Bool = false,
                                 layout: Layout = .rows, method: Method = .wy) throws -> Tensor<T> {
         try check(v)
-        let y = try rows(x, layout, n: v.cols)
-        rightMultiply(y, v, byQ: transpose, method: method)
-        return back(y, layout)
+        let y = try batch(x, layout, n: v.cols)
+        multiply(VectorBatch(y, layout), v, transpose: transpose, method: method)
+        return y
     }
 
     /// The backward pass of `apply`: from its output and the gradient of the loss with respect to
@@ -77,21 +71,19 @@ public enum Householder {
         guard output.shape == gradOutput.shape else {
             throw TensorError.shape("gradient \(gradOutput.shapeDescription) does not match output \(output.shapeDescription)")
         }
-        let y = try rows(output, layout, n: v.cols)
-        let g = try rows(gradOutput, layout, n: v.cols)
+        let y = try batch(output, layout, n: v.cols)
+        let g = try batch(gradOutput, layout, n: v.cols)
         let gv = Tensor<T>(zeros: v.shape)
-        rightMultiplyBackward(y, g, v, gv, byQ: transpose, method: method)
-        return (back(g, layout), gv)
+        multiplyBackward(VectorBatch(y, layout), VectorBatch(g, layout), v, gv, transpose: transpose, method: method)
+        return (g, gv)
     }
 
-    /// The n×n matrix Q (Q = I·Q: the rows of the identity multiplied by Q).
+    /// The n×n matrix Q.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func matrix<T>(_ v: Tensor<T>, method: Method = .wy) throws -> Tensor<T> {
         try check(v)
-        let q = Tensor<T>.identity(v.cols)
-        rightMultiply(q, v, byQ: true, method: method)
-        return q
+        return identityProduct(v, layout: .columns, method: method)
     }
 
     /// The gradient with respect to the reflector rows of a loss of Q, given ∂L/∂Q and Q itself.
@@ -103,8 +95,50 @@ public enum Householder {
         guard q.shape == [v.cols, v.cols], gradMatrix.shape == q.shape else {
             throw TensorError.shape("matrixBackward: Q \(q.shapeDescription) and ∂Q \(gradMatrix.shapeDescription) must be \(v.cols)×\(v.cols)")
         }
+        return identityProductBackward(v, q.copy(), gradMatrix.copy(), layout: .columns, method: method)
+    }
+
+    /// Q applied to the vectors of the identity: Q itself with `.columns`, Qᵀ with `.rows`. Built the
+    /// way LAPACK's orgqr builds Q, the last reflectors first: until the step that applies the
+    /// reflectors from b0 on, the identity's vectors before b0 are untouched and zero in coordinates
+    /// b0..<n, so each step works on the trailing (n − b0)×(n − b0) part only: ≈ (4/3)n³ flops for
+    /// k = n against 2n³ for a dense product.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func identityProduct<T>(_ v: Tensor<T>, layout: Layout, method: Method) -> Tensor<T> {
+        let q = Tensor<T>.identity(v.cols)
+        let x = VectorBatch(q, layout)
+        switch method {
+        case .reflectorwise:
+            let alpha = Tensor<T>(zeros: [v.cols])
+            for i in (0 ..< v.rows).reversed() { Reflector(v, i).apply(x, alpha, fromVector: i) }
+        case .compactWY(let nb):
+            for b in WYBlock<T>.partition(v, blockSize: nb).reversed() {
+                WYBlock(v, b).apply(x, transposed: true, fromVector: b.lowerBound)
+            }
+        }
+        return q
+    }
+
+    /// The reflector gradients for q = identityProduct(v, layout), given q and ∂L/∂q (both consumed).
+    /// The steps are walked back in the order H_0, H_1, …: at the step of the reflectors from b0 on,
+    /// the vectors before b0 of its input are the identity's (zero in the step's coordinates) and
+    /// their gradients are not needed by the steps still to walk, so again only vectors b0..<n take part.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func identityProductBackward<T>(_ v: Tensor<T>, _ q: Tensor<T>, _ gq: Tensor<T>, layout: Layout,
+                                           method: Method) -> Tensor<T> {
         let gv = Tensor<T>(zeros: v.shape)
-        rightMultiplyBackward(q.copy(), gradMatrix.copy(), v, gv, byQ: true, method: method)
+        let x = VectorBatch(q, layout), g = VectorBatch(gq, layout)
+        switch method {
+        case .reflectorwise:
+            let alpha = Tensor<T>(zeros: [v.cols]), beta = Tensor<T>(zeros: [v.cols])
+            for i in 0 ..< v.rows { Reflector(v, i).backward(x, g, gv, alpha, beta, fromVector: i) }
+        case .compactWY(let nb):
+            for b in WYBlock<T>.partition(v, blockSize: nb) {
+                WYBlock(v, b).backward(x, g, gv, transposed: true, fromVector: b.lowerBound)
+            }
+        }
         return gv
     }
 
@@ -120,42 +154,43 @@ public enum Householder {
         }
     }
 
-    // MARK: The in-place kernels on B×n rows: X ← X·Q (byQ) or X ← X·Qᵀ.
+    // MARK: The in-place kernels: every vector x of the batch ← Q x, or Qᵀ x when `transpose`.
+    // For rows that is X ← X·Qᵀ (or X·Q): the steps below are written in that form.
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    static func rightMultiply<T>(_ x: Tensor<T>, _ v: Tensor<T>, byQ: Bool, method: Method) {
-        guard x.rows > 0, v.rows > 0 else { return }
+    static func multiply<T>(_ x: VectorBatch<T>, _ v: Tensor<T>, transpose: Bool, method: Method) {
+        guard x.count > 0, v.rows > 0 else { return }
         switch method {
         case .reflectorwise:
             // X·Q = X·H_0⋯H_{k−1}; X·Qᵀ = X·H_{k−1}⋯H_0 (each H is symmetric).
-            let order = byQ ? Array(0 ..< v.rows) : Array((0 ..< v.rows).reversed())
-            let alpha = Tensor<T>(zeros: [x.rows])
+            let order = transpose ? Array(0 ..< v.rows) : Array((0 ..< v.rows).reversed())
+            let alpha = Tensor<T>(zeros: [x.count])
             for i in order { Reflector(v, i).apply(x, alpha) }
         case .compactWY(let nb):
             let blocks = WYBlock<T>.partition(v, blockSize: nb)
-            for b in byQ ? blocks : blocks.reversed() {
-                WYBlock(v, b).apply(x, transposed: !byQ)
+            for b in transpose ? blocks : blocks.reversed() {
+                WYBlock(v, b).apply(x, transposed: !transpose)
             }
         }
     }
 
-    /// Walks the steps of rightMultiply backwards: recovers each step's input from its output, adds
+    /// Walks the steps of `multiply` backwards: recovers each step's input from its output, adds
     /// the step's reflector gradients into gv and turns g into the gradient of the step's input.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    static func rightMultiplyBackward<T>(_ y: Tensor<T>, _ g: Tensor<T>, _ v: Tensor<T>, _ gv: Tensor<T>,
-                                         byQ: Bool, method: Method) {
-        guard y.rows > 0, v.rows > 0 else { return }
+    static func multiplyBackward<T>(_ y: VectorBatch<T>, _ g: VectorBatch<T>, _ v: Tensor<T>, _ gv: Tensor<T>,
+                                    transpose: Bool, method: Method) {
+        guard y.count > 0, v.rows > 0 else { return }
         switch method {
         case .reflectorwise:
-            let order = byQ ? Array((0 ..< v.rows).reversed()) : Array(0 ..< v.rows)
-            let alpha = Tensor<T>(zeros: [y.rows]), beta = Tensor<T>(zeros: [y.rows])
+            let order = transpose ? Array((0 ..< v.rows).reversed()) : Array(0 ..< v.rows)
+            let alpha = Tensor<T>(zeros: [y.count]), beta = Tensor<T>(zeros: [y.count])
             for i in order { Reflector(v, i).backward(y, g, gv, alpha, beta) }
         case .compactWY(let nb):
             let blocks = WYBlock<T>.partition(v, blockSize: nb)
-            for b in byQ ? blocks.reversed() : blocks {
-                WYBlock(v, b).backward(y, g, gv, transposed: !byQ)
+            for b in transpose ? blocks.reversed() : blocks {
+                WYBlock(v, b).backward(y, g, gv, transposed: !transpose)
             }
         }
     }
@@ -177,28 +212,28 @@ struct Reflector<T: TensorScalar> {
         tau = s > 0 ? 2 / s : 0
     }
 
-    /// X ← X·H: α = τ·X û; X ← X − α ûᵀ (α: scratch of length B).
-    func apply(_ x: Tensor<T>, _ alpha: Tensor<T>) {
+    /// X ← X·H: α = τ·X û; X ← X − α ûᵀ (α: scratch of length B), for the vectors r0..< of X.
+    func apply(_ x: VectorBatch<T>, _ alpha: Tensor<T>, fromVector r0: Int = 0) {
         guard tau != 0 else { return }
-        let b = x.rows
-        T.gemv(false, b, len, tau, x.data + i, n, u, 1, 0, alpha.data, 1)
-        T.ger(b, len, -1, alpha.data, 1, u, 1, x.data + i, n)
+        x.times(r0, i, len, u, tau, into: alpha.data)
+        x.addOuter(r0, i, len, -1, alpha.data, u)
     }
 
     /// For out = in·H, given out (in y) and G = ∂L/∂out (in g): y ← in, g ← ∂L/∂in = G·H, and
     /// ∂û += −Gᵀα − inᵀβ + (αᵀβ)û with α = τ·in û, β = τ·G û (exact, including the norm term).
-    func backward(_ y: Tensor<T>, _ g: Tensor<T>, _ gv: Tensor<T>, _ alpha: Tensor<T>, _ beta: Tensor<T>) {
+    /// Only the vectors r0..< take part (see WYBlock.backward).
+    func backward(_ y: VectorBatch<T>, _ g: VectorBatch<T>, _ gv: Tensor<T>, _ alpha: Tensor<T>, _ beta: Tensor<T>,
+                  fromVector r0: Int = 0) {
         guard tau != 0 else { return }
-        let b = y.rows
-        apply(y, alpha)                                   // in = out·H (H·H = I); alpha = τ·out û
-        T.gemv(false, b, len, tau, y.data + i, n, u, 1, 0, alpha.data, 1)   // α = τ·in û
-        T.gemv(false, b, len, tau, g.data + i, n, u, 1, 0, beta.data, 1)    // β = τ·G û
+        apply(y, alpha, fromVector: r0)                   // in = out·H (H·H = I)
+        y.times(r0, i, len, u, tau, into: alpha.data)     // α = τ·in û
+        g.times(r0, i, len, u, tau, into: beta.data)      // β = τ·G û
         let du = gv.data + i * n + i
-        let ab = T.dot(b, alpha.data, 1, beta.data, 1)
-        T.gemv(true, b, len, -1, g.data + i, n, alpha.data, 1, 1, du, 1)    // −Gᵀα
-        T.gemv(true, b, len, -1, y.data + i, n, beta.data, 1, 1, du, 1)     // −inᵀβ
-        T.axpy(len, ab, u, 1, du, 1)                                        // +(αᵀβ)û
-        T.ger(b, len, -1, beta.data, 1, u, 1, g.data + i, n)                // ∂in = G − βûᵀ
+        let ab = T.dot(y.count - r0, alpha.data, 1, beta.data, 1)
+        g.transposeTimes(r0, i, len, -1, alpha.data, into: du)   // −Gᵀα
+        y.transposeTimes(r0, i, len, -1, beta.data, into: du)    // −inᵀβ
+        T.axpy(len, ab, u, 1, du, 1)                              // +(αᵀβ)û
+        g.addOuter(r0, i, len, -1, beta.data, u)                  // ∂in = G − βûᵀ
     }
 }
 

@@ -1,0 +1,84 @@
+/// A batch of vectors as the Householder kernels see it, in place in its tensor: the rows of a B×n
+/// matrix or the columns of an n×B one. The kernels work on a window of it — the vectors from r0 on,
+/// their coordinates from c0 on — as on a (B − r0)×(n − c0) matrix X with one vector per row; each
+/// product below picks the BLAS transpose flags for the storage, so a columns batch is never
+/// transposed in memory (a transpose of a 512×512 matrix costs about a quarter of a whole WY pass).
+struct VectorBatch<T: TensorScalar> {
+    let data: UnsafeMutablePointer<T>
+    /// B, the number of vectors.
+    let count: Int
+    /// The length of the tensor's rows.
+    let ld: Int
+    let columns: Bool
+
+    init(_ x: Tensor<T>, _ layout: Householder.Layout) {
+        data = x.data
+        columns = layout == .columns
+        count = columns ? x.cols : x.rows
+        ld = x.cols
+    }
+
+    /// Where X[0, 0] of the window (vector r0, coordinate c0) is.
+    @inline(__always)
+    func window(_ r0: Int, _ c0: Int) -> UnsafeMutablePointer<T> {
+        columns ? data + c0 * ld + r0 : data + r0 * ld + c0
+    }
+
+    // MARK: Level 3: X is the b×len window at (r0, c0), P and R are row-major with p columns.
+
+    /// P ← α·X·R + β·P (R: len×p, P: b×p).
+    @inline(__always)
+    func times(_ r0: Int, _ c0: Int, _ len: Int, _ r: UnsafePointer<T>, _ p: Int, _ alpha: T, _ beta: T,
+               into out: UnsafeMutablePointer<T>) {
+        T.gemm(columns, false, count - r0, p, len, alpha, window(r0, c0), ld, r, p, beta, out, p)
+    }
+
+    /// X ← X + α·A·Rᵀ (A: b×p, R: len×p).
+    @inline(__always)
+    func add(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ a: UnsafePointer<T>, _ r: UnsafePointer<T>, _ p: Int) {
+        if columns {   // Xᵀ (len×b) += α·R·Aᵀ
+            T.gemm(false, true, len, count - r0, p, alpha, r, p, a, p, 1, window(r0, c0), ld)
+        } else {
+            T.gemm(false, true, count - r0, len, p, alpha, a, p, r, p, 1, window(r0, c0), ld)
+        }
+    }
+
+    /// D ← α·Xᵀ·P + β·D (P: b×p, D: len×p).
+    @inline(__always)
+    func transposeTimes(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ pm: UnsafePointer<T>, _ p: Int, _ beta: T,
+                        into d: UnsafeMutablePointer<T>) {
+        T.gemm(!columns, false, len, p, count - r0, alpha, window(r0, c0), ld, pm, p, beta, d, p)
+    }
+
+    // MARK: Level 2, the same with one column (the reflector-wise kernel).
+
+    /// y ← α·X·u (y: b).
+    @inline(__always)
+    func times(_ r0: Int, _ c0: Int, _ len: Int, _ u: UnsafePointer<T>, _ alpha: T, into y: UnsafeMutablePointer<T>) {
+        if columns {
+            T.gemv(true, len, count - r0, alpha, window(r0, c0), ld, u, 1, 0, y, 1)
+        } else {
+            T.gemv(false, count - r0, len, alpha, window(r0, c0), ld, u, 1, 0, y, 1)
+        }
+    }
+
+    /// X ← X + α·a·uᵀ (a: b, u: len).
+    @inline(__always)
+    func addOuter(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ a: UnsafePointer<T>, _ u: UnsafePointer<T>) {
+        if columns {
+            T.ger(len, count - r0, alpha, u, 1, a, 1, window(r0, c0), ld)
+        } else {
+            T.ger(count - r0, len, alpha, a, 1, u, 1, window(r0, c0), ld)
+        }
+    }
+
+    /// d ← d + α·Xᵀ·a (a: b, d: len).
+    @inline(__always)
+    func transposeTimes(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ a: UnsafePointer<T>, into d: UnsafeMutablePointer<T>) {
+        if columns {
+            T.gemv(false, len, count - r0, alpha, window(r0, c0), ld, a, 1, 1, d, 1)
+        } else {
+            T.gemv(true, count - r0, len, alpha, window(r0, c0), ld, a, 1, 1, d, 1)
+        }
+    }
+}
