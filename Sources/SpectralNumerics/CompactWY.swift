@@ -74,6 +74,16 @@ struct WYBlock<T: TensorScalar> {
         // an nb×nb product instead of another pass over the block's len coordinates.
         let (z, recovery) = apply(x, transposed: !transposed, fromVector: r0)
         T.gemm(false, false, b, nb, nb, -1, recovery.data, nb, gram.data, nb, 1, z.data, nb)
+        backward(input: x, origin: (r0, b0), z: z, g, gv, transposed: transposed, fromVector: r0)
+    }
+
+    /// The backward pass given the block's input — the window of `input` at `origin` (vector,
+    /// coordinate): (r0, b0) of the batch itself, or (0, 0) of a tape's copy — and Z = in·Y.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func backward(input x: VectorBatch<T>, origin: (vector: Int, coordinate: Int), z: Tensor<T>, _ g: VectorBatch<T>,
+                  _ gv: Tensor<T>, transposed: Bool, fromVector r0: Int) {
+        let b = g.count - r0
         let a = Tensor<T>(zeros: [b, nb]), gy = Tensor<T>(zeros: [b, nb])
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T_e
         g.times(r0, b0, len, y.data, nb, 1, 0, into: gy.data)                                // GY
@@ -97,7 +107,7 @@ struct WYBlock<T: TensorScalar> {
         }
         let dy = Tensor<T>(zeros: [len, nb]), gyt = Tensor<T>(zeros: [b, nb])
         T.gemm(false, !transposed, b, nb, nb, 1, gy.data, nb, t.data, nb, 0, gyt.data, nb)  // (GY) T_eᵀ
-        x.transposeTimes(r0, b0, len, -1, gyt.data, nb, 0, into: dy.data)                    // −inᵀ (GY) T_eᵀ
+        x.transposeTimes(origin.vector, origin.coordinate, len, -1, gyt.data, nb, 0, into: dy.data)  // −inᵀ (GY) T_eᵀ
         g.transposeTimes(r0, b0, len, -1, a.data, nb, 1, into: dy.data)                      // −Gᵀ A
         T.gemm(false, false, len, nb, nb, 1, y.data, nb, m.data, nb, 1, dy.data, nb)         // + Y M
 
@@ -106,5 +116,46 @@ struct WYBlock<T: TensorScalar> {
             for r in j ..< len { row[r] += dy.data[r * nb + j] }
         }
         g.add(r0, b0, len, -1, gyt.data, y.data, nb)                                         // ∂in = G − (GY)T_eᵀ Yᵀ
+    }
+}
+
+/// What the backward pass of a compact WY product keeps from its forward pass: each block as applied,
+/// with a copy of its input window and Z = in·Y. With it the backward pass skips recovering each
+/// block's input from its output (two of its six large products) and rebuilding the blocks, for
+/// O(B·n·k) memory (≈ 8 MB for the two factors of a 512×512 SVD layer).
+final class WYTape<T: TensorScalar> {
+    struct Step {
+        let block: WYBlock<T>
+        let transposed: Bool
+        let r0: Int
+        /// The input window as a batch of its own (vectors r0..<B, coordinates b0..<n).
+        let input: Tensor<T>
+        let z: Tensor<T>
+    }
+    let layout: Householder.Layout
+    private(set) var steps: [Step] = []
+
+    /// A tape for products applied with `method` to batches of this layout; nil for the reflector-wise
+    /// method (a tape of every reflector's input would take O(B·n·k) memory per reflector), whose
+    /// backward pass recovers the inputs instead.
+    init?(_ method: Householder.Method, layout: Householder.Layout) {
+        guard case .compactWY = method else { return nil }
+        self.layout = layout
+    }
+
+    /// Applies the block to vectors r0..< of x, keeping what its backward pass needs.
+    func apply(_ block: WYBlock<T>, _ x: VectorBatch<T>, transposed: Bool, fromVector r0: Int) {
+        let input = x.copyWindow(r0, block.b0, block.len)
+        let (z, _) = block.apply(x, transposed: transposed, fromVector: r0)
+        steps.append(Step(block: block, transposed: transposed, r0: r0, input: input, z: z))
+    }
+
+    /// Walks the steps back: adds the reflector gradients into gv and turns g into the gradient of
+    /// the product's input.
+    func backward(_ g: VectorBatch<T>, _ gv: Tensor<T>) {
+        for step in steps.reversed() {
+            step.block.backward(input: VectorBatch(step.input, layout), origin: (0, 0), z: step.z, g, gv,
+                                transposed: step.transposed, fromVector: step.r0)
+        }
     }
 }

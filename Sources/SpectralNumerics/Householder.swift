@@ -105,7 +105,7 @@ public enum Householder {
     /// k = n against 2n³ for a dense product.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    static func identityProduct<T>(_ v: Tensor<T>, layout: Layout, method: Method) -> Tensor<T> {
+    static func identityProduct<T>(_ v: Tensor<T>, layout: Layout, method: Method, recording tape: WYTape<T>? = nil) -> Tensor<T> {
         let q = Tensor<T>.identity(v.cols)
         let x = VectorBatch(q, layout)
         switch method {
@@ -114,7 +114,11 @@ public enum Householder {
             for i in (0 ..< v.rows).reversed() { Reflector(v, i).apply(x, alpha, fromVector: i) }
         case .compactWY(let nb):
             for b in WYBlock<T>.partition(v, blockSize: nb).reversed() {
-                WYBlock(v, b).apply(x, transposed: true, fromVector: b.lowerBound)
+                if let tape {
+                    tape.apply(WYBlock(v, b), x, transposed: true, fromVector: b.lowerBound)
+                } else {
+                    WYBlock(v, b).apply(x, transposed: true, fromVector: b.lowerBound)
+                }
             }
         }
         return q
@@ -159,7 +163,8 @@ public enum Householder {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    static func multiply<T>(_ x: VectorBatch<T>, _ v: Tensor<T>, transpose: Bool, method: Method) {
+    static func multiply<T>(_ x: VectorBatch<T>, _ v: Tensor<T>, transpose: Bool, method: Method,
+                            recording tape: WYTape<T>? = nil) {
         guard x.count > 0, v.rows > 0 else { return }
         switch method {
         case .reflectorwise:
@@ -170,7 +175,11 @@ public enum Householder {
         case .compactWY(let nb):
             let blocks = WYBlock<T>.partition(v, blockSize: nb)
             for b in transpose ? blocks : blocks.reversed() {
-                WYBlock(v, b).apply(x, transposed: !transpose)
+                if let tape {
+                    tape.apply(WYBlock(v, b), x, transposed: !transpose, fromVector: 0)
+                } else {
+                    WYBlock(v, b).apply(x, transposed: !transpose)
+                }
             }
         }
     }

@@ -118,9 +118,11 @@ public final class SVDLinear<T: TensorScalar> {
     /// W, out×in.
     public func matrix() throws -> Tensor<T> { try build().w }
 
-    /// What backpropagating through W needs: Vᵀ, σ and W itself.
+    /// What backpropagating through W needs: Vᵀ, σ, W itself and the tapes of the two products
+    /// (compact WY: nil for the reflector-wise method, which recovers the inputs from W and Vᵀ).
     public struct Built {
         let vt: Tensor<T>, sigma: [T], w: Tensor<T>
+        let uTape: WYTape<T>?, vTape: WYTape<T>?
     }
 
     /// W = U·(Σ̃Vᵀ): Vᵀ built from the identity (orgqr's order, which skips the identity's untouched
@@ -129,12 +131,13 @@ public final class SVDLinear<T: TensorScalar> {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func build() throws -> (w: Tensor<T>, built: Built) {
-        let vt = Householder.identityProduct(v, layout: .rows, method: method)   // Vᵀ
+        let vTape = WYTape<T>(method, layout: .rows), uTape = WYTape<T>(method, layout: .columns)
+        let vt = Householder.identityProduct(v, layout: .rows, method: method, recording: vTape)   // Vᵀ
         let s = sigma()
-        let m = Tensor<T>(zeros: [outFeatures, inFeatures])
-        for i in 0 ..< rank { T.axpy(inFeatures, s[i], vt.data + i * inFeatures, 1, m.data + i * inFeatures, 1) }
-        let w = try Householder.apply(u, to: m, layout: .columns, method: method)
-        return (w, Built(vt: vt, sigma: s, w: w))
+        let w = Tensor<T>(zeros: [outFeatures, inFeatures])     // Σ̃Vᵀ, then U·Σ̃Vᵀ in place
+        for i in 0 ..< rank { T.axpy(inFeatures, s[i], vt.data + i * inFeatures, 1, w.data + i * inFeatures, 1) }
+        Householder.multiply(VectorBatch(w, .columns), u, transpose: false, method: method, recording: uTape)
+        return (w, Built(vt: vt, sigma: s, w: w, uTape: uTape, vTape: vTape))
     }
 
     /// Back-propagates ∂L/∂W through `build` into the gradients (adds): one backward pass through U's
@@ -145,8 +148,13 @@ public final class SVDLinear<T: TensorScalar> {
         guard gw.shape == [outFeatures, inFeatures] else {
             throw TensorError.shape("∂W must be \(outFeatures)×\(inFeatures), got \(gw.shapeDescription)")
         }
-        let (gm, gu) = try Householder.backward(u, output: b.w, gradOutput: gw, layout: .columns, method: method)
-        try gradU.add(gu)
+        let gm = gw.copy()                                      // ∂W, then ∂M in place
+        if let tape = b.uTape {
+            tape.backward(VectorBatch(gm, .columns), gradU)
+        } else {
+            Householder.multiplyBackward(VectorBatch(b.w.copy(), .columns), VectorBatch(gm, .columns), u, gradU,
+                                         transpose: false, method: method)
+        }
         let gvt = Tensor<T>(zeros: [inFeatures, inFeatures])
         var gsigma = [T](repeating: 0, count: rank)
         for i in 0 ..< rank {
@@ -154,7 +162,11 @@ public final class SVDLinear<T: TensorScalar> {
             gsigma[i] = T.dot(inFeatures, row, 1, b.vt.data + i * inFeatures, 1)
             T.axpy(inFeatures, b.sigma[i], row, 1, gvt.data + i * inFeatures, 1)
         }
-        try gradV.add(Householder.identityProductBackward(v, b.vt.copy(), gvt, layout: .rows, method: method))
+        if let tape = b.vTape {
+            tape.backward(VectorBatch(gvt, .rows), gradV)
+        } else {
+            try gradV.add(Householder.identityProductBackward(v, b.vt.copy(), gvt, layout: .rows, method: method))
+        }
         addSigmaGradient(gsigma)
     }
 

@@ -4,6 +4,9 @@
 /// product below picks the BLAS transpose flags for the storage, so a columns batch is never
 /// transposed in memory (a transpose of a 512×512 matrix costs about a quarter of a whole WY pass).
 struct VectorBatch<T: TensorScalar> {
+    /// Held so that the memory lives as long as the batch (a temporary's storage could otherwise be
+    /// freed right after the batch is made from it).
+    let tensor: Tensor<T>
     let data: UnsafeMutablePointer<T>
     /// B, the number of vectors.
     let count: Int
@@ -12,6 +15,7 @@ struct VectorBatch<T: TensorScalar> {
     let columns: Bool
 
     init(_ x: Tensor<T>, _ layout: Householder.Layout) {
+        tensor = x
         data = x.data
         columns = layout == .columns
         count = columns ? x.cols : x.rows
@@ -22,6 +26,17 @@ struct VectorBatch<T: TensorScalar> {
     @inline(__always)
     func window(_ r0: Int, _ c0: Int) -> UnsafeMutablePointer<T> {
         columns ? data + c0 * ld + r0 : data + r0 * ld + c0
+    }
+
+    /// A copy of the window (vectors r0..<B, coordinates c0..<c0 + len) stored the same way: B − r0
+    /// rows of len, or len rows of B − r0.
+    func copyWindow(_ r0: Int, _ c0: Int, _ len: Int) -> Tensor<T> {
+        let b = count - r0
+        let (rows, cols) = columns ? (len, b) : (b, len)
+        let out = Tensor<T>(zeros: [rows, cols])
+        let from = window(r0, c0)
+        for i in 0 ..< rows { (out.data + i * cols).update(from: from + i * ld, count: cols) }
+        return out
     }
 
     // MARK: Level 3: X is the b×len window at (r0, c0), P and R are row-major with p columns.

@@ -50,12 +50,22 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
         u = SVDLinear<T>.glorotReflectors(k, n, &rng)
         gradU = Tensor(zeros: u.shape)
     }
-    public func build() throws -> (w: Tensor<T>, built: Tensor<T>) {
-        let w = try Householder.matrix(u, method: method)
-        return (w, w)
+    /// W and the tape of its product (nil for the reflector-wise method: its backward pass recovers
+    /// the inputs from W).
+    public struct Built {
+        let w: Tensor<T>, tape: WYTape<T>?
     }
-    public func accumulate(gradW: Tensor<T>, _ built: Tensor<T>) throws {
-        try gradU.add(try Householder.matrixBackward(u, matrix: built, gradMatrix: gradW, method: method))
+    public func build() throws -> (w: Tensor<T>, built: Built) {
+        let tape = WYTape<T>(method, layout: .columns)
+        let w = Householder.identityProduct(u, layout: .columns, method: method, recording: tape)
+        return (w, Built(w: w, tape: tape))
+    }
+    public func accumulate(gradW: Tensor<T>, _ built: Built) throws {
+        if let tape = built.tape {
+            tape.backward(VectorBatch(gradW.copy(), .columns), gradU)
+        } else {
+            try gradU.add(try Householder.matrixBackward(u, matrix: built.w, gradMatrix: gradW, method: method))
+        }
     }
     public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("u", u, gradU)] }
     public func singularValues() throws -> [T] { [T](repeating: 1, count: size) }
