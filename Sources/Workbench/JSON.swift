@@ -49,7 +49,7 @@ enum JSON {
     }
 
     /// How metric names are ordered in JSON objects and progress lines: these first, then by name.
-    static let leadingKeys = ["step", "epoch", "loss", "accuracy", "eval_loss", "eval_accuracy"]
+    static let leadingKeys = ["task", "cell", "step", "epoch", "loss", "accuracy", "eval_loss", "eval_accuracy"]
     static func metricOrder(_ a: String, _ b: String) -> Bool {
         let ia = leadingKeys.firstIndex(of: a) ?? leadingKeys.count, ib = leadingKeys.firstIndex(of: b) ?? leadingKeys.count
         return ia != ib ? ia < ib : a < b

@@ -44,6 +44,13 @@ enum LabModule {
             return []
         }
 
+        lab.function("result", "lab.result(t): a run's outcome: appends the table t as one JSON line to the run's results.jsonl and prints it as \"result: k=v ...\"") { [unowned session] args in
+            let t = try args.table(1)
+            try session.runDirectory().appendLine(JSON.encode(.table(t)), to: "results.jsonl")
+            print("result: " + compactLine(t))
+            return []
+        }
+
         lab.function("run_dir", "lab.run_dir([name]): the run directory's absolute path, or the path of file `name` in it") { [unowned session] args in
             let dir = try session.runDirectory()
             if args.isNil(1) { return [.string(dir.path)] }
@@ -73,6 +80,8 @@ enum LabModule {
         LuaModels.install(into: &lab, session: session)
         try session.state.register(lab)
         try Training.install(in: session.state)
+        try Reporting.install(in: session.state)
+        try Experiment.install(in: session.state)
         session.state.registerGlobal("help", "help([f]): lists the lab functions, or shows the help of one (help(lab.log) or help \"lab.log\")") { args in
             print(try helpText(args))
             return []

@@ -99,6 +99,22 @@ private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaCla
         m.resetState()
         return []
     }
+    c.method("carried_state", "model:carried_state(): a copy of the carried state ({h} or {h, c} for an LSTM), or nil") { m, _ in
+        guard let state = m.carriedState else { return [.nil] }
+        return [.table(LuaTable(array: state.map { .object($0) }))]
+    }
+    c.method("set_carried_state", "model:set_carried_state(s): puts back a state from carried_state() (nil forgets it)") { m, args in
+        if args.isNil(2) { m.carriedState = nil; return [] }
+        let tensors = try args.table(2).array.map { v -> Tensor<T> in
+            guard case .object(let o) = v, let t = o as? Tensor<T>, t.rank == 2, t.cols == m.hiddenSize else {
+                throw LuaError.argument(index: 2, message: "expected the table model:carried_state() returned (\(T.dtypeName) B×\(m.hiddenSize) tensors)")
+            }
+            return t
+        }
+        guard !tensors.isEmpty else { throw LuaError.argument(index: 2, message: "an empty state table") }
+        m.carriedState = tensors
+        return []
+    }
     c.method("forward", "model:forward(x): x is T×B×input (time first); returns B×output (readout \"last\") or T×B×output (\"all\")") { m, args in
         [.object(try m.forward(args.tensor(2, T.self)))]
     }
@@ -283,11 +299,10 @@ enum LuaModels {
             return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
         }
         m.function("cross_entropy", "lab.loss.cross_entropy(logits, labels [, {ignore=-1}]): softmax cross-entropy (mean over counted rows), its gradient, and the accuracy; labels are 1-based classes, one per row (a table or tensor)") { args in
-            let labels = try oneBasedLabels(args, 2)
             let ignore = try args.table(3, default: [:])["ignore"].int ?? -1
+            let labels = try zeroBasedLabels(args.value(2), ignore: ignore, argument: 2)
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-                let zeroBased = labels.map { $0 == ignore ? -1 : $0 - 1 }
-                let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: zeroBased, ignore: -1)
+                let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: labels, ignore: -1)
                 return [.number(Double(r.loss)), .object(r.grad), .number(r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))]
             }
             return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
@@ -298,15 +313,19 @@ enum LuaModels {
         return m
     }
 
-    /// Labels as a Lua table of integers or a tensor of integral values.
-    private static func oneBasedLabels(_ args: LuaArgs, _ i: Int) throws -> [Int] {
+    /// Labels as a Lua table of integers or a tensor of integral values (argument i, for messages),
+    /// made 0-based with `ignore` (a 1-based label, or any other value) as −1.
+    static func zeroBasedLabels(_ value: LuaValue, ignore: Int, argument i: Int) throws -> [Int] {
         let values: [Double]
-        if let t = try? args.object(i, Tensor<Float>.self) { values = t.scalars.map(Double.init) }
-        else if let t = try? args.object(i, Tensor<Double>.self) { values = t.scalars }
-        else { values = try args.table(i).array.map { $0.double ?? .nan } }
+        switch value {
+        case .object(let o as Tensor<Float>): values = o.scalars.map(Double.init)
+        case .object(let o as Tensor<Double>): values = o.scalars
+        case .table(let t): values = t.array.map { $0.double ?? .nan }
+        default: throw LuaError.argument(index: i, message: "labels must be a table of integers or a tensor, got \(value.typeName)")
+        }
         return try values.enumerated().map { k, v in
             guard let n = Int(exactly: v) else { throw LuaError.argument(index: i, message: "label \(k + 1) is not an integer") }
-            return n
+            return n == ignore ? -1 : n - 1
         }
     }
 
@@ -346,7 +365,7 @@ enum LuaModels {
 
     static func diagnosticsModule() -> LuaModule {
         var m = LuaModule("diagnostics")
-        m.function("grad_norms", "lab.diagnostics.grad_norms(model, {x=, y=, loss=\"mse\"|\"xent\"}): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters, with field first_last_ratio (gradients are left untouched)") { args in
+        m.function("grad_norms", "lab.diagnostics.grad_norms(model, {x=, y=, loss=\"mse\"|\"xent\", ignore=}): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters, with field first_last_ratio (gradients are left untouched)") { args in
             let batch = try args.table(2)
             guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
             let lossName = batch["loss"].string ?? "mse"
@@ -369,11 +388,8 @@ enum LuaModels {
                     }
                     grad = try Loss.meanSquaredError(y, target).grad
                 case "xent":
-                    let labels = try (batch["y"].table?.array ?? []).map { v -> Int in
-                        guard let n = v.int else { throw LuaError.argument(index: 2, message: "batch.y must hold integer labels") }
-                        return n - 1
-                    }
-                    grad = try Loss.crossEntropy(y, labels: labels, ignore: -2).grad
+                    let labels = try LuaModels.zeroBasedLabels(batch["y"], ignore: batch["ignore"].int ?? -1, argument: 2)
+                    grad = try Loss.crossEntropy(y, labels: labels, ignore: -1).grad
                 default:
                     throw LuaError.argument(index: 2, message: "loss must be \"mse\" or \"xent\", got \"\(lossName)\"")
                 }

@@ -77,6 +77,16 @@ public final class RunDirectory {
         try metrics!.write(contentsOf: Data((line + "\n").utf8))   // unbuffered: on disk when this returns
     }
 
+    /// Appends one line to the file `name` (created when missing).
+    func appendLine(_ line: String, to name: String) throws {
+        let p = file(name)
+        if !FileManager.default.fileExists(atPath: p) { FileManager.default.createFile(atPath: p, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: p) else { throw RunDirectoryError("cannot open '\(p)'") }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        try h.write(contentsOf: Data((line + "\n").utf8))
+    }
+
     /// Keeps only the metrics lines whose "step" is at most `step` (and lines without a step).
     func truncateMetrics(after step: Int) throws {
         let p = file("metrics.jsonl")

@@ -5,7 +5,8 @@ import LuaBridge
 /// update) is a Swift call. Ctrl-C stops it at the next Lua instruction.
 enum Training {
     static let docs: [(String, String)] = [
-        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}, checkpoint_every=}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA to metrics.jsonl; checkpoints and resumes (run --resume); returns the last metrics"),
+        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}, checkpoint_every=, time_limit=seconds, tags={...}}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA (and the tags) to metrics.jsonl; stops early at time_limit (evaluating and checkpointing there); checkpoints and resumes (run --resume); returns the last metrics"),
+        ("lab.evaluate", "lab.evaluate(model, batches): mean loss and accuracy (nil for regression) over a list of batches; a stateful model reads them as one stream and keeps its training state"),
         ("lab.schedule.constant", "lab.schedule.constant(lr): function(step) returning lr"),
         ("lab.schedule.step", "lab.schedule.step{lr=, every=, gamma=0.1}: lr·gamma^⌊(step−1)/every⌋"),
         ("lab.schedule.exponential", "lab.schedule.exponential{lr=, gamma=}: lr·gamma^(step−1)"),
@@ -78,11 +79,30 @@ enum Training {
       error("batch.loss must be \"mse\" or \"xent\", got " .. tostring(kind), 0)
     end
 
+    -- Mean loss and accuracy over a list of batches, without touching gradients. A stateful model
+    -- reads the batches as one stream (from zeros, honouring batch.reset) and gets its training
+    -- state back afterwards.
+    function lab.evaluate(model, batches)
+      if type(batches) ~= "table" then error("lab.evaluate: batches must be a list of batches", 2) end
+      local stateful = model.stateful
+      local saved = stateful and model:carried_state()
+      if stateful then model:reset_state() end
+      local el, ea, n, na = 0, 0, 0, 0
+      for _, b in ipairs(batches) do
+        if b.reset and stateful then model:reset_state() end
+        local l, _, a = evaluate(model, b)
+        el, n = el + l, n + 1
+        if a then ea, na = ea + a, na + 1 end
+      end
+      if stateful then model:set_carried_state(saved) end
+      return n > 0 and el / n or nil, na > 0 and ea / na or nil
+    end
+
     local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
 
     function lab.train(o)
       check_options(o, set("model", "task", "optimizer", "steps", "epochs", "schedule", "clip", "every", "on_log",
-                           "eval_every", "diagnostics", "checkpoint_every"), "lab.train")
+                           "eval_every", "diagnostics", "checkpoint_every", "time_limit", "tags"), "lab.train")
       local model, task, opt = o.model, o.task, o.optimizer
       if model == nil or task == nil or opt == nil then error("lab.train needs model, task and optimizer", 2) end
       if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
@@ -101,6 +121,10 @@ enum Training {
 
       local clock = lab.clock
       local last_time = clock()
+      if o.time_limit ~= nil and (type(o.time_limit) ~= "number" or o.time_limit <= 0) then
+        error("lab.train: time_limit must be a positive number of seconds", 2)
+      end
+      local deadline = o.time_limit and last_time + o.time_limit
       local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
       local metrics
       local first = 1
@@ -131,28 +155,21 @@ enum Training {
         sum_loss, count = sum_loss + loss, count + 1
         if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
 
-        if step % every == 0 or step == steps then
+        local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
+        if step % every == 0 or step == steps or out_of_time then
           local now = clock()
           local rate = count / math.max(now - last_time, 1e-9)
           metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
                       steps_per_s = rate, eta_s = (steps - step) / rate }
           if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
-          if o.eval_every and (step % o.eval_every == 0 or step == steps) and type(task.eval_batches) == "function" then
-            local el, ea, n, na = 0, 0, 0, 0
-            local stateful = model.stateful
-            if stateful then model:set_stateful(false) end   -- evaluation must not move the training stream
-            for _, b in ipairs(task:eval_batches()) do
-              local l, _, a = evaluate(model, b)
-              el, n = el + l, n + 1
-              if a then ea, na = ea + a, na + 1 end
-            end
-            if stateful then model:set_stateful(true) end
-            if n > 0 then metrics.eval_loss = el / n end
-            if na > 0 then metrics.eval_accuracy = ea / na end
+          if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
+          if out_of_time then metrics.stopped = "time_limit" end
+          if o.eval_every and (step % o.eval_every == 0 or step == steps or out_of_time) and type(task.eval_batches) == "function" then
+            metrics.eval_loss, metrics.eval_accuracy = lab.evaluate(model, task:eval_batches())
           end
           if diag_every and (step % diag_every == 0 or step == steps) then
             local b = task:batch()
-            local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss })
+            local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
             metrics.grad_first_last_ratio = g.first_last_ratio
             local s = lab.diagnostics.spectrum(model)
             metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
@@ -164,10 +181,14 @@ enum Training {
           sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
           last_time = clock()
         end
-        if o.checkpoint_every and (step % o.checkpoint_every == 0 or step == steps) then
+        if o.checkpoint_every and (step % o.checkpoint_every == 0 or step == steps or out_of_time) then
           lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
                                                   last_step = metrics and metrics.step, last_loss = metrics and metrics.loss })
           last_checkpoint = step
+        end
+        if out_of_time then
+          print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
+          break
         end
       end
       return metrics

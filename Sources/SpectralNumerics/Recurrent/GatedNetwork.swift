@@ -21,6 +21,10 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     private var carried: (h: Tensor<T>, c: Tensor<T>?)?
     private let workspace = Workspace<T>()
     public func resetState() { carried = nil }
+    public var carriedState: [Tensor<T>]? {
+        get { carried.map { [$0.h.copy()] + ($0.c.map { [$0.copy()] } ?? []) } }
+        set { carried = newValue.flatMap { s in s.first.map { ($0.copy(), s.count > 1 ? s[1].copy() : nil) } } }
+    }
 
     var gates: Int { kind == .lstm ? 4 : 3 }
     public var cellName: String { kind.rawValue }

@@ -76,6 +76,9 @@ public protocol SequenceModel<Scalar>: AnyObject {
     var carriesState: Bool { get set }
     /// Forgets the carried state (the next forward starts from zeros).
     func resetState()
+    /// The carried state itself (h, and c for an LSTM), nil when there is none: an evaluation pass
+    /// over a held-out stream saves it and puts it back, so training continues where it was.
+    var carriedState: [Tensor<Scalar>]? { get set }
     /// "spectral", "orthogonal", "rnn", "lstm", "gru".
     var cellName: String { get }
     var inputSize: Int { get }

@@ -39,6 +39,10 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     private var carried: Tensor<T>?
     private let workspace = Workspace<T>()
     public func resetState() { carried = nil }
+    public var carriedState: [Tensor<T>]? {
+        get { carried.map { [$0.copy()] } }
+        set { carried = newValue?.first?.copy() }
+    }
 
     public init(input: Int, hidden: Int, output: Int, transition: any Transition<T>, activation: Activation,
                 readout: Readout, rng: inout Random) throws {

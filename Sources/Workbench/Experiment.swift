@@ -1,0 +1,146 @@
+import LuaBridge
+
+/// lab.experiment: what the paper's recipes share — the hyperparameters every comparison has, one
+/// model per cell built from them, the same data and initialization stream for every cell, the
+/// gradient profile before and after training, and one result line per cell plus a table. In Lua
+/// because it only orchestrates lab functions.
+enum Experiment {
+    static let docs: [(String, String)] = [
+        ("lab.experiment.params", "lab.experiment.params(defaults [, help]): lab.params with the hyperparameters every recipe shares (cells, hidden, reflectors, r, sigma_star, activation, init, optimizer, lr, lr_decay, decay_every, batch, steps, clip, minutes, every, eval_every, checkpoint_every, target, seed) added to the recipe's own; returns them"),
+        ("lab.experiment.run", "lab.experiment.run{name=, params=, task=function() return task end [, result=function(row, model, task)]}: trains one model per cell of params.cells on a fresh task each (same seed), prints and records one result per cell (lab.result) and a table; returns the rows"),
+        ("lab.experiment.model", "lab.experiment.model(cell, params, task): the recurrent model a recipe trains for this cell (activation \"auto\": relu for spectral, leaky_relu for orthogonal, tanh otherwise)"),
+    ]
+
+    static func install(in state: LuaState) throws {
+        try state.run(source, chunkName: "=lab.experiment")
+        for (name, doc) in docs { state.document(function: name, doc) }
+    }
+
+    static let source = #"""
+    local lab = require "lab"
+    local experiment = {}
+
+    -- The shared hyperparameters. Defaults are the authors' where known (spectral cell, ReLU, n = 128,
+    -- reflectors n/4, r = 0.01, σ* = 1, Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping).
+    local shared = {
+      cells = "spectral", hidden = 128, reflectors = 0, r = 0.01, sigma_star = 1.0,
+      activation = "auto", init = "gaussian", optimizer = "adam", lr = 1e-3, lr_decay = 0.99,
+      decay_every = 0, batch = 128, steps = 1000, clip = 0.0, minutes = 0.0, every = 100,
+      eval_every = 500, checkpoint_every = 0, target = 0.0, seed = 0,
+    }
+    local shared_help = {
+      cells = "comma-separated cells to train and compare: spectral, orthogonal, rnn, lstm, gru",
+      hidden = "hidden units n",
+      reflectors = "Householder reflectors per factor (0: n/4, the authors' default)",
+      r = "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)",
+      sigma_star = "centre of the singular-value band (spectral cell)",
+      activation = "relu, tanh or leaky_relu; auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)",
+      init = "rnn cell's W: gaussian, identity or orthogonal",
+      optimizer = "adam, rmsprop or sgd",
+      lr = "initial learning rate",
+      lr_decay = "learning-rate factor per epoch (the authors: 0.99)",
+      decay_every = "steps per learning-rate decay (0: one epoch of the task)",
+      batch = "sequences per batch",
+      steps = "training steps per cell",
+      clip = "clip the gradient's global norm to this (0: no clipping, the authors' choice)",
+      minutes = "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints",
+      every = "log a metrics line every this many steps",
+      eval_every = "evaluate on held-out batches every this many steps",
+      checkpoint_every = "write a checkpoint every this many steps (0: none; one cell only)",
+      target = "report the first logged step whose eval loss is at or under this (0: none)",
+      seed = "reseed before each cell (0: the run's --seed)",
+    }
+
+    function experiment.params(defaults, help)
+      local all, all_help = {}, {}
+      for k, v in pairs(shared) do all[k] = v end
+      for k, v in pairs(shared_help) do all_help[k] = v end
+      for k, v in pairs(defaults or {}) do all[k] = v end
+      for k, v in pairs(help or {}) do all_help[k] = v end
+      return lab.params(all, all_help)
+    end
+
+    local auto_activation = { spectral = "relu", orthogonal = "leaky_relu" }
+
+    function experiment.model(cell, p, task)
+      local activation = p.activation
+      if activation == "auto" then activation = auto_activation[cell] or "tanh" end
+      return lab.models.rnn {
+        cell = cell, input = task.input, hidden = p.hidden, output = task.output, readout = task.readout,
+        activation = activation, reflectors = p.reflectors > 0 and p.reflectors or nil, r = p.r,
+        sigma_star = p.sigma_star, init = p.init, stateful = task.stateful,
+      }
+    end
+
+    local function split_cells(s)
+      local cells = {}
+      for c in s:gmatch("[^,%s]+") do cells[#cells + 1] = c end
+      if #cells == 0 then error("cells: name at least one cell (spectral, orthogonal, rnn, lstm, gru)", 0) end
+      return cells
+    end
+
+    -- ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ on one batch: ≪ 1 when gradients vanish going back in time, ≫ 1 when they explode.
+    local function grad_ratio(model, task)
+      local b = task:batch()
+      return lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore }).first_last_ratio
+    end
+
+    function experiment.run(o)
+      local p, name = o.params, o.name or "experiment"
+      if type(p) ~= "table" or type(o.task) ~= "function" then
+        error("lab.experiment.run needs params = (from lab.experiment.params) and task = function() return task end", 2)
+      end
+      local cells = split_cells(p.cells)
+      if p.checkpoint_every > 0 and #cells > 1 then
+        error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
+      end
+      local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
+      if not optimizers[p.optimizer] then error("optimizer must be adam, rmsprop or sgd, got " .. p.optimizer, 0) end
+      local seed = p.seed ~= 0 and p.seed or nil
+      local rows = {}
+      for _, cell in ipairs(cells) do
+        if seed then lab.seed(seed) end
+        local task = o.task()
+        local model = experiment.model(cell, p, task)
+        print(string.format("== %s: %s on %s", name, tostring(model), tostring(task)))
+        local row = { task = name, cell = cell, parameters = model:parameter_count(), baseline = task.baseline }
+        row.grad_ratio_init = grad_ratio(model, task)
+        local per_epoch = task.batches_per_epoch and task:batches_per_epoch()
+        local decay_every = p.decay_every > 0 and p.decay_every or per_epoch or 1000
+        local reached
+        local started = lab.clock()
+        local last = lab.train {
+          model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
+          steps = p.steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
+          clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
+          checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
+          time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
+          on_log = function(m)
+            local l = m.eval_loss or m.loss
+            if p.target > 0 and not reached and l <= p.target then reached = m.step end
+          end,
+        }
+        row.seconds = lab.clock() - started
+        row.steps, row.loss, row.accuracy = last.step, last.loss, last.accuracy
+        row.eval_loss, row.eval_accuracy = last.eval_loss, last.eval_accuracy
+        if p.target > 0 then row.steps_to_target = reached or "not reached" end
+        if task.test_batches then row.test_loss, row.test_accuracy = lab.evaluate(model, task:test_batches()) end
+        row.grad_ratio_end = grad_ratio(model, task)
+        if o.result then o.result(row, model, task) end
+        lab.result(row)
+        rows[#rows + 1] = row
+      end
+      local columns = o.columns or { "cell", "steps", "seconds", "loss", "eval_loss", "eval_accuracy", "test_accuracy",
+                                     "baseline", "steps_to_target", "grad_ratio_init", "grad_ratio_end" }
+      local shown = {}
+      for _, c in ipairs(columns) do
+        for _, r in ipairs(rows) do if r[c] ~= nil then shown[#shown + 1] = c break end end
+      end
+      print()
+      lab.print_table(rows, shown, name .. ":")
+      return rows
+    end
+
+    lab.experiment = experiment
+    """#
+}

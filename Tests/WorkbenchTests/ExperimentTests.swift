@@ -1,0 +1,104 @@
+import Foundation
+import LuaBridge
+import Testing
+@testable import Workbench
+
+/// lab.experiment, lab.result, lab.print_table, lab.evaluate and lab.train's time limit and tags:
+/// what the paper's recipes are built from.
+@Suite struct ExperimentTests {
+    /// A Lua adding task of T = 10 as lab.experiment expects one (input, output, readout, baseline).
+    static let task = #"""
+local p = { T = 10 }
+"""# + addingTaskLua + #"""
+task.input, task.output, task.readout, task.baseline = 2, 1, "last", 1 / 6
+setmetatable(task, { __tostring = function() return "adding(T=10)" end })
+
+"""#
+
+    @Test func aComparisonTrainsEachCellAndRecordsOneResultEach() throws {
+        let cli = try CLI()
+        let path = try cli.write("compare.lua", Self.task + """
+            local q = lab.experiment.params({ steps = 60, every = 20, eval_every = 20, target = 10.0, hidden = 16 })
+            local rows = lab.experiment.run { name = "adding", params = q, task = function() return task end,
+                                              result = function(row) row.extra = 42 end }
+            print("rows", #rows)
+            """)
+        let r = try cli.run(["run", path, "--out", "run", "--set", "cells=spectral,rnn"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let results = try cli.jsonLines(cli.directory.appendingPathComponent("run/results.jsonl").path)
+        #expect(results.map { $0["cell"] as? String } == ["spectral", "rnn"])
+        for row in results {
+            #expect(row["task"] as? String == "adding" && row["steps"] as? Int == 60 && row["extra"] as? Int == 42)
+            #expect(row["steps_to_target"] as? Int == 20, "a target of 10 is met at the first log")
+            for key in ["loss", "eval_loss", "baseline", "grad_ratio_init", "grad_ratio_end", "seconds", "parameters"] {
+                #expect(row[key] is Double || row[key] is Int, "\(key) in \(row)")
+            }
+        }
+        // Every metrics line says which cell it belongs to.
+        let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
+        #expect(metrics.map { $0["cell"] as? String } == ["spectral", "spectral", "spectral", "rnn", "rnn", "rnn"])
+        #expect(r.stdout.contains("result: task=adding cell=spectral"))
+        #expect(r.stdout.contains("adding:\ncell      steps"), "\(r.stdout)")
+        #expect(r.stdout.contains("rows\t2"))
+    }
+
+    @Test func comparisonErrorsNameTheProblem() throws {
+        let cli = try CLI()
+        let path = try cli.write("bad.lua", Self.task + """
+            local q = lab.experiment.params({ steps = 5 })
+            lab.experiment.run { name = "adding", params = q, task = function() return task end }
+            """)
+        var r = try cli.run(["run", path, "--set", "cells=spectral,rnn", "--set", "checkpoint_every=2"])
+        #expect(r.status == 1 && r.stderr.contains("checkpoint_every works with one cell per run"), "\(r.stderr)")
+        r = try cli.run(["run", path, "--set", "cells=spectral,banana"])
+        #expect(r.status == 1 && r.stderr.contains("cell must be"), "\(r.stderr)")
+        r = try cli.run(["run", path, "--set", "optimizer=lbfgs"])
+        #expect(r.status == 1 && r.stderr.contains("optimizer must be adam, rmsprop or sgd, got lbfgs"), "\(r.stderr)")
+    }
+
+    @Test func aTimeLimitStopsTrainingWithAnEvaluationAndACheckpoint() throws {
+        let cli = try CLI()
+        let path = try cli.write("budget.lua", Self.task + """
+            local model = lab.models.rnn { cell = "spectral", input = 2, hidden = 8, output = 1 }
+            local m = lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-3 }, steps = 1000000,
+                                  every = 1000000, eval_every = 1000000, checkpoint_every = 1000000, time_limit = 0.5 }
+            print("stopped", m.stopped, m.step < 1000000, m.eval_loss ~= nil)
+            """)
+        let r = try cli.run(["run", path, "--out", "run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("stopped\ttime_limit\ttrue\ttrue"), "\(r.stdout)")
+        #expect(r.stdout.contains("time limit of 0.5s reached at step"))
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: cli.directory.appendingPathComponent("run/checkpoints").path)
+        #expect(checkpoints.contains { $0.hasSuffix(".json") })
+    }
+
+    @Test func evaluationReadsAStreamAndGivesTheTrainingStateBack() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               seed: 1, searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) {
+            try s.state.run("""
+                local model = lab.models.rnn { cell = "lstm", input = 2, hidden = 6, output = 3, readout = "all", stateful = true }
+                local function batch(reset) return { x = lab.tensor.randn(4, 2, 2), y = { 1, 2, 3, 1, 2, 3, 1, 2 }, loss = "xent", reset = reset } end
+                model:forward(lab.tensor.randn(4, 2, 2))               -- a training stream's state
+                local before = model:carried_state()
+                local loss, acc = lab.evaluate(model, { batch(true), batch(), batch() })
+                local after = model:carried_state()
+                local same = #before == 2 and #after == 2
+                for i = 1, 2 do same = same and (before[i] - after[i]):abs():max() == 0 end
+                model:set_carried_state(nil)
+                return same, loss > 0, acc >= 0 and acc <= 1, model:carried_state() == nil
+                """, chunkName: "=test")
+        }
+        #expect(r == [true, true, true, true])
+    }
+
+    @Test func tablesAlignTheirColumns() throws {
+        let cli = try CLI()
+        let path = try cli.write("table.lua", """
+            lab.print_table({ { cell = "spectral", loss = 0.012345, steps = 300 }, { cell = "rnn", loss = 0 / 0 } },
+                            { "cell", "loss", "steps" }, "title")
+            """)
+        let r = try cli.run(["run", path])
+        #expect(r.stdout.hasPrefix("title\ncell         loss  steps\nspectral  0.01235    300\nrnn           NaN      –\n"), "\(r.stdout)")
+    }
+}
