@@ -41,7 +41,7 @@ enum Experiment {
       lr_decay = "learning-rate factor per epoch (the authors: 0.99)",
       decay_every = "steps per learning-rate decay (0: one epoch of the task)",
       batch = "sequences per batch",
-      steps = "training steps per cell",
+      steps = "training steps per cell (a recipe over a dataset may declare epochs, which then win when > 0)",
       clip = "clip the gradient's global norm to this (0: no clipping, the authors' choice)",
       minutes = "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints",
       every = "log a metrics line every this many steps",
@@ -107,11 +107,16 @@ enum Experiment {
         row.grad_ratio_init = grad_ratio(model, task)
         local per_epoch = task.batches_per_epoch and task:batches_per_epoch()
         local decay_every = p.decay_every > 0 and p.decay_every or per_epoch or 1000
+        local steps = p.steps
+        if (p.epochs or 0) > 0 then
+          if not per_epoch then error("epochs needs a task with epochs (batches_per_epoch); give steps", 0) end
+          steps = math.ceil(p.epochs * per_epoch)
+        end
         local reached
         local started = lab.clock()
         local last = lab.train {
           model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
-          steps = p.steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
+          steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
           clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
           checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
           time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
