@@ -1,9 +1,9 @@
 // swift-tools-version: 6.1
 // spectral-lab: a workbench, scripted in Lua, for SVD-parameterized neural networks.
-// Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS) and the C shim
-// (LuaShim); the numerical core (SpectralNumerics: tensors, kernels, layers, models; no Lua);
-// the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs, recipes, REPL);
-// the executable (spectral-lab: one subcommand per file).
+// Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS, CZlib) and the C
+// shim (LuaShim); the numerical core (SpectralNumerics: tensors, kernels, layers, models, tasks and
+// datasets; no Lua); the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs,
+// recipes, REPL); the executable (spectral-lab: one subcommand per file).
 import PackageDescription
 
 let package = Package(
@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // Gzip, for the datasets' IDX files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .systemLibrary(
             name: "CEdit",
             pkgConfig: "libedit",
@@ -40,7 +46,7 @@ let package = Package(
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
         .target(
             name: "SpectralNumerics",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CZlib"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
             swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]

@@ -129,7 +129,8 @@ enum Experiment {
         row.steps, row.loss, row.accuracy = last.step, last.loss, last.accuracy
         row.eval_loss, row.eval_accuracy = last.eval_loss, last.eval_accuracy
         if p.target > 0 then row.steps_to_target = reached or "not reached" end
-        if task.test_batches then row.test_loss, row.test_accuracy = lab.evaluate(model, task:test_batches()) end
+        local test = task.test_batches and task:test_batches()
+        if test then row.test_loss, row.test_accuracy = lab.evaluate(model, test) end
         row.grad_ratio_end = grad_ratio(model, task)
         if o.result then o.result(row, model, task) end
         lab.result(row)

@@ -78,6 +78,7 @@ enum LabModule {
         LuaNumerics.install(into: &lab, session: session)
         LuaCheckpoint.install(into: &lab)
         LuaModels.install(into: &lab, session: session)
+        lab.module(LuaTasks.module(session))
         try session.state.register(lab)
         try Training.install(in: session.state)
         try Reporting.install(in: session.state)

@@ -134,6 +134,7 @@ enum Training {
           first = step + 1
           sum_loss, sum_acc, count, acc_count = state.sum_loss or 0, state.sum_acc or 0, state.count or 0, state.acc_count or 0
           if state.last_step then metrics = { step = state.last_step, loss = state.last_loss } end
+          if state.task_state and type(task.set_state) == "function" then task:set_state(state.task_state) end
           print(string.format("resumed from the checkpoint at step %d", step))
         end
       end
@@ -183,7 +184,8 @@ enum Training {
         end
         if o.checkpoint_every and (step % o.checkpoint_every == 0 or step == steps or out_of_time) then
           lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
-                                                  last_step = metrics and metrics.step, last_loss = metrics and metrics.loss })
+                                                  last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
+                                                  task_state = type(task.state) == "function" and task:state() or nil })
           last_checkpoint = step
         end
         if out_of_time then
