@@ -3,7 +3,8 @@ import LuaBridge
 import SpectralNumerics
 
 /// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the model's
-/// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v") and, written
+/// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v", and the state
+/// a stateful recurrent model carries between batches as "carried/<i>") and, written
 /// after it, step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning
 /// rate, and the training loop's own state). A checkpoint counts only once its JSON exists, and both
 /// files are written atomically, so an interrupted save never leaves a half checkpoint. The newest
@@ -30,6 +31,9 @@ struct Checkpoints {
         let params = model.parameters
         var tensors: [(name: String, tensor: AnyTensor)] = params.map { ("model/\($0.name)", AnyTensor($0.value)) }
         tensors += optimizer.exportState(params).map { ("optimizer/\($0.name)", $0.tensor) }
+        if let carried = (model as? any SequenceModel<M.Scalar>)?.carriedState {
+            tensors += carried.enumerated().map { ("carried/\($0.offset)", AnyTensor($0.element)) }
+        }
         try Safetensors.save(tensors, metadata: ["format": "spectral-lab checkpoint", "step": String(step)], to: stem(step) + ".safetensors")
         let state = random.state
         let record: LuaTable = [
@@ -71,6 +75,11 @@ struct Checkpoints {
             try p.value.assign(t)
         }
         try optimizer.importState(optimizerState, steps: optimizerSteps, for: model.parameters)
+        if let sequenceModel = model as? any SequenceModel<M.Scalar> {
+            var carried: [Tensor<M.Scalar>] = []
+            while let t = byName["carried/\(carried.count)"]?.tensor(M.Scalar.self) { carried.append(t) }
+            sequenceModel.carriedState = carried.isEmpty ? nil : carried
+        }
         optimizer.learningRate = lr
         random.state = (words, record["random_spare_normal"].double)
         return (step, record["loop"].table ?? LuaTable(array: []))
