@@ -123,9 +123,10 @@ enum LuaTasks {
             let path = o["path"].string ?? "/usr/share/datasets/fashion-mnist"
             let permuted = o["permuted"].bool ?? false
             let permutationSeed = try int(o, "permutation_seed", 1)
+            guard permutationSeed >= 0 else { throw LuaError.argument(index: 1, message: "permutation_seed must be an integer ≥ 0") }
             let b = try int(o, "batch", 128), valid = try int(o, "valid", 5000), evalBatch = try int(o, "eval_batch", 500)
             return try make({
-                try PixelMNIST(directory: path, permuted: permuted, permutationSeed: UInt64(max(0, permutationSeed)), batchSize: b,
+                try PixelMNIST(directory: path, permuted: permuted, permutationSeed: UInt64(permutationSeed), batchSize: b,
                                validation: valid, evalBatchSize: evalBatch, seed: seed)
             }, dtype)
         }
