@@ -96,10 +96,12 @@ enum Experiment {
       end
       local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
       if not optimizers[p.optimizer] then error("optimizer must be adam, rmsprop or sgd, got " .. p.optimizer, 0) end
-      local seed = p.seed ~= 0 and p.seed or nil
+      -- Every cell starts from the same seed (so the same data and the same draws): the recipe's, or
+      -- one drawn once from the run's generator (--seed decides).
+      local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)
       local rows = {}
       for _, cell in ipairs(cells) do
-        if seed then lab.seed(seed) end
+        lab.seed(seed)
         local task = o.task()
         local model = experiment.model(cell, p, task)
         print(string.format("== %s: %s on %s", name, tostring(model), tostring(task)))

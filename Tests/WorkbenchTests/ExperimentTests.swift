@@ -42,6 +42,40 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
         #expect(r.stdout.contains("rows\t2"))
     }
 
+    /// Every cell starts from the same seed, so the same cell twice trains identically; another
+    /// --seed gives another run.
+    @Test func everyCellSeesTheSameDataAndDraws() throws {
+        let cli = try CLI()
+        let path = try cli.write("twice.lua", Self.task + """
+            local q = lab.experiment.params({ steps = 20, every = 10, eval_every = 20, hidden = 8, cells = "rnn,rnn" })
+            lab.experiment.run { name = "adding", params = q, task = function() return task end }
+            """)
+        func losses(_ seed: String) throws -> [Double] {
+            let r = try cli.run(["run", path, "--out", "seed\(seed)", "--seed", seed])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try cli.jsonLines(cli.directory.appendingPathComponent("seed\(seed)/results.jsonl").path).compactMap { $0["loss"] as? Double }
+        }
+        let one = try losses("1"), two = try losses("2")
+        #expect(one.count == 2 && one[0] == one[1], "\(one)")
+        #expect(two.count == 2 && two[0] == two[1] && two[0] != one[0], "\(two) vs \(one)")
+    }
+
+    /// The shipped recipes, cut down to seconds: each finishes with one result per cell.
+    @Test(arguments: [
+        ("adding", ["T=10", "steps=30", "hidden=16", "cells=spectral,lstm"], 2),
+        ("copy", ["T=5", "steps=30", "hidden=16", "batch=16", "answer_only=true"], 1),
+        ("char_lm", ["epochs=0", "steps=5", "hidden=16", "seq_len=10", "eval_every=5"], 1),
+        ("grad_profile", ["tasks=adding,copy", "adding_T=20", "copy_T=10", "batch=8", "cells=spectral,rnn,gru"], 6),
+    ]) func shippedRecipesRun(recipe: String, settings: [String], results: Int) throws {
+        let cli = try CLI()
+        let path = CLI.projectRoot.appendingPathComponent("plugins/\(recipe).lua").path
+        let r = try cli.run(["run", path, "--out", "run"] + settings.flatMap { ["--set", $0] })
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try cli.jsonLines(cli.directory.appendingPathComponent("run/results.jsonl").path)
+        #expect(rows.count == results, "\(rows)")
+        #expect(rows.allSatisfy { ($0["loss"] as? Double ?? $0["t1"] as? Double ?? .nan).isFinite }, "\(rows)")
+    }
+
     @Test func comparisonErrorsNameTheProblem() throws {
         let cli = try CLI()
         let path = try cli.write("bad.lua", Self.task + """
