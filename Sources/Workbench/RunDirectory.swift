@@ -63,28 +63,25 @@ public final class RunDirectory {
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 
-    /// Appends one line to metrics.jsonl.
+    /// Appends one line to metrics.jsonl (kept open: it takes a line per log).
     func appendMetrics(_ line: String) throws {
-        if metrics == nil {
-            let p = file("metrics.jsonl")
-            if !FileManager.default.fileExists(atPath: p) {
-                FileManager.default.createFile(atPath: p, contents: nil)
-            }
-            guard let h = FileHandle(forWritingAtPath: p) else { throw RunDirectoryError("cannot open '\(p)'") }
-            h.seekToEndOfFile()
-            metrics = h
-        }
+        if metrics == nil { metrics = try openForAppending("metrics.jsonl") }
         try metrics!.write(contentsOf: Data((line + "\n").utf8))   // unbuffered: on disk when this returns
     }
 
     /// Appends one line to the file `name` (created when missing).
     func appendLine(_ line: String, to name: String) throws {
-        let p = file(name)
-        if !FileManager.default.fileExists(atPath: p) { FileManager.default.createFile(atPath: p, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: p) else { throw RunDirectoryError("cannot open '\(p)'") }
+        let h = try openForAppending(name)
         defer { try? h.close() }
-        h.seekToEndOfFile()
         try h.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    private func openForAppending(_ name: String) throws -> FileHandle {
+        let p = file(name)
+        if !FileManager.default.fileExists(atPath: p) { _ = FileManager.default.createFile(atPath: p, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: p) else { throw RunDirectoryError("cannot open '\(p)'") }
+        h.seekToEndOfFile()
+        return h
     }
 
     /// Keeps only the metrics lines whose "step" is at most `step` (and lines without a step).

@@ -106,8 +106,8 @@ import Testing
 
     /// Fits W to a target by Adam on ½‖W − target‖², renormalizing the reflectors after each step.
     func fit(_ l: Layer, to target: Tensor<Double>, steps: Int, lr: Double) throws -> Double {
-        var m = l.parameters.map { Tensor<Double>(zeros: $0.value.shape) }
-        var s = m.map { Tensor<Double>(zeros: $0.shape) }
+        let m = l.parameters.map { Tensor<Double>(zeros: $0.value.shape) }
+        let s = m.map { Tensor<Double>(zeros: $0.shape) }
         for step in 1 ... steps {
             l.zeroGrad()
             let (w, built) = try l.build()

@@ -3,21 +3,16 @@
 /// marker sits at a uniform step of the first half, 0..<T/2, the other at a uniform step of the
 /// second half, T/2..<T; the target is the sum of the two marked values. Always answering 1, the
 /// mean of that sum, scores its variance: 1/12 + 1/12 = 1/6.
-public final class AddingTask: SequenceTask {
+public final class AddingTask: GeneratedTask {
     public let length: Int, batchSize: Int
-    private var random: Random
-    /// The held-out set is drawn from its own stream, the same at every call.
-    private let validationSeed: UInt64
-    public static let validationBatchCount = 10
+    var generator: GeneratedStreams
 
     public init(length: Int, batchSize: Int, seed: UInt64) throws {
         guard length >= 2 else { throw TaskError("adding: T must be at least 2 (one marker in each half), got \(length)") }
         guard batchSize >= 1 else { throw TaskError("adding: batch must be at least 1, got \(batchSize)") }
         self.length = length
         self.batchSize = batchSize
-        var seeder = Random(seed: seed)
-        random = Random(seed: seeder.next())
-        validationSeed = seeder.next()
+        generator = GeneratedStreams(seed: seed)
     }
 
     public var name: String { "adding" }
@@ -26,25 +21,10 @@ public final class AddingTask: SequenceTask {
     public var readout: TaskReadout { .last }
     public var loss: TaskLoss { .meanSquaredError }
     public var baseline: Double? { 1.0 / 6.0 }
-    public var continuesStreams: Bool { false }
-    public var batchesPerEpoch: Int? { nil }
     public var description: String { "adding(T=\(length), batch=\(batchSize))" }
 
-    public func nextBatch<T: TensorScalar>(_: T.Type) -> TaskBatch<T> { Self.batch(length, batchSize, &random) }
-
-    public func validationBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>] {
-        var r = Random(seed: validationSeed)
-        return (0 ..< Self.validationBatchCount).map { _ in Self.batch(length, batchSize, &r) }
-    }
-
-    public func testBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>]? { nil }
-
-    public var state: [String: UInt64] {
-        get { random.taskState() }
-        set { random.restore(newValue) }
-    }
-
-    static func batch<T: TensorScalar>(_ steps: Int, _ b: Int, _ r: inout Random) -> TaskBatch<T> {
+    func generate<T: TensorScalar>(_ r: inout Random) -> TaskBatch<T> {
+        let steps = length, b = batchSize
         let x = Tensor<T>(zeros: [steps, b, 2]), y = Tensor<T>(zeros: [b, 1])
         let half = steps / 2
         for j in 0 ..< b {

@@ -9,11 +9,9 @@ import Foundation
 /// The loss covers every step (as in the papers): remembering nothing — blanks, then a uniform guess
 /// — scores length·log(symbols)/(T + 2·length). With `answerOnly` only the answer steps count (the
 /// others carry the ignored label 0) and that baseline is log(symbols).
-public final class CopyTask: SequenceTask {
+public final class CopyTask: GeneratedTask {
     public let blanks: Int, symbols: Int, copyLength: Int, batchSize: Int, answerOnly: Bool
-    private var random: Random
-    private let validationSeed: UInt64
-    public static let validationBatchCount = 10
+    var generator: GeneratedStreams
 
     public init(blanks: Int, symbols: Int = 8, length: Int = 10, batchSize: Int, answerOnly: Bool = false, seed: UInt64) throws {
         guard blanks >= 1 else { throw TaskError("copy: T must be at least 1, got \(blanks)") }
@@ -25,9 +23,7 @@ public final class CopyTask: SequenceTask {
         copyLength = length
         self.batchSize = batchSize
         self.answerOnly = answerOnly
-        var seeder = Random(seed: seed)
-        random = Random(seed: seeder.next())
-        validationSeed = seeder.next()
+        generator = GeneratedStreams(seed: seed)
     }
 
     public var name: String { "copy" }
@@ -40,27 +36,11 @@ public final class CopyTask: SequenceTask {
     public var baseline: Double? {
         answerOnly ? log(Double(symbols)) : Double(copyLength) * log(Double(symbols)) / Double(length)
     }
-    public var continuesStreams: Bool { false }
-    public var batchesPerEpoch: Int? { nil }
     public var description: String {
         "copy(T=\(blanks), \(copyLength) of \(symbols) symbols, batch=\(batchSize)\(answerOnly ? ", answer steps only" : ""))"
     }
 
-    public func nextBatch<T: TensorScalar>(_: T.Type) -> TaskBatch<T> { batch(&random) }
-
-    public func validationBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>] {
-        var r = Random(seed: validationSeed)
-        return (0 ..< Self.validationBatchCount).map { _ in batch(&r) }
-    }
-
-    public func testBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>]? { nil }
-
-    public var state: [String: UInt64] {
-        get { random.taskState() }
-        set { random.restore(newValue) }
-    }
-
-    func batch<T: TensorScalar>(_ r: inout Random) -> TaskBatch<T> {
+    func generate<T: TensorScalar>(_ r: inout Random) -> TaskBatch<T> {
         let steps = length, b = batchSize, v = inputSize
         let x = Tensor<T>(zeros: [steps, b, v]), y = Tensor<T>(zeros: [steps * b])
         let delimiter = symbols + 1, answerStart = blanks + copyLength
