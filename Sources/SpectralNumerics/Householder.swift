@@ -115,7 +115,7 @@ public enum Householder {
         case .compactWY(let nb):
             for b in WYBlock<T>.partition(v, blockSize: nb).reversed() {
                 if let tape {
-                    tape.apply(WYBlock(v, b), x, transposed: true, fromVector: b.lowerBound)
+                    tape.apply(v, b, x, transposed: true, fromVector: b.lowerBound)
                 } else {
                     WYBlock(v, b).apply(x, transposed: true, fromVector: b.lowerBound)
                 }
@@ -176,7 +176,7 @@ public enum Householder {
             let blocks = WYBlock<T>.partition(v, blockSize: nb)
             for b in transpose ? blocks : blocks.reversed() {
                 if let tape {
-                    tape.apply(WYBlock(v, b), x, transposed: !transpose, fromVector: 0)
+                    tape.apply(v, b, x, transposed: !transpose, fromVector: 0)
                 } else {
                     WYBlock(v, b).apply(x, transposed: !transpose)
                 }

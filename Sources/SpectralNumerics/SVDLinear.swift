@@ -24,6 +24,8 @@ public final class SVDLinear<T: TensorScalar> {
 
     /// How the product is applied in the kernels.
     public var method: Householder.Method = .wy
+    /// What `build` records for the backward pass, kept from one pass to the next (see WYTapePool).
+    private let uTapes = WYTapePool<T>(layout: .columns), vTapes = WYTapePool<T>(layout: .rows)
     /// `.materialized` builds W once per forward and multiplies (best for large batches);
     /// `.factored` applies Vᵀ, Σ and U to the batch directly (best for few reflectors and small
     /// batches); `.automatic` picks by flop count. Both give the same results and gradients.
@@ -131,7 +133,7 @@ public final class SVDLinear<T: TensorScalar> {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func build() throws -> (w: Tensor<T>, built: Built) {
-        let vTape = WYTape<T>(method, layout: .rows), uTape = WYTape<T>(method, layout: .columns)
+        let vTape = vTapes.tape(for: method), uTape = uTapes.tape(for: method)
         let vt = Householder.identityProduct(v, layout: .rows, method: method, recording: vTape)   // Vᵀ
         let s = sigma()
         let w = Tensor<T>(zeros: [outFeatures, inFeatures])     // Σ̃Vᵀ, then U·Σ̃Vᵀ in place

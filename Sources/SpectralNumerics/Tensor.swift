@@ -9,13 +9,26 @@ public final class Tensor<T: TensorScalar> {
     public let data: UnsafeMutablePointer<T>
 
     /// A tensor of zeros. Shape entries must be ≥ 0 (a zero-size tensor is allowed).
-    public init(zeros shape: [Int]) {
+    public convenience init(zeros shape: [Int]) {
+        self.init(unfilled: shape)
+        data.update(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    /// A tensor whose entries are whatever the memory held: for buffers the caller overwrites
+    /// whole (a BLAS product with β = 0, a copy), where zeroing first would be a wasted pass.
+    init(unfilled shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         count = shape.reduce(1, *)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<T>.stride, alignment: 64)
         data = raw.bindMemory(to: T.self, capacity: Swift.max(count, 1))
-        data.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    /// `old` when it has this shape (its entries left as they are), otherwise a new unfilled
+    /// tensor: for scratch memory that is reused from one call to the next and overwritten whole.
+    static func reusing(_ old: Tensor?, _ shape: [Int]) -> Tensor {
+        if let old, old.shape == shape { return old }
+        return Tensor(unfilled: shape)
     }
 
     public convenience init(_ shape: [Int], repeating value: T) {

@@ -29,40 +29,41 @@ struct VectorBatch<T: TensorScalar> {
     }
 
     /// A copy of the window (vectors r0..<B, coordinates c0..<c0 + len) stored the same way: B − r0
-    /// rows of len, or len rows of B − r0.
-    func copyWindow(_ r0: Int, _ c0: Int, _ len: Int) -> Tensor<T> {
+    /// rows of len, or len rows of B − r0 (in `old`'s memory when it has that shape).
+    func copyWindow(_ r0: Int, _ c0: Int, _ len: Int, reusing old: Tensor<T>? = nil) -> Tensor<T> {
         let b = count - r0
         let (rows, cols) = columns ? (len, b) : (b, len)
-        let out = Tensor<T>(zeros: [rows, cols])
+        let out = Tensor<T>.reusing(old, [rows, cols])
         let from = window(r0, c0)
         for i in 0 ..< rows { (out.data + i * cols).update(from: from + i * ld, count: cols) }
         return out
     }
 
-    // MARK: Level 3: X is the b×len window at (r0, c0), P and R are row-major with p columns.
+    // MARK: Level 3: X is the b×len window at (r0, c0); R is p×len and P b×p, both row-major. R holds
+    // the block's reflectors as rows (Yᵀ), so it is a straight copy of their parameter rows.
 
-    /// P ← α·X·R + β·P (R: len×p, P: b×p).
+    /// P ← α·X·Rᵀ + β·P.
     @inline(__always)
-    func times(_ r0: Int, _ c0: Int, _ len: Int, _ r: UnsafePointer<T>, _ p: Int, _ alpha: T, _ beta: T,
-               into out: UnsafeMutablePointer<T>) {
-        T.gemm(columns, false, count - r0, p, len, alpha, window(r0, c0), ld, r, p, beta, out, p)
+    func timesTransposed(_ r0: Int, _ c0: Int, _ len: Int, _ r: UnsafePointer<T>, _ p: Int, _ alpha: T, _ beta: T,
+                         into out: UnsafeMutablePointer<T>) {
+        T.gemm(columns, true, count - r0, p, len, alpha, window(r0, c0), ld, r, len, beta, out, p)
     }
 
-    /// X ← X + α·A·Rᵀ (A: b×p, R: len×p).
+    /// X ← X + α·P·R.
     @inline(__always)
-    func add(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ a: UnsafePointer<T>, _ r: UnsafePointer<T>, _ p: Int) {
-        if columns {   // Xᵀ (len×b) += α·R·Aᵀ
-            T.gemm(false, true, len, count - r0, p, alpha, r, p, a, p, 1, window(r0, c0), ld)
+    func add(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ pm: UnsafePointer<T>, _ r: UnsafePointer<T>, _ p: Int) {
+        if columns {   // Xᵀ (len×b) += α·Rᵀ·Pᵀ
+            T.gemm(true, true, len, count - r0, p, alpha, r, len, pm, p, 1, window(r0, c0), ld)
         } else {
-            T.gemm(false, true, count - r0, len, p, alpha, a, p, r, p, 1, window(r0, c0), ld)
+            T.gemm(false, false, count - r0, len, p, alpha, pm, p, r, len, 1, window(r0, c0), ld)
         }
     }
 
-    /// D ← α·Xᵀ·P + β·D (P: b×p, D: len×p).
+    /// D ← α·Pᵀ·X + β·D (D: p×len).
     @inline(__always)
-    func transposeTimes(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ pm: UnsafePointer<T>, _ p: Int, _ beta: T,
-                        into d: UnsafeMutablePointer<T>) {
-        T.gemm(!columns, false, len, p, count - r0, alpha, window(r0, c0), ld, pm, p, beta, d, p)
+    func transposedTimes(_ r0: Int, _ c0: Int, _ len: Int, _ alpha: T, _ pm: UnsafePointer<T>, _ p: Int, _ beta: T,
+                         into d: UnsafeMutablePointer<T>) {
+        T.gemm(true, columns, p, len, count - r0, alpha, pm, p, window(r0, c0), ld, beta, d, len)
     }
 
     // MARK: Level 2, the same with one column (the reflector-wise kernel).

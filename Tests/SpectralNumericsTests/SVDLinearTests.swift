@@ -79,6 +79,31 @@ import Testing
         }
     }
 
+    /// The memory a build records for its backward pass is reused by later builds, but never while
+    /// an earlier build is still held: its gradients stay those of its own parameters.
+    @Test func aHeldBuildOutlivesLaterBuilds() throws {
+        var g = rng(11)
+        let l = try layer(9, 7, ku: 6, kv: 9)
+        l.method = .compactWY(blockSize: 2)
+        let gw: Tensor<Double> = g.normalTensor([7, 9])
+        let held = try l.build().built
+        l.zeroGrad()
+        try l.accumulate(gradMatrix: gw, built: held)
+        let expected = l.parameters.map { $0.grad.copy() }
+        var kept: [SVDLinear<Double>.Built] = []
+        for _ in 0 ..< 5 {   // other reflectors, passes held (more than the pool keeps) and passes dropped
+            for t in [l.u, l.v] { for i in 0 ..< t.count { t.data[i] = g.normal() } }
+            kept.append(try l.build().built)
+            _ = try l.build()
+        }
+        l.zeroGrad()
+        try l.accumulate(gradMatrix: gw, built: held)
+        for (p, e) in zip(l.parameters, expected) {
+            #expect(try p.grad.maxAbsDifference(e) == 0, "\(p.name)")
+        }
+        #expect(kept.count == 5)
+    }
+
     @Test func renormalizingLeavesWUnchanged() throws {
         let l = try layer(6, 4)
         let before = try l.matrix()

@@ -42,6 +42,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
     public let u: Tensor<T>, gradU: Tensor<T>
     public var method: Householder.Method = .wy
     public var size: Int { u.cols }
+    private let tapes = WYTapePool<T>(layout: .columns)
 
     public init(size n: Int, reflectors k: Int, rng: inout Random) throws {
         guard n >= 1, (1 ... n).contains(k) else {
@@ -56,7 +57,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
         let w: Tensor<T>, tape: WYTape<T>?
     }
     public func build() throws -> (w: Tensor<T>, built: Built) {
-        let tape = WYTape<T>(method, layout: .columns)
+        let tape = tapes.tape(for: method)
         let w = Householder.identityProduct(u, layout: .columns, method: method, recording: tape)
         return (w, Built(w: w, tape: tape))
     }
