@@ -52,14 +52,15 @@ struct WYBlock<T: TensorScalar> {
 
     /// X ← X·(I − Y T Yᵀ), or X·(I − Y Tᵀ Yᵀ) (the block's transpose) when `transposed`, for the
     /// vectors r0..< of the batch (the caller knows the others are zero in the block's coordinates).
-    /// Returns Z = X Y (in `z` when given: (B − r0)×nb) and A = Z T(ᵀ) of the input, which the
-    /// backward pass reuses.
+    /// Returns Z = X Y and A = Z T(ᵀ) of the input (in `z` and `a` when given: (B − r0)×nb),
+    /// which the backward pass reuses.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     @discardableResult
-    func apply(_ x: VectorBatch<T>, transposed: Bool, fromVector r0: Int = 0, z: Tensor<T>? = nil) -> (z: Tensor<T>, a: Tensor<T>) {
+    func apply(_ x: VectorBatch<T>, transposed: Bool, fromVector r0: Int = 0, z: Tensor<T>? = nil,
+               a: Tensor<T>? = nil) -> (z: Tensor<T>, a: Tensor<T>) {
         let b = x.count - r0
-        let z = z ?? Tensor<T>(unfilled: [b, nb]), a = Tensor<T>(unfilled: [b, nb])
+        let z = z ?? Tensor<T>(unfilled: [b, nb]), a = a ?? Tensor<T>(unfilled: [b, nb])
         x.timesTransposed(r0, b0, len, yt.data, nb, 1, 0, into: z.data)                     // Z = X Y
         T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T(ᵀ)
         x.add(r0, b0, len, -1, a.data, yt.data, nb)                                          // X −= A Yᵀ
@@ -85,16 +86,19 @@ struct WYBlock<T: TensorScalar> {
     }
 
     /// The backward pass given the block's input — the window of `input` at `origin` (vector,
-    /// coordinate): (r0, b0) of the batch itself, or (0, 0) of a tape's copy — and Z = in·Y.
-    /// Everything about Y is computed transposed (∂Yᵀ, nb×len), so that it lands in the reflector
-    /// rows of gv as contiguous rows.
+    /// coordinate): (r0, b0) of the batch itself, or (0, 0) of a tape's copy — Z = in·Y and, when
+    /// the forward pass kept it, A = Z T_e. Everything about Y is computed transposed (∂Yᵀ,
+    /// nb×len), so that it lands in the reflector rows of gv as contiguous rows.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func backward(input x: VectorBatch<T>, origin: (vector: Int, coordinate: Int), z: Tensor<T>, _ g: VectorBatch<T>,
-                  _ gv: Tensor<T>, transposed: Bool, fromVector r0: Int) {
+    func backward(input x: VectorBatch<T>, origin: (vector: Int, coordinate: Int), z: Tensor<T>, a kept: Tensor<T>? = nil,
+                  _ g: VectorBatch<T>, _ gv: Tensor<T>, transposed: Bool, fromVector r0: Int) {
         let b = g.count - r0
-        let a = Tensor<T>(unfilled: [b, nb]), gy = Tensor<T>(unfilled: [b, nb])
-        T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)      // A = Z T_e
+        let gy = Tensor<T>(unfilled: [b, nb])
+        let a = kept ?? Tensor<T>(unfilled: [b, nb])
+        if kept == nil {
+            T.gemm(false, transposed, b, nb, nb, 1, z.data, nb, t.data, nb, 0, a.data, nb)  // A = Z T_e
+        }
         g.timesTransposed(r0, b0, len, yt.data, nb, 1, 0, into: gy.data)                    // GY
 
         // K from S = Zᵀ GY.
@@ -127,10 +131,10 @@ struct WYBlock<T: TensorScalar> {
     }
 }
 
-/// What the backward pass of a compact WY product keeps from its forward pass: each block as applied,
-/// with a copy of its input window and Z = in·Y. With it the backward pass skips recovering each
-/// block's input from its output (two of its six large products) and rebuilding the blocks, for
-/// O(B·n·k) memory (≈ 8 MB for the two factors of a 512×512 SVD layer).
+/// What the backward pass of a compact WY product keeps from its forward pass: each block as
+/// applied, with a copy of its input window, Z = in·Y and A = Z T_e. With it the backward pass skips
+/// recovering each block's input from its output (two of its six large products), rebuilding the
+/// blocks and recomputing A, for O(B·n·k) memory (≈ 11 MB for the two factors of a 512×512 SVD layer).
 ///
 /// A tape is recorded again and again (a `WYTapePool` hands it out): its memory is reused step by
 /// step, since fresh megabytes for every forward pass cost page faults and zeroing.
@@ -141,7 +145,7 @@ final class WYTape<T: TensorScalar> {
         let r0: Int
         /// The input window as a batch of its own (vectors r0..<B, coordinates b0..<n).
         let input: Tensor<T>
-        let z: Tensor<T>
+        let z: Tensor<T>, a: Tensor<T>
     }
     let layout: Householder.Layout
     private(set) var steps: [Step] = []
@@ -163,15 +167,16 @@ final class WYTape<T: TensorScalar> {
         let old = steps.count < spare.count ? spare[steps.count] : nil
         let block = WYBlock(v, range, reusing: old?.block)
         let input = x.copyWindow(r0, block.b0, block.len, reusing: old?.input)
-        let (z, _) = block.apply(x, transposed: transposed, fromVector: r0, z: .reusing(old?.z, [x.count - r0, block.nb]))
-        steps.append(Step(block: block, transposed: transposed, r0: r0, input: input, z: z))
+        let shape = [x.count - r0, block.nb]
+        let (z, a) = block.apply(x, transposed: transposed, fromVector: r0, z: .reusing(old?.z, shape), a: .reusing(old?.a, shape))
+        steps.append(Step(block: block, transposed: transposed, r0: r0, input: input, z: z, a: a))
     }
 
     /// Walks the steps back: adds the reflector gradients into gv and turns g into the gradient of
     /// the product's input.
     func backward(_ g: VectorBatch<T>, _ gv: Tensor<T>) {
         for step in steps.reversed() {
-            step.block.backward(input: VectorBatch(step.input, layout), origin: (0, 0), z: step.z, g, gv,
+            step.block.backward(input: VectorBatch(step.input, layout), origin: (0, 0), z: step.z, a: step.a, g, gv,
                                 transposed: step.transposed, fromVector: step.r0)
         }
     }
