@@ -10,12 +10,29 @@ extension SpectralLab {
                 Times are medians of repeated runs (the machines are shared and noisy); rates are \
                 shown next to this machine's sgemm at the same size, measured in the same run.
                 """,
-            subcommands: [Householder.self, Train.self]
+            subcommands: [Householder.self, Parameterization.self, Train.self]
         )
     }
 }
 
 extension SpectralLab.Bench {
+    /// How long each benchmark times its pieces of work.
+    struct Timing: ParsableArguments {
+        @Option(help: "Seconds to spend timing each piece of work (at least 3 runs each; more seconds, steadier medians).")
+        var seconds = 0.3
+
+        func validate() throws {
+            guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds takes a number of seconds from 0 to 3600") }
+        }
+
+        var stopwatch: Stopwatch {
+            var s = Stopwatch()
+            s.budget = seconds
+            s.maximum = max(s.maximum, Int(seconds * 1000))   // a longer budget buys more runs of fast work too
+            return s
+        }
+    }
+
     struct Householder: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply k Householder reflectors to an n×B batch: reflector-wise vs compact WY, forward and backward.",
@@ -36,6 +53,8 @@ extension SpectralLab.Bench {
         @Option(help: "Reflectors per compact WY block.")
         var block = 64
 
+        @OptionGroup var timing: Timing
+
         func validate() throws {
             guard parsedSizes().count > 0, parsedSizes().allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
                 throw ValidationError("--sizes takes integers from 1 to 8192, e.g. 64,128")
@@ -51,6 +70,7 @@ extension SpectralLab.Bench {
             bench.sizes = parsedSizes()
             bench.batch = batch
             bench.blockSize = block
+            bench.stopwatch = timing.stopwatch
             print("Householder products applied to an n×\(batch) batch (float32), compact WY in blocks of \(block), medians")
             let header: [(String, Int)] = [("n", 6), ("k", 6), ("method", -14), ("fwd ms", 10), ("GFLOP/s", 8),
                                            ("bwd ms", 10), ("GFLOP/s", 8), ("sgemm", 8), ("% sgemm", 9)]
@@ -84,6 +104,8 @@ extension SpectralLab.Bench {
         @Option(help: "Comma-separated shapes to run (pixel, adding, wide).")
         var shapes = "pixel,adding,wide"
 
+        @OptionGroup var timing: Timing
+
         func validate() throws {
             let known = Set(TrainBenchmark.shapes.map(\.name))
             for s in shapes.split(separator: ",") where !known.contains(String(s)) {
@@ -99,7 +121,9 @@ extension SpectralLab.Bench {
                 return i < 2 ? h.padding(toLength: w, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, w - h.count)) + h
             }.joined(separator: " "))
             var rows: [TrainBenchmark.Row] = []
-            try TrainBenchmark().run(shapes: TrainBenchmark.shapes.filter { wanted.contains($0.name) }) { r in
+            var bench = TrainBenchmark()
+            bench.stopwatch = timing.stopwatch
+            try bench.run(shapes: TrainBenchmark.shapes.filter { wanted.contains($0.name) }) { r in
                 rows.append(r)
                 let rnn = rows.first { $0.shape.name == r.shape.name && $0.cell == "rnn" }
                 let ratio = rnn.map { String(format: "%.2f×", r.seconds / $0.seconds) } ?? "(rnn last)"
@@ -114,6 +138,51 @@ extension SpectralLab.Bench {
                 if let rnn = rows.first(where: { $0.shape.name == r.shape.name && $0.cell == "rnn" }) {
                     print(String(format: "%@ %@: %.2f× the plain RNN's step", r.shape.name, r.cell, r.seconds / rnn.seconds))
                 }
+            }
+        }
+    }
+}
+
+extension SpectralLab.Bench {
+    struct Parameterization: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "svd",
+            abstract: "Build W = U Σ Vᵀ (n×n) from its reflectors and send ∂W back to them: the SVD layer's cost per step.",
+            discussion: """
+                For each n, k = n and k = n/4 reflectors for U and for V, float32, compact WY. Both costs \
+                are shown in milliseconds and in units of one n×n×n sgemm, timed round-robin with them: a \
+                recurrent step costs 3·T·B/n of those, so this is what the parameterization adds to it.
+                """
+        )
+
+        @Option(help: "Comma-separated sizes n.")
+        var sizes = "128,256,512,1024"
+
+        @Option(help: "Reflectors per compact WY block.")
+        var block = 64
+
+        @OptionGroup var timing: Timing
+
+        func validate() throws {
+            guard parsedSizes().count > 0, parsedSizes().allSatisfy({ $0 >= 1 && $0 <= 4096 }) else {
+                throw ValidationError("--sizes takes integers from 1 to 4096, e.g. 256,512")
+            }
+            guard block >= 1 && block <= 4096 else { throw ValidationError("--block takes 1…4096") }
+        }
+
+        private func parsedSizes() -> [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+        func run() throws {
+            var bench = ParameterizationBenchmark()
+            bench.sizes = parsedSizes()
+            bench.blockSize = block
+            bench.stopwatch = timing.stopwatch
+            print("SVD parameterization of an n×n W (float32), compact WY in blocks of \(block), medians")
+            print("     n      k   build ms  backward ms   sgemm ms   build/sgemm   backward/sgemm")
+            try bench.run { r in
+                print(String(format: "%6d %6d %10.3f %12.3f %10.3f %13.2f %16.2f", r.n, r.k, r.buildSeconds * 1e3,
+                             r.backwardSeconds * 1e3, r.sgemmSeconds * 1e3, r.buildGemms, r.backwardGemms))
+                Console.flush()
             }
         }
     }
