@@ -49,7 +49,9 @@ let package = Package(
             dependencies: ["COpenBLAS", "CZlib"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
+            // Without -fno-math-errno, squareRoot() is a call to glibc's sqrtf (it may set errno),
+            // which keeps element-wise loops such as Adam's from being vectorized.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-Xcc", "-fno-math-errno"])]
         ),
         .target(
             name: "Workbench",
