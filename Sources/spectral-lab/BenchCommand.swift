@@ -16,6 +16,25 @@ extension SpectralLab {
 }
 
 extension SpectralLab.Bench {
+    /// The n's a kernel benchmark runs, as `--sizes 64,128`: every entry an integer in 1…limit.
+    static func sizes(_ list: String, upTo limit: Int) throws -> [Int] {
+        let sizes = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.allSatisfy({ $0.map { (1 ... limit).contains($0) } == true }) else {
+            throw ValidationError("--sizes takes comma-separated integers from 1 to \(limit), e.g. 64,128; got '\(list)'")
+        }
+        return sizes.map { $0! }
+    }
+
+    /// The compact WY block size of a kernel benchmark.
+    struct Blocking: ParsableArguments {
+        @Option(help: "Reflectors per compact WY block.")
+        var block = 64
+
+        func validate() throws {
+            guard block >= 1 && block <= 4096 else { throw ValidationError("--block takes 1…4096") }
+        }
+    }
+
     /// How long each benchmark times its pieces of work.
     struct Timing: ParsableArguments {
         @Option(help: "Seconds to spend timing each piece of work (at least 3 runs each; more seconds, steadier medians).")
@@ -50,28 +69,21 @@ extension SpectralLab.Bench {
         @Option(help: "Batch size B.")
         var batch = 128
 
-        @Option(help: "Reflectors per compact WY block.")
-        var block = 64
-
+        @OptionGroup var blocking: Blocking
         @OptionGroup var timing: Timing
 
         func validate() throws {
-            guard parsedSizes().count > 0, parsedSizes().allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
-                throw ValidationError("--sizes takes integers from 1 to 8192, e.g. 64,128")
-            }
+            _ = try SpectralLab.Bench.sizes(sizes, upTo: 8192)
             guard batch >= 1 && batch <= 65536 else { throw ValidationError("--batch takes 1…65536") }
-            guard block >= 1 && block <= 4096 else { throw ValidationError("--block takes 1…4096") }
         }
-
-        private func parsedSizes() -> [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
         func run() throws {
             var bench = HouseholderBenchmark()
-            bench.sizes = parsedSizes()
+            bench.sizes = try SpectralLab.Bench.sizes(sizes, upTo: 8192)
             bench.batch = batch
-            bench.blockSize = block
+            bench.blockSize = blocking.block
             bench.stopwatch = timing.stopwatch
-            print("Householder products applied to an n×\(batch) batch (float32), compact WY in blocks of \(block), medians")
+            print("Householder products applied to an n×\(batch) batch (float32), compact WY in blocks of \(blocking.block), medians")
             let header: [(String, Int)] = [("n", 6), ("k", 6), ("method", -14), ("fwd ms", 10), ("GFLOP/s", 8),
                                            ("bwd ms", 10), ("GFLOP/s", 8), ("sgemm", 8), ("% sgemm", 9)]
             print(header.map { text, width in
@@ -158,26 +170,17 @@ extension SpectralLab.Bench {
         @Option(help: "Comma-separated sizes n.")
         var sizes = "128,256,512,1024"
 
-        @Option(help: "Reflectors per compact WY block.")
-        var block = 64
-
+        @OptionGroup var blocking: Blocking
         @OptionGroup var timing: Timing
 
-        func validate() throws {
-            guard parsedSizes().count > 0, parsedSizes().allSatisfy({ $0 >= 1 && $0 <= 4096 }) else {
-                throw ValidationError("--sizes takes integers from 1 to 4096, e.g. 256,512")
-            }
-            guard block >= 1 && block <= 4096 else { throw ValidationError("--block takes 1…4096") }
-        }
-
-        private func parsedSizes() -> [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        func validate() throws { _ = try SpectralLab.Bench.sizes(sizes, upTo: 4096) }
 
         func run() throws {
             var bench = ParameterizationBenchmark()
-            bench.sizes = parsedSizes()
-            bench.blockSize = block
+            bench.sizes = try SpectralLab.Bench.sizes(sizes, upTo: 4096)
+            bench.blockSize = blocking.block
             bench.stopwatch = timing.stopwatch
-            print("SVD parameterization of an n×n W (float32), compact WY in blocks of \(block), medians")
+            print("SVD parameterization of an n×n W (float32), compact WY in blocks of \(blocking.block), medians")
             print("     n      k   build ms  backward ms   sgemm ms   build/sgemm   backward/sgemm")
             try bench.run { r in
                 print(String(format: "%6d %6d %10.3f %12.3f %10.3f %13.2f %16.2f", r.n, r.k, r.buildSeconds * 1e3,

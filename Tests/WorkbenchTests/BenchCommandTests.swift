@@ -24,8 +24,10 @@ import Testing
         let bad = try cli.run(["bench", "train", "--seconds", "0"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--seconds"))
-        let unknown = try cli.run(["bench", "svd", "--sizes", "0"])
-        #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("--sizes"))
+        for sizes in ["0", "64,abc", "64,,128"] {   // every entry must be a size, none dropped
+            let bad = try cli.run(["bench", "svd", "--sizes", sizes])
+            #expect(bad.status == 2, "\(sizes)")
+            #expect(bad.stderr.contains("--sizes takes comma-separated integers from 1 to 4096"), "\(bad.stderr)")
+        }
     }
 }
