@@ -42,6 +42,34 @@ import Testing
         }
     }
 
+    /// The per-pass buffers (states, deltas, the readout's gradient, the WY tapes) are reused from one
+    /// pass to the next and not cleared: a pass after another must give bitwise what a fresh network
+    /// gives, on every path.
+    @Test(arguments: Cell.allCases)
+    func reusedBuffersLeaveNoTrace(cell: Cell) throws {
+        for readout in RecurrentNetwork<Double>.Readout.allCases {
+            for recurrence in RecurrentNetwork<Double>.Recurrence.allCases {
+                var g1 = rng(27), g2 = rng(27), data = rng(28)
+                let used = try RecurrentNetwork<Double>(input: 2, hidden: 6, output: 3, transition: Self.transition(cell, 6, &g1),
+                                                        activation: .tanh, readout: readout, rng: &g1)
+                let fresh = try RecurrentNetwork<Double>(input: 2, hidden: 6, output: 3, transition: Self.transition(cell, 6, &g2),
+                                                         activation: .tanh, readout: readout, rng: &g2)
+                used.recurrence = recurrence
+                fresh.recurrence = recurrence
+                let earlier: Tensor<Double> = data.normalTensor([5, 4, 2]), x: Tensor<Double> = data.normalTensor([5, 4, 2])
+                let w: Tensor<Double> = data.normalTensor(readout == .last ? [4, 3] : [5, 4, 3])
+                _ = try used.forward(earlier)
+                _ = try used.backward(w.map { 100 * $0 })
+                used.zeroGrad()
+                #expect(try used.forward(x).maxAbsDifference(try fresh.forward(x)) == 0)
+                #expect(try used.backward(w).maxAbsDifference(try fresh.backward(w)) == 0)
+                for (a, b) in zip(used.parameters, fresh.parameters) {
+                    #expect(try a.grad.maxAbsDifference(b.grad) == 0, "\(cell) \(readout) \(recurrence) \(a.name)")
+                }
+            }
+        }
+    }
+
     @Test func parameterCountsExcludeMaskedReflectorEntries() throws {
         var g = rng(23)
         // hidden 5, 2 reflectors each for U and V (1 masked entry each), input 3, output 2.

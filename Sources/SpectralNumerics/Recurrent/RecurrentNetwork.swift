@@ -157,15 +157,17 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         guard let c = cache else { throw TensorError.value("backward called before forward") }
         let (steps, batch, n) = (c.x.shape[0], c.x.shape[1], hiddenSize)
         let plane = batch * n, rows = steps * batch
-        // ∂L/∂h_t from the readout, for t = 1…T (zero where the readout does not look).
-        let gradStates = try readout.backward(gradOutput, c.states)
+        // ∂L/∂h_t from the readout, for t = 1…T. With readout "last" only the slot of h_T is written:
+        // the slots before it (t < unread) are overwritten below instead of added to.
+        let gradStates = try readout.backward(gradOutput, c.states, clearing: false)
+        let unread = readout.mode == .last ? steps - 1 : 0
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
         let delta = workspace.buffer("delta", [steps, batch, n])      // every step writes its δ
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
             let g = gradStates.data + t * plane
             if t + 1 < steps, c.stepper == nil {
-                T.gemm(false, false, batch, n, n, 1, delta.data + (t + 1) * plane, n, c.w.data, n, 1, g, n)
+                T.gemm(false, false, batch, n, n, 1, delta.data + (t + 1) * plane, n, c.w.data, n, t < unread ? 0 : 1, g, n)
             }
             norms[t] = T.dot(plane, g, 1, g, 1).squareRoot()
             let d = delta.data + t * plane, p = c.pre.data + t * plane, h = c.states.data + (t + 1) * plane
@@ -175,7 +177,10 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                 let dt = Tensor<T>(zeros: [batch, n])
                 dt.data.update(from: d, count: plane)
                 let dh = try stepper.backward(delta: dt, y: c.steps[t].y, a: c.steps[t].a)
-                if t > 0 { T.axpy(plane, 1, dh.data, 1, gradStates.data + (t - 1) * plane, 1) }
+                if t > 0 {
+                    let previous = gradStates.data + (t - 1) * plane
+                    if t - 1 < unread { previous.update(from: dh.data, count: plane) } else { T.axpy(plane, 1, dh.data, 1, previous, 1) }
+                }
             }
         }
         hiddenGradientNorms = norms
