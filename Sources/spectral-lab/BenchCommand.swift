@@ -108,8 +108,9 @@ extension SpectralLab.Bench {
                 Shapes: pixel (n=128, k=16, B=128, T=784), adding (n=128, k=16, B=128, T=200), wide \
                 (n=512, k=512, B=64, T=200). GFLOP/s use the plain RNN's recurrent flop count, 6·T·B·n², \
                 for every cell; "vs rnn" is the step time over the plain RNN's; sgemm is (B×n)·(n×n). \
-                The cells and the sgemm of a shape are timed round-robin, so a change in the machine's load \
-                falls on all of them alike.
+                Adam runs with learning rate 0: every timed step does a training step's work from the same \
+                initial parameters. The cells and the sgemm of a shape are timed round-robin, so a change \
+                in the machine's load falls on all of them alike.
                 """
         )
 
