@@ -41,7 +41,7 @@ extension SpectralLab.Bench {
         var seconds = 0.3
 
         func validate() throws {
-            guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds takes a number of seconds from 0 to 3600") }
+            guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds takes a number of seconds above 0, at most 3600") }
         }
 
         var stopwatch: Stopwatch {
