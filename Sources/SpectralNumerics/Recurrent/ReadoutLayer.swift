@@ -50,7 +50,8 @@ public final class ReadoutLayer<T: TensorScalar> {
         guard gradOutput.shape == expected else {
             throw TensorError.shape("gradient must be \(Tensor<T>.describe(expected)) (the last forward's output), got \(gradOutput.shapeDescription)")
         }
-        // "all" writes every slot below; "last" only the last, so the others must start at zero.
+        // "all" writes every slot below; "last" only the last, so the others start at zero unless
+        // the caller overwrites them.
         let gradStates = mode == .all || !clearing ? workspace.buffer("gradStates", [steps, batch, hidden])
                                                    : workspace.zeros("gradStates", [steps, batch, hidden])
         let (h, rows) = read(states)
