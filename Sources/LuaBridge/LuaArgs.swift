@@ -101,8 +101,11 @@ public struct LuaArgs {
     public func table(_ i: Int, default d: LuaTable) throws -> LuaTable { isNil(i) ? d : try table(i) }
 
     /// "file:line" of the Lua code that called this Swift function (empty when not known).
-    public var callerPosition: String {
-        luaL_where(L, 1)
+    public var callerPosition: String { position(level: 1) }
+
+    /// "file:line" of the code `level` calls up (1: the caller of this Swift function, 2: its caller).
+    public func position(level: Int) -> String {
+        luaL_where(L, Int32(level))
         defer { slab_pop(L, 1) }
         let s = LuaState.string(at: -1, on: L)
         return s.hasSuffix(": ") ? String(s.dropLast(2)) : s

@@ -15,12 +15,22 @@ public struct LuaModule {
         case module(LuaModule)
     }
     var entries: [(name: String, entry: Entry)] = []
+    /// The option declarations of this module's functions (not its submodules').
+    var declarations: [LuaOptions] = []
 
     public init(_ name: String) { self.name = name }
 
     /// `doc` is one line for `help()`: the call's form, then what it does.
     public mutating func function(_ name: String, _ doc: String, _ body: @escaping LuaFunctionBody) {
         entries.append((name, .function(doc: doc, body: body)))
+    }
+
+    /// A function whose argument `index` is a table of declared options: the body gets them checked,
+    /// defaults filled in; help() lists them.
+    public mutating func function(_ name: String, _ doc: String, options declaration: LuaOptions, at index: Int = 1,
+                                  _ body: @escaping (LuaArgs, LuaOptionValues) throws -> [LuaValue]) {
+        entries.append((name, .function(doc: doc, body: { args in try body(args, args.options(index, declaration)) })))
+        declarations.append(declaration)
     }
 
     public mutating func value(_ name: String, _ value: LuaValue) {
@@ -54,6 +64,7 @@ extension LuaState {
 
     private func push(_ module: LuaModule, prefix: String) throws {
         lua_createtable(L, 0, Int32(module.entries.count))
+        for d in module.declarations { declare(d) }
         for (name, entry) in module.entries {
             switch entry {
             case let .function(doc, body):
@@ -105,6 +116,12 @@ extension LuaState {
             lua_rawget(L, -2)
         }
         if lua_type(L, -1) == LUA_TFUNCTION, let p = lua_topointer(L, -1) { documentedFunctions[p] = path }
+    }
+
+    /// Records the options of a function (one written in Lua, say, which checks them with
+    /// `check(options:)`), for help() and for lab.check.
+    public func declare(_ declaration: LuaOptions) {
+        declarations[declaration.function] = declaration
     }
 
     /// Makes a class's methods a help topic (`help "tensor"` lists them).

@@ -6,6 +6,9 @@ import LuaShim
 
 /// Tables deeper than this are refused when copied into Swift (it also catches cycles).
 let maxTableDepth = 100
+/// Values copied into Swift from one table at most. A subtable that appears n times is copied n
+/// times, so a few tables that refer to each other can stand for billions of nodes: refused.
+let maxTableNodes = 1 << 20
 
 extension LuaState {
     /// Pushes a Swift value. Throws (having pushed nothing usable) for a table with a NaN key.
@@ -42,11 +45,16 @@ extension LuaState {
     /// Reads the value at `index` (tables are copied, deeply).
     static func value(at index: Int32, on L: OpaquePointer) throws -> LuaValue {
         var visiting = Set<UnsafeRawPointer>()
-        return try value(at: lua_absindex(L, index), on: L, depth: 0, visiting: &visiting)
+        var budget = maxTableNodes
+        return try value(at: lua_absindex(L, index), on: L, depth: 0, visiting: &visiting, budget: &budget)
     }
 
     private static func value(at index: Int32, on L: OpaquePointer, depth: Int,
-                              visiting: inout Set<UnsafeRawPointer>) throws -> LuaValue {
+                              visiting: inout Set<UnsafeRawPointer>, budget: inout Int) throws -> LuaValue {
+        budget -= 1
+        guard budget >= 0 else {
+            throw LuaError.runtime("table is too large to copy into Swift (more than \(maxTableNodes) values, counting a subtable each time it appears)")
+        }
         switch lua_type(L, index) {
         case LUA_TNONE, LUA_TNIL: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
@@ -61,7 +69,7 @@ extension LuaState {
             }
             visiting.insert(p)
             defer { visiting.remove(p) }
-            return .table(try table(at: index, on: L, depth: depth, visiting: &visiting))
+            return .table(try table(at: index, on: L, depth: depth, visiting: &visiting, budget: &budget))
         case LUA_TUSERDATA:
             if let o = object(at: index, on: L) { return .object(o) }
             return .ref(LuaRef(at: index, on: L))
@@ -71,7 +79,7 @@ extension LuaState {
     }
 
     private static func table(at index: Int32, on L: OpaquePointer, depth: Int,
-                              visiting: inout Set<UnsafeRawPointer>) throws -> LuaTable {
+                              visiting: inout Set<UnsafeRawPointer>, budget: inout Int) throws -> LuaTable {
         guard lua_checkstack(L, 4) != 0 else { throw LuaError.runtime("Lua stack overflow") }
         var raw: [(LuaKey, LuaValue)] = []
         lua_pushnil(L)
@@ -89,7 +97,7 @@ extension LuaState {
                 throw LuaError.runtime("table has a key of type \(name), which cannot be copied into Swift")
             }
             let v: LuaValue
-            do { v = try value(at: lua_gettop(L), on: L, depth: depth + 1, visiting: &visiting) } catch {
+            do { v = try value(at: lua_gettop(L), on: L, depth: depth + 1, visiting: &visiting, budget: &budget) } catch {
                 slab_pop(L, 2)
                 throw error
             }

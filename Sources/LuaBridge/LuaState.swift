@@ -11,6 +11,8 @@ public final class LuaState {
     public internal(set) var documentation: [(name: String, doc: String)] = []
     /// Help topics for classes: topic name, a title, and (method, doc) pairs.
     public internal(set) var topics: [(topic: String, title: String, methods: [(name: String, doc: String)])] = []
+    /// The declared options of functions, by qualified name ("lab.models.rnn").
+    public internal(set) var declarations: [String: LuaOptions] = [:]
     /// lua_topointer of documented functions → qualified name (for `help(fn)`).
     var documentedFunctions: [UnsafeRawPointer: String] = [:]
 

@@ -159,65 +159,96 @@ enum LuaModels {
 
     // MARK: lab.models
 
+    /// The largest layer width a script may ask for (W alone is then 16 GiB in float32).
+    static let maxWidth = 65536
+    static let dtypeOption = LuaOption("dtype", .choice(["float32", "float64", "float", "double"]), default: "float32",
+                                       help: "element type: float32 for training, float64 for gradient checks")
+
+    static let mlpOptions = LuaOptions("lab.models.mlp", [
+        .init("sizes", .list(.integer(1 ... maxWidth), count: 2 ... 64), required: true, help: "layer widths {in, h1, …, out}"),
+        .init("activation", .choice(Activation.allCases.map(\.rawValue)), default: "relu", help: "between layers"),
+        .init("reflectors", .integer(1 ... maxWidth), defaultText: "all", help: "Householder reflectors per factor (capped at each side's size)"),
+        .init("r", .number(0, .greatestFiniteMagnitude), default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star"),
+        .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band"),
+        .init("bias", .boolean, default: true, help: "a bias per layer"),
+        dtypeOption,
+    ])
+
+    static let cells = ["spectral", "orthogonal", "rnn", "lstm", "gru"]
+    static let rnnOptions = LuaOptions("lab.models.rnn", [
+        .init("cell", .choice(cells), default: "spectral", help: "the recurrent cell: W = UΣVᵀ (spectral), orthogonal W (Σ = I), dense W (rnn), LSTM or GRU"),
+        .init("input", .integer(1 ... 1 << 20), required: true, help: "input features per step"),
+        .init("hidden", .integer(1 ... maxWidth), required: true, help: "hidden units n"),
+        .init("output", .integer(1 ... 1 << 20), required: true, help: "outputs (per step with readout \"all\")"),
+        .init("readout", .choice(["last", "all"]), default: "last", help: "read out the last step (classification) or every step"),
+        .init("activation", .choice(Activation.allCases.map(\.rawValue)), defaultText: "relu; leaky_relu for orthogonal",
+              help: "φ in h_t = φ(W h_{t−1} + M x_t + b)", only: ("cell", ["spectral", "orthogonal", "rnn"])),
+        .init("reflectors", .integer(1 ... maxWidth), defaultText: "hidden/4", help: "Householder reflectors per factor (capped at hidden)",
+              only: ("cell", ["spectral", "orthogonal"])),
+        .init("r", .number(0, .greatestFiniteMagnitude), default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star",
+              only: ("cell", ["spectral"])),
+        .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band",
+              only: ("cell", ["spectral"])),
+        .init("init", .choice(["gaussian", "identity", "orthogonal"]), default: "gaussian", help: "initial dense W", only: ("cell", ["rnn"])),
+        .init("stateful", .boolean, default: false, help: "truncated BPTT: each forward continues from the last one's final state"),
+        .init("recurrence", .choice(["materialized", "per_step"]), default: "materialized",
+              help: "build W once per pass, or apply its reflectors at every step (the paper's way)", only: ("cell", ["spectral", "orthogonal"])),
+        dtypeOption,
+    ])
+
+    /// r ≤ σ*, so that no singular value can reach zero or below.
+    static func checkBand(_ o: LuaOptionValues) throws {
+        let r = try o.double("r"), sigmaStar = try o.double("sigma_star")
+        guard r <= sigmaStar else {
+            throw LuaError.runtime("bad option 'r' to '\(o.declaration.function)' (must be ≤ sigma_star = \(sigmaStar), got \(r): σ would reach \(sigmaStar - r))")
+        }
+    }
+
+    /// Prices a model of these widths (parameters, gradients and optimizer state: eight numbers per
+    /// weight at most, for an LSTM's four gates) before it is built.
+    static func reserveModel(_ widths: [(Int, Int)], dtype: DType, what: String, session: LabSession) throws {
+        var total = 0
+        for (a, b) in widths {
+            let n = try Memory.bytes([8, a, b], elementSize: dtype.size, for: "\(what) with a \(a)×\(b) layer")
+            let (sum, overflow) = total.addingReportingOverflow(n)
+            guard !overflow else { throw LuaError.runtime("\(what) is too large") }
+            total = sum
+        }
+        try Memory.reserve(total, for: what, state: session.state)
+    }
+
     static func modelsModule(_ session: LabSession) -> LuaModule {
         var m = LuaModule("models")
-        m.function("mlp", "lab.models.mlp{sizes={in, h1, ..., out}, activation=\"relu\", reflectors=all, r=0.01, sigma_star=1, bias=true, dtype=\"float32\"}: an MLP of SVD-parameterized layers") { [unowned session] args in
-            let o = try args.table(1)
-            try LuaNumerics.checkKeys(o, ["sizes", "activation", "reflectors", "r", "sigma_star", "bias", "dtype"], 1)
-            let sizes = try (o["sizes"].table?.array ?? []).map { v -> Int in
-                guard let n = v.int else { throw LuaError.argument(index: 1, message: "sizes must be a list of integers") }
-                return n
-            }
-            let activationName = o["activation"].string ?? "relu"
-            guard let activation = Activation(rawValue: activationName) else {
-                throw LuaError.argument(index: 1, message: "activation must be one of \(Activation.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(activationName)\"")
-            }
-            let k = o["reflectors"].int
+        m.function("mlp", "lab.models.mlp{sizes={in, h1, ..., out}, ...}: an MLP of SVD-parameterized layers", options: mlpOptions) { [unowned session] _, o in
+            let sizes = try o.table("sizes").array.map { $0.int! }
+            try checkBand(o)
+            let activation = try o.choice("activation", Activation.self)
+            let k = try o.optionalInt("reflectors")
+            let dtype = try DType(lua: o.string("dtype"))
+            try reserveModel(Array(zip(sizes, sizes.dropFirst())), dtype: dtype, what: "an MLP \(sizes)", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 do {
                     return .object(try SpectralMLP<T>(sizes: sizes, activation: activation,
-                                                      options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o["sigma_star"].double ?? 1,
-                                                                     r: o["r"].double ?? 0.01, bias: o["bias"].bool ?? true),
+                                                      options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o.double("sigma_star"),
+                                                                     r: o.double("r"), bias: o.bool("bias")),
                                                       rng: &session.random))
                 } catch let e as TensorError { throw LuaError.runtime("lab.models.mlp: \(e)") }
             }
-            return [try DType(lua: o["dtype"].string ?? "float32") == .float32 ? make(Float.self) : make(Double.self)]
+            return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
         }
-        m.function("rnn", "lab.models.rnn{cell=\"spectral\"|\"orthogonal\"|\"rnn\", input=, hidden=, output=, readout=\"last\"|\"all\", activation=\"relu\"|\"tanh\"|\"leaky_relu\", reflectors=hidden/4, r=0.01, sigma_star=1, init=\"gaussian\"|\"identity\"|\"orthogonal\", dtype=\"float32\"}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b)") { [unowned session] args in
-            let o = try args.table(1)
-            try LuaNumerics.checkKeys(o, ["cell", "input", "hidden", "output", "readout", "activation", "reflectors", "r",
-                                          "sigma_star", "init", "dtype", "stateful", "recurrence"], 1)
-            func int(_ key: String, _ d: Int? = nil) throws -> Int {
-                if o[key].isNil, let d { return d }
-                guard let v = o[key].int else { throw LuaError.argument(index: 1, message: "\(key) must be an integer") }
-                return v
-            }
-            func choice<E: RawRepresentable>(_ key: String, _ d: E) throws -> E where E.RawValue == String, E: CaseIterable {
-                guard let name = o[key].string else {
-                    if o[key].isNil { return d }
-                    throw LuaError.argument(index: 1, message: "\(key) must be a string")
-                }
-                guard let e = E(rawValue: name) else {
-                    throw LuaError.argument(index: 1, message: "\(key) must be one of \(E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(name)\"")
-                }
-                return e
-            }
-            let cell = o["cell"].string ?? "spectral"
-            let hidden = try int("hidden")
-            let input = try int("input"), output = try int("output")
-            let reflectors = try int("reflectors", Swift.max(1, hidden / 4))   // the authors' default
-            let r = o["r"].double ?? 0.01, sigmaStar = o["sigma_star"].double ?? 1
+        m.function("rnn", "lab.models.rnn{cell=, input=, hidden=, output=, ...}: a recurrent network h_t = φ(W h_{t−1} + M x_t + b) (spectral, orthogonal, rnn) or an LSTM or GRU", options: rnnOptions) { [unowned session] _, o in
+            let cell = try o.string("cell")
+            let hidden = try o.int("hidden"), input = try o.int("input"), output = try o.int("output")
+            let reflectors = try o.optionalInt("reflectors") ?? Swift.max(1, hidden / 4)   // the authors' default
+            if cell == "spectral" { try checkBand(o) }
             // oRNN's authors use leaky ReLU; everyone else here defaults to ReLU.
-            let activation = try choice("activation", cell == "orthogonal" ? Activation.leakyRelu : .relu)
-            let readout = try choice("readout", RecurrentNetwork<Float>.Readout.last)
-            let initialization = try choice("init", DenseTransition<Float>.Initialization.gaussian)
-            let dtype = try DType(lua: o["dtype"].string ?? "float32")
-
-            let stateful = o["stateful"].bool ?? false
-            let recurrence = try choice("recurrence", RecurrentNetwork<Float>.Recurrence.materialized)
-            if recurrence == .perStep && !["spectral", "orthogonal"].contains(cell) {
-                throw LuaError.argument(index: 1, message: "recurrence \"per_step\" applies W through its reflectors: spectral and orthogonal cells only")
-            }
+            let activation = o.isGiven("activation") ? try o.choice("activation", Activation.self) : cell == "orthogonal" ? .leakyRelu : .relu
+            let readout = try o.choice("readout", RecurrentNetwork<Float>.Readout.self)
+            let dtype = try DType(lua: o.string("dtype"))
+            let stateful = try o.bool("stateful")
+            let recurrence = try o.choice("recurrence", RecurrentNetwork<Float>.Recurrence.self)
+            try reserveModel([(hidden, hidden), (hidden, input), (hidden, output)], dtype: dtype,
+                             what: "a \(cell) model with \(hidden) hidden units", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 let model = try build(T.self)
                 model.carriesState = stateful
@@ -230,17 +261,14 @@ enum LuaModels {
                     switch cell {
                     case "spectral":
                         transition = try SpectralTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden),
-                                                               sigmaStar: sigmaStar, r: r, rng: &session.random)
+                                                               sigmaStar: o.double("sigma_star"), r: o.double("r"), rng: &session.random)
                     case "orthogonal":
                         transition = try OrthogonalTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden), rng: &session.random)
                     case "rnn":
-                        transition = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: initialization.rawValue)!,
-                                                            rng: &session.random)
-                    case "lstm", "gru":
+                        transition = try DenseTransition<T>(size: hidden, initialization: o.choice("init"), rng: &session.random)
+                    default:
                         return try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
                                                    readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!, rng: &session.random)
-                    default:
-                        throw LuaError.argument(index: 1, message: "cell must be \"spectral\", \"orthogonal\", \"rnn\", \"lstm\" or \"gru\", got \"\(cell)\"")
                     }
                     return try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
                                                    activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
@@ -289,6 +317,10 @@ enum LuaModels {
 
     // MARK: lab.loss
 
+    static let crossEntropyOptions = LuaOptions("lab.loss.cross_entropy", [
+        .init("ignore", .integer(Int.min ... Int.max), help: "a label whose rows count for nothing (padding)"),
+    ])
+
     static func lossModule() -> LuaModule {
         var m = LuaModule("loss")
         m.function("mse", "lab.loss.mse(y, target): mean squared error and its gradient with respect to y") { args in
@@ -298,9 +330,8 @@ enum LuaModels {
             }
             return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
         }
-        m.function("cross_entropy", "lab.loss.cross_entropy(logits, labels [, {ignore=-1}]): softmax cross-entropy (mean over counted rows), its gradient, and the accuracy; labels are 1-based classes, one per row (a table or tensor)") { args in
-            let ignore = try args.table(3, default: [:])["ignore"].int ?? -1
-            let labels = try zeroBasedLabels(args.value(2), ignore: ignore, argument: 2)
+        m.function("cross_entropy", "lab.loss.cross_entropy(logits, labels [, {ignore=}]): softmax cross-entropy (mean over counted rows), its gradient, and the accuracy; labels are 1-based classes, one per row (a table or tensor)", options: crossEntropyOptions, at: 3) { args, o in
+            let labels = try zeroBasedLabels(args.value(2), ignore: o.optionalInt("ignore"), argument: 2)
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
                 let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: labels, ignore: -1)
                 return [.number(Double(r.loss)), .object(r.grad), .number(r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))]
@@ -315,7 +346,7 @@ enum LuaModels {
 
     /// Labels as a Lua table of integers or a tensor of integral values (argument i, for messages),
     /// made 0-based with `ignore` (a 1-based label, or any other value) as −1.
-    static func zeroBasedLabels(_ value: LuaValue, ignore: Int, argument i: Int) throws -> [Int] {
+    static func zeroBasedLabels(_ value: LuaValue, ignore: Int?, argument i: Int) throws -> [Int] {
         let values: [Double]
         switch value {
         case .object(let o as Tensor<Float>): values = o.scalars.map(Double.init)
@@ -331,44 +362,85 @@ enum LuaModels {
 
     // MARK: lab.optim
 
+    static let finiteNonNegative = LuaOptionKind.number(0, .greatestFiniteMagnitude)
+    static let positive = LuaOptionKind.number(0, .greatestFiniteMagnitude, exclusiveLow: true)
+    static let probability = LuaOptionKind.number(0, 1)
+    /// What every optimizer takes; then each rule's own.
+    static func optimizerOptions(_ name: String, lr: Double, _ own: [LuaOption]) -> LuaOptions {
+        LuaOptions("lab.optim.\(name)", [
+            .init("lr", finiteNonNegative, default: .number(lr), help: "learning rate"),
+            .init("weight_decay", finiteNonNegative, default: 0, help: "L2 penalty added to the gradient"),
+            .init("clip", finiteNonNegative, default: 0, help: "clip the gradients' global norm to this before each step (0: none)"),
+            .init("renormalize", .boolean, default: true, help: "reflector rows back to unit norm after each step"),
+        ] + own)
+    }
+    static let epsilon = LuaOption("epsilon", positive, default: 1e-8, help: "added to the denominator")
+    static let sgdOptions = optimizerOptions("sgd", lr: 0.01, [
+        .init("momentum", .number(0, 1, exclusiveLow: false), default: 0, help: "heavy-ball momentum in [0, 1)"),
+        .init("nesterov", .boolean, default: false, help: "Nesterov momentum (needs momentum > 0)"),
+    ])
+    static let rmspropOptions = optimizerOptions("rmsprop", lr: 0.01, [
+        .init("alpha", probability, default: 0.99, help: "decay of the squared-gradient average"), epsilon,
+    ])
+    static let adamOptions = optimizerOptions("adam", lr: 1e-3, [
+        .init("beta1", probability, default: 0.9, help: "decay of the gradient average, in [0, 1)"),
+        .init("beta2", probability, default: 0.999, help: "decay of the squared-gradient average, in [0, 1)"), epsilon,
+    ])
+
     static func optimModule() -> LuaModule {
         var m = LuaModule("optim")
-        func constructor(_ name: String, _ doc: String, _ keys: [String], _ rule: @escaping (LuaTable) throws -> OptimizerRule) {
-            m.function(name, doc) { args in
-                let o = try args.table(1, default: [:])
-                try LuaNumerics.checkKeys(o, ["lr", "weight_decay", "clip", "renormalize"] + keys, 1)
-                return [.object(try LuaOptimizer(rule: rule(o), options: o))]
-            }
+        func constructor(_ name: String, _ doc: String, _ declaration: LuaOptions, _ rule: @escaping (LuaOptionValues) throws -> OptimizerRule) {
+            m.function(name, doc, options: declaration) { _, o in [.object(try LuaOptimizer(rule: rule(o), options: o))] }
         }
         m.function("clip_grad_norm", "lab.optim.clip_grad_norm(model, max): scales the model's gradients so their global norm is at most max; returns the norm before") { args in
             let maxNorm = try args.number(2)
-            guard maxNorm > 0 else { throw LuaError.argument(index: 2, message: "max must be > 0") }
+            guard maxNorm > 0, maxNorm.isFinite else { throw LuaError.argument(index: 2, message: "max must be a finite number > 0, got \(maxNorm)") }
             func clip<M: Trainable>(_ m: M) -> [LuaValue] {
                 [.number(Double(Optimizer<M.Scalar>.clipGradientNorm(m.parameters, maxNorm: M.Scalar(maxNorm))))]
             }
             guard let m = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
             return clip(m)
         }
-        constructor("sgd", "lab.optim.sgd{lr=0.01, momentum=0, nesterov=false, weight_decay=0, clip=nil, renormalize=true}: stochastic gradient descent", ["momentum", "nesterov"]) { o in
-            .sgd(momentum: o["momentum"].double ?? 0, nesterov: o["nesterov"].bool ?? false)
+        func below1(_ o: LuaOptionValues, _ names: String...) throws {
+            for n in names where try o.double(n) >= 1 {
+                throw LuaError.runtime("bad option '\(n)' to '\(o.declaration.function)' (must be < 1, got \(try o.double(n)))")
+            }
         }
-        constructor("rmsprop", "lab.optim.rmsprop{lr=0.01, alpha=0.99, epsilon=1e-8, weight_decay=0, clip=nil, renormalize=true}: RMSProp", ["alpha", "epsilon"]) { o in
-            .rmsprop(alpha: o["alpha"].double ?? 0.99, epsilon: o["epsilon"].double ?? 1e-8)
+        constructor("sgd", "lab.optim.sgd{lr=0.01, ...}: stochastic gradient descent", sgdOptions) { o in
+            try below1(o, "momentum")
+            if try o.bool("nesterov"), try o.double("momentum") == 0 {
+                throw LuaError.runtime("bad option 'nesterov' to 'lab.optim.sgd' (Nesterov momentum needs momentum > 0)")
+            }
+            return .sgd(momentum: try o.double("momentum"), nesterov: try o.bool("nesterov"))
         }
-        constructor("adam", "lab.optim.adam{lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0, clip=nil, renormalize=true}: Adam", ["beta1", "beta2", "epsilon"]) { o in
-            .adam(beta1: o["beta1"].double ?? 0.9, beta2: o["beta2"].double ?? 0.999, epsilon: o["epsilon"].double ?? 1e-8)
+        constructor("rmsprop", "lab.optim.rmsprop{lr=0.01, ...}: RMSProp", rmspropOptions) { o in
+            try below1(o, "alpha")
+            return .rmsprop(alpha: try o.double("alpha"), epsilon: try o.double("epsilon"))
+        }
+        constructor("adam", "lab.optim.adam{lr=1e-3, ...}: Adam", adamOptions) { o in
+            try below1(o, "beta1", "beta2")
+            return .adam(beta1: try o.double("beta1"), beta2: try o.double("beta2"), epsilon: try o.double("epsilon"))
         }
         return m
     }
 
     // MARK: lab.diagnostics
 
+    static let tensorKind = LuaOptionKind.object("tensor", prefixes: ["lab.FloatTensor", "lab.DoubleTensor"])
+    /// A batch as task:batch() gives it and lab.train reads it.
+    static let batchOptions = LuaOptions("batch", [
+        .init("x", tensorKind, required: true, help: "inputs, T×B×features"),
+        .init("y", .data("tensor or labels"), required: true, help: "targets: a tensor (mse) or 1-based labels (xent)"),
+        .init("loss", .choice(["mse", "xent"]), default: "mse", help: "mean squared error or softmax cross-entropy"),
+        .init("ignore", .integer(Int.min ... Int.max), help: "a label that counts for nothing (xent)"),
+        .init("reset", .boolean, default: false, help: "a new stream begins: a stateful model forgets its state"),
+    ])
+
     static func diagnosticsModule() -> LuaModule {
         var m = LuaModule("diagnostics")
-        m.function("grad_norms", "lab.diagnostics.grad_norms(model, {x=, y=, loss=\"mse\"|\"xent\", ignore=}): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters, with field first_last_ratio (gradients are left untouched)") { args in
-            let batch = try args.table(2)
+        m.function("grad_norms", "lab.diagnostics.grad_norms(model, batch): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters on a batch {x=, y=, loss=, ignore=} (as task:batch() gives), with field first_last_ratio (gradients are left untouched)", options: batchOptions, at: 2) { args, batch in
             guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
-            let lossName = batch["loss"].string ?? "mse"
+            let lossName = try batch.string("loss")
             func run<M: SequenceModel>(_ model: M) throws -> [LuaValue] {
                 typealias T = M.Scalar
                 guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
@@ -388,7 +460,7 @@ enum LuaModels {
                     }
                     grad = try Loss.meanSquaredError(y, target).grad
                 case "xent":
-                    let labels = try LuaModels.zeroBasedLabels(batch["y"], ignore: batch["ignore"].int ?? -1, argument: 2)
+                    let labels = try LuaModels.zeroBasedLabels(batch["y"], ignore: batch.optionalInt("ignore"), argument: 2)
                     grad = try Loss.crossEntropy(y, labels: labels, ignore: -1).grad
                 default:
                     throw LuaError.argument(index: 2, message: "loss must be \"mse\" or \"xent\", got \"\(lossName)\"")
@@ -444,16 +516,21 @@ final class LuaOptimizer: LuaObject {
     private var float: Optimizer<Float>?
     private var double: Optimizer<Double>?
 
-    init(rule: OptimizerRule, options o: LuaTable) throws {
+    init(rule: OptimizerRule, options o: LuaOptionValues) throws {
         self.rule = rule
-        let defaultLR: Double
-        if case .adam = rule { defaultLR = 1e-3 } else { defaultLR = 0.01 }
-        learningRate = o["lr"].double ?? defaultLR
-        weightDecay = o["weight_decay"].double ?? 0
-        clip = o["clip"].double
-        renormalize = o["renormalize"].bool ?? true
-        if let clip, !(clip > 0) { throw LuaError.argument(index: 1, message: "clip must be > 0") }
-        _ = try Optimizer<Double>(rule, learningRate: learningRate, weightDecay: weightDecay)   // validates
+        learningRate = try o.double("lr")
+        weightDecay = try o.double("weight_decay")
+        let clip = try o.double("clip")
+        self.clip = clip > 0 ? clip : nil
+        renormalize = try o.bool("renormalize")
+        do { _ = try Optimizer<Double>(rule, learningRate: learningRate, weightDecay: weightDecay) }   // validates
+        catch { throw LuaError.runtime("\(o.declaration.function): \(error)") }
+    }
+
+    /// A learning rate a script sets: finite and ≥ 0.
+    static func checkedLearningRate(_ lr: Double) throws -> Double {
+        guard lr >= 0, lr.isFinite else { throw LuaError.runtime("the learning rate must be a finite number ≥ 0, got \(lr)") }
+        return lr
     }
 
     private func typed<T: TensorScalar>(_: T.Type) throws -> Optimizer<T> {
@@ -492,15 +569,13 @@ final class LuaOptimizer: LuaObject {
     static let luaClass = LuaClass<LuaOptimizer>("lab.Optimizer") { c in
         c.property("lr") { .number($0.learningRate) }
         c.method("set_lr", "opt:set_lr(lr): changes the learning rate (also: opt.lr = lr)") { o, args in
-            o.learningRate = try args.number(2)
+            o.learningRate = try checkedLearningRate(args.number(2))
             return []
         }
         c.meta(.newindex) { args in
             let o = try args.object(1, LuaOptimizer.self)
             guard (try? args.string(2)) == "lr" else { throw LuaError.runtime("an optimizer has no settable field '\(args.typeName(2) == "string" ? try args.string(2) : "?")' (only lr)") }
-            let lr = try args.number(3)
-            guard lr >= 0, lr.isFinite else { throw LuaError.runtime("lr must be a finite number ≥ 0") }
-            o.learningRate = lr
+            o.learningRate = try checkedLearningRate(args.number(3))
             return []
         }
         c.method("step", "opt:step(model): one update from the model's gradients (clipped to clip, reflectors renormalized after); returns the gradient norm") { o, args in

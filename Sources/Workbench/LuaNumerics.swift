@@ -114,27 +114,23 @@ enum LuaNumerics {
 
     // MARK: lab.householder
 
+    static let householderOptions = LuaOptions("lab.householder", [
+        .init("transpose", .boolean, default: false, help: "apply Qᵀ instead of Q"),
+        .init("layout", .choice(["rows", "columns"]), default: "rows", help: "the vectors are X's rows or its columns"),
+        .init("method", .choice(["wy", "reflectorwise"]), default: "wy", help: "compact WY blocks (BLAS-3) or one reflector at a time"),
+        .init("block", .integer(1 ... 4096), default: 64, help: "reflectors per compact WY block", only: ("method", ["wy"])),
+    ])
+
     struct HouseholderOptions {
-        var transpose = false
-        var layout = Householder.Layout.rows
-        var method = Householder.Method.wy
+        var transpose: Bool
+        var layout: Householder.Layout
+        var method: Householder.Method
 
         init(_ args: LuaArgs, _ i: Int) throws {
-            let t = try args.table(i, default: [:])
-            try checkKeys(t, ["transpose", "layout", "method", "block"], i)
-            if let b = t["transpose"].bool { transpose = b }
-            switch t["layout"].string {
-            case nil, "rows": layout = .rows
-            case "columns": layout = .columns
-            case let other?: throw LuaError.argument(index: i, message: "layout must be \"rows\" or \"columns\", got \"\(other)\"")
-            }
-            let block = t["block"].int ?? 64
-            guard block >= 1 else { throw LuaError.argument(index: i, message: "block must be ≥ 1") }
-            switch t["method"].string {
-            case nil, "wy": method = .compactWY(blockSize: block)
-            case "reflectorwise": method = .reflectorwise
-            case let other?: throw LuaError.argument(index: i, message: "method must be \"wy\" or \"reflectorwise\", got \"\(other)\"")
-            }
+            let o = try args.options(i, householderOptions)
+            transpose = try o.bool("transpose")
+            layout = try o.string("layout") == "rows" ? .rows : .columns
+            method = try o.string("method") == "wy" ? .compactWY(blockSize: o.int("block")) : .reflectorwise
         }
     }
 
@@ -180,53 +176,48 @@ enum LuaNumerics {
         return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
     }
 
-    /// Unknown option names are errors (a typo must not be silently ignored).
-    static func checkKeys(_ t: LuaTable, _ known: [String], _ i: Int) throws {
-        for key in t.namedFields.map(\.name) where !known.contains(key) {
-            throw LuaError.argument(index: i, message: "unknown option '\(key)' (options: \(known.joined(separator: ", ")))")
-        }
-        if !t.array.isEmpty { throw LuaError.argument(index: i, message: "options are name = value pairs") }
-    }
-
     // MARK: lab.svd
+
+    static let svdLinearOptions = LuaOptions("lab.svd.linear", [
+        .init("reflectors", .integer(1 ... LuaModels.maxWidth), defaultText: "all", help: "reflectors per factor (capped at each side's size)"),
+        .init("reflectors_u", .integer(1 ... LuaModels.maxWidth), defaultText: "reflectors", help: "reflectors of U (≤ out)"),
+        .init("reflectors_v", .integer(1 ... LuaModels.maxWidth), defaultText: "reflectors", help: "reflectors of V (≤ in)"),
+        .init("sigma_star", LuaModels.positive, default: 1, help: "centre of the singular-value band"),
+        .init("r", LuaModels.finiteNonNegative, default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star"),
+        .init("bias", .boolean, default: true, help: "a bias vector"),
+        LuaModels.dtypeOption,
+        .init("mode", .choice(["automatic", "materialized", "factored"]), default: "automatic", help: "build W, or apply U, Σ and V in turn"),
+        .init("method", .choice(["wy", "reflectorwise"]), default: "wy", help: "compact WY blocks or one reflector at a time"),
+    ])
 
     static func svdModule(_ session: LabSession) -> LuaModule {
         var m = LuaModule("svd")
-        m.function("linear", "lab.svd.linear(in, out [, {reflectors=, reflectors_u=, reflectors_v=, sigma_star=1, r=0.01, bias=true, dtype=\"float32\", mode=\"automatic\", method=\"wy\"}]): a linear layer with W = U(Σ|0)Vᵀ, singular values in [σ*−r, σ*+r]") { [unowned session] args in
+        m.function("linear", "lab.svd.linear(in, out [, options]): a linear layer with W = U(Σ|0)Vᵀ, singular values in [σ*−r, σ*+r]", options: svdLinearOptions, at: 3) { [unowned session] args, o in
             let nIn = try args.integer(1), nOut = try args.integer(2)
-            let t = try args.table(3, default: [:])
-            try checkKeys(t, ["reflectors", "reflectors_u", "reflectors_v", "sigma_star", "r", "bias", "dtype", "mode", "method"], 3)
-            func int(_ key: String) throws -> Int? {
-                if t[key].isNil { return nil }
-                guard let i = t[key].int else { throw LuaError.argument(index: 3, message: "\(key) must be an integer") }
-                return i
+            for (i, n) in [(1, nIn), (2, nOut)] where !(1 ... LuaModels.maxWidth).contains(n) {
+                throw LuaError.argument(index: i, message: "a size between 1 and \(LuaModels.maxWidth) expected, got \(n)")
             }
-            func number(_ key: String, _ d: Double) throws -> Double {
-                if t[key].isNil { return d }
-                guard let x = t[key].double else { throw LuaError.argument(index: 3, message: "\(key) must be a number") }
-                return x
+            try LuaModels.checkBand(o)
+            let both = try o.optionalInt("reflectors")
+            for (side, n) in [("reflectors_u", nOut), ("reflectors_v", nIn)] {
+                if let k = try o.optionalInt(side), k > n {
+                    throw LuaError.runtime("bad option '\(side)' to 'lab.svd.linear' (must be ≤ \(n), the size of its side, got \(k))")
+                }
+            }
+            if let k = both, k > Swift.max(nIn, nOut) {
+                throw LuaError.runtime("bad option 'reflectors' to 'lab.svd.linear' (must be ≤ \(Swift.max(nIn, nOut)), the larger side, got \(k))")
             }
             var options = SVDLinear<Float>.Options()
-            options.reflectorsU = try int("reflectors_u") ?? int("reflectors")
-            options.reflectorsV = try int("reflectors_v") ?? int("reflectors")
-            if let k = options.reflectorsU { options.reflectorsU = Swift.min(k, nOut) }   // "reflectors = n" caps per side
-            if let k = options.reflectorsV { options.reflectorsV = Swift.min(k, nIn) }
-            options.sigmaStar = try number("sigma_star", 1)
-            options.r = try number("r", 0.01)
-            options.bias = t["bias"].bool ?? true
-            let dtype = try DType(lua: t["dtype"].string ?? "float32")
-            let mode = try t["mode"].string.map { name -> SVDLinear<Float>.Mode in
-                guard let m = SVDLinear<Float>.Mode(rawValue: name) else {
-                    throw LuaError.argument(index: 3, message: "mode must be automatic, materialized or factored")
-                }
-                return m
-            } ?? .automatic
-            let method: Householder.Method
-            switch t["method"].string {
-            case nil, "wy": method = .wy
-            case "reflectorwise": method = .reflectorwise
-            case let other?: throw LuaError.argument(index: 3, message: "method must be \"wy\" or \"reflectorwise\", got \"\(other)\"")
-            }
+            // "reflectors = n" caps per side.
+            options.reflectorsU = try o.optionalInt("reflectors_u") ?? both.map { Swift.min($0, nOut) }
+            options.reflectorsV = try o.optionalInt("reflectors_v") ?? both.map { Swift.min($0, nIn) }
+            options.sigmaStar = try o.double("sigma_star")
+            options.r = try o.double("r")
+            options.bias = try o.bool("bias")
+            let dtype = try DType(lua: o.string("dtype"))
+            let mode = try o.choice("mode", SVDLinear<Float>.Mode.self)
+            let method: Householder.Method = try o.string("method") == "wy" ? .wy : .reflectorwise
+            try LuaModels.reserveModel([(nIn, nIn), (nOut, nOut)], dtype: dtype, what: "a \(nIn)→\(nOut) SVD layer", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 let layer: SVDLinear<T>
                 do {

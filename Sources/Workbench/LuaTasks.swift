@@ -80,74 +80,90 @@ final class LuaTask: LuaObject {
 }
 
 enum LuaTasks {
+    /// What every task takes.
+    static func taskOptions(_ name: String, seeded: Bool = true, _ own: [LuaOption]) -> LuaOptions {
+        LuaOptions("lab.tasks.\(name)", own + [
+            .init("batch", .integer(1 ... 1 << 16), default: own.contains { $0.name == "seq_len" } ? 32 : 128, help: "sequences per batch"),
+            LuaModels.dtypeOption,
+        ] + (seeded ? [.init("seed", .integer(0 ... Int.max), defaultText: "drawn from the run's generator", help: "the task's own stream")] : []))
+    }
+    static let steps = LuaOptionKind.integer(1 ... 1 << 20)
+    static let addingOptions = taskOptions("adding", [.init("T", steps, default: 100, help: "sequence length")])
+    static let copyOptions = taskOptions("copy", [
+        .init("T", steps, default: 100, help: "blanks between the symbols and the recall marker"),
+        .init("symbols", .integer(1 ... 1 << 10), default: 8, help: "distinct symbols to remember"),
+        .init("length", .integer(1 ... 1 << 16), default: 10, help: "symbols to remember"),
+        .init("loss_positions", .choice(["all", "answer"]), default: "all", help: "score every step, or the answer steps only"),
+    ])
+    static let pixelOptions = taskOptions("pixel_mnist", [
+        .init("path", .string, default: "/usr/share/datasets/fashion-mnist", help: "folder of MNIST-format IDX files"),
+        .init("permuted", .boolean, default: false, help: "pixels in a fixed random order (permuted MNIST)"),
+        .init("permutation_seed", .integer(0 ... Int.max), default: 1, help: "the permutation's seed", only: ("permuted", ["true"])),
+        .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
+        .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
+    ])
+    static let charLMOptions = taskOptions("char_lm", seeded: false, [
+        .init("path", .string, default: "/usr/share/games/fortunes", help: "a text file or a folder of them"),
+        .init("format", .choice(CharCorpus.Format.allCases.map(\.rawValue)), default: "auto", help: "how to read the text"),
+        .init("seq_len", steps, default: 50, help: "characters per truncated-BPTT window"),
+        .init("split", .list(.number(0, 1), count: 2 ... 2), default: [0.9, 0.05], help: "{train, validation} fractions; the rest is the test split"),
+    ])
+
     static func module(_ session: LabSession) -> LuaModule {
         var m = LuaModule("tasks")
 
-        /// The options table, its keys checked; the task's seed (seed=, or drawn from the run's
-        /// generator so that --seed decides) and its dtype.
-        func options(_ args: LuaArgs, _ known: [String]) throws -> (LuaTable, UInt64, DType) {
-            let o = try args.table(1, default: [:])
-            try LuaNumerics.checkKeys(o, known + ["seed", "dtype"], 1)
-            let seed: UInt64
-            if o["seed"].isNil { seed = session.random.next() }
-            else if let s = o["seed"].int, s >= 0 { seed = UInt64(s) }
-            else { throw LuaError.argument(index: 1, message: "seed must be an integer ≥ 0") }
-            return (o, seed, try DType(lua: o["dtype"].string ?? "float32"))
+        /// The task's seed (seed=, or drawn from the run's generator so that --seed decides).
+        func seed(_ o: LuaOptionValues) throws -> UInt64 {
+            try o.optionalInt("seed").map { UInt64($0) } ?? session.random.next()
         }
-        func int(_ o: LuaTable, _ key: String, _ d: Int) throws -> Int {
-            if o[key].isNil { return d }
-            guard let v = o[key].int else { throw LuaError.argument(index: 1, message: "\(key) must be an integer") }
-            return v
-        }
-        func make(_ body: () throws -> any SequenceTask, _ dtype: DType) throws -> [LuaValue] {
-            do { return [.object(LuaTask(try body(), dtype: dtype))] }
+        func make(_ o: LuaOptionValues, _ body: () throws -> any SequenceTask) throws -> [LuaValue] {
+            do { return [.object(LuaTask(try body(), dtype: try DType(lua: o.string("dtype"))))] }
             catch let e as TaskError { throw LuaError.runtime(e.description) }
         }
+        /// Prices a generated task's batches (T×B×features, its training and held-out streams) first.
+        func reserve(_ o: LuaOptionValues, steps: Int, features: Int) throws {
+            let what = "a \(o.declaration.function) task with T = \(steps) and batch = \(try o.int("batch"))"
+            let dtype = try DType(lua: o.string("dtype"))
+            try Memory.reserve(Memory.bytes([steps, try o.int("batch"), features, 8], elementSize: dtype.size, for: what),
+                               for: what, state: session.state)
+        }
 
-        m.function("adding", "lab.tasks.adding{T=100, batch=128, seed=, dtype=}: the adding problem (MSE; always answering 1 scores 1/6)") { args in
-            let (o, seed, dtype) = try options(args, ["T", "batch"])
-            let t = try int(o, "T", 100), b = try int(o, "batch", 128)
-            return try make({ try AddingTask(length: t, batchSize: b, seed: seed) }, dtype)
+        m.function("adding", "lab.tasks.adding{T=100, batch=128, ...}: the adding problem (MSE; always answering 1 scores 1/6)", options: addingOptions) { _, o in
+            let t = try o.int("T"), b = try o.int("batch")
+            try reserve(o, steps: t, features: 3)
+            let s = try seed(o)
+            return try make(o) { try AddingTask(length: t, batchSize: b, seed: s) }
         }
-        m.function("copy", "lab.tasks.copy{T=100, symbols=8, length=10, batch=128, loss_positions=\"all\"|\"answer\", seed=, dtype=}: the copying memory task (cross-entropy; baseline length·log(symbols)/(T + 2·length))") { args in
-            let (o, seed, dtype) = try options(args, ["T", "symbols", "length", "batch", "loss_positions"])
-            let positions = o["loss_positions"].string ?? "all"
-            guard positions == "all" || positions == "answer" else {
-                throw LuaError.argument(index: 1, message: "loss_positions must be \"all\" or \"answer\", got \"\(positions)\"")
-            }
-            let t = try int(o, "T", 100), s = try int(o, "symbols", 8), l = try int(o, "length", 10), b = try int(o, "batch", 128)
-            return try make({ try CopyTask(blanks: t, symbols: s, length: l, batchSize: b, answerOnly: positions == "answer", seed: seed) }, dtype)
+        m.function("copy", "lab.tasks.copy{T=100, symbols=8, length=10, batch=128, ...}: the copying memory task (cross-entropy; baseline length·log(symbols)/(T + 2·length))", options: copyOptions) { _, o in
+            let t = try o.int("T"), symbols = try o.int("symbols"), l = try o.int("length"), b = try o.int("batch")
+            try reserve(o, steps: t + 2 * l, features: symbols + 3)
+            let s = try seed(o)
+            let answerOnly = try o.string("loss_positions") == "answer"
+            return try make(o) { try CopyTask(blanks: t, symbols: symbols, length: l, batchSize: b, answerOnly: answerOnly, seed: s) }
         }
-        m.function("pixel_mnist", "lab.tasks.pixel_mnist{path=\"/usr/share/datasets/fashion-mnist\", permuted=false, permutation_seed=1, batch=128, valid=5000, eval_batch=500, seed=, dtype=}: pixel-by-pixel (784 steps) classification of MNIST-format IDX files, gzipped or not") { args in
-            let (o, seed, dtype) = try options(args, ["path", "permuted", "permutation_seed", "batch", "valid", "eval_batch"])
-            let path = o["path"].string ?? "/usr/share/datasets/fashion-mnist"
-            let permuted = o["permuted"].bool ?? false
-            let permutationSeed = try int(o, "permutation_seed", 1)
-            guard permutationSeed >= 0 else { throw LuaError.argument(index: 1, message: "permutation_seed must be an integer ≥ 0") }
-            let b = try int(o, "batch", 128), valid = try int(o, "valid", 5000), evalBatch = try int(o, "eval_batch", 500)
-            return try make({
-                try PixelMNIST(directory: path, permuted: permuted, permutationSeed: UInt64(permutationSeed), batchSize: b,
-                               validation: valid, evalBatchSize: evalBatch, seed: seed)
-            }, dtype)
+        m.function("pixel_mnist", "lab.tasks.pixel_mnist{path=, permuted=false, batch=128, ...}: pixel-by-pixel (784 steps) classification of MNIST-format IDX files, gzipped or not", options: pixelOptions) { _, o in
+            let path = try o.string("path"), permuted = try o.bool("permuted")
+            let permutationSeed = UInt64(try o.int("permutation_seed"))
+            let b = try o.int("batch"), valid = try o.int("valid"), evalBatch = try o.int("eval_batch")
+            try reserve(o, steps: 784, features: 2)
+            let s = try seed(o)
+            return try make(o) {
+                try PixelMNIST(directory: path, permuted: permuted, permutationSeed: permutationSeed, batchSize: b,
+                               validation: valid, evalBatchSize: evalBatch, seed: s)
+            }
         }
-        m.function("char_lm", "lab.tasks.char_lm{path=\"/usr/share/games/fortunes\", format=\"auto\"|\"plain\"|\"ptb\"|\"fortune\", seq_len=50, batch=32, split={0.9, 0.05}, dtype=}: character-level language modelling with truncated BPTT streams (bits per character = loss / ln 2)") { args in
-            let (o, _, dtype) = try options(args, ["path", "format", "seq_len", "batch", "split"])
-            let path = o["path"].string ?? "/usr/share/games/fortunes"
-            let formatName = o["format"].string ?? "auto"
-            guard let format = CharCorpus.Format(rawValue: formatName) else {
-                throw LuaError.argument(index: 1, message: "format must be one of \(CharCorpus.Format.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(formatName)\"")
+        m.function("char_lm", "lab.tasks.char_lm{path=, format=\"auto\", seq_len=50, batch=32, split={0.9, 0.05}, ...}: character-level language modelling with truncated BPTT streams (bits per character = loss / ln 2)", options: charLMOptions) { _, o in
+            let path = try o.string("path")
+            let format = try o.choice("format", CharCorpus.Format.self)
+            let split = try o.table("split").array.map { $0.double! }
+            guard split[0] > 0, split[1] >= 0, split[0] + split[1] < 1 else {
+                throw LuaError.runtime("bad option 'split' to 'lab.tasks.char_lm' (train > 0, validation ≥ 0 and train + validation < 1 leave a test split; got {\(split[0]), \(split[1])})")
             }
-            var fractions = (train: 0.9, validation: 0.05)
-            if !o["split"].isNil {
-                guard let s = o["split"].table?.array.compactMap(\.double), s.count == 2 else {
-                    throw LuaError.argument(index: 1, message: "split must be {train fraction, validation fraction}, e.g. {0.9, 0.05}")
-                }
-                fractions = (s[0], s[1])
+            let seqLen = try o.int("seq_len"), b = try o.int("batch")
+            try reserve(o, steps: seqLen, features: 2)
+            return try make(o) {
+                try CharLMTask(corpus: try CharCorpus(path: path, format: format, fractions: (split[0], split[1])), sequenceLength: seqLen, batchSize: b)
             }
-            let seqLen = try int(o, "seq_len", 50), b = try int(o, "batch", 32)
-            return try make({
-                try CharLMTask(corpus: try CharCorpus(path: path, format: format, fractions: fractions), sequenceLength: seqLen, batchSize: b)
-            }, dtype)
         }
         return m
     }

@@ -25,6 +25,9 @@ enum DType: String {
         default: throw LuaError.runtime("unknown dtype '\(name)' (expected float32 or float64)")
         }
     }
+
+    /// Bytes per element.
+    var size: Int { self == .float32 ? 4 : 8 }
 }
 
 extension LuaArgs {

@@ -1,0 +1,48 @@
+import Foundation
+import LuaBridge
+
+/// Memory a script asks for, checked before it is taken: an allocation that fails inside Swift
+/// aborts the process, so every size a script controls is priced first (with overflow checks) and
+/// the memory tried once; a refusal is a Lua error naming what was asked for.
+enum Memory {
+    /// The largest single block a script may ask for (one tensor, say).
+    static let limit = 1 << 34
+
+    /// n₁·n₂·…·size in bytes, or an error when the product overflows or passes the limit.
+    static func bytes(_ counts: [Int], elementSize: Int, for what: @autoclosure () -> String) throws -> Int {
+        var n = elementSize
+        for c in counts {
+            let (p, overflow) = n.multipliedReportingOverflow(by: Swift.max(c, 0))
+            guard !overflow, p <= limit else {
+                throw LuaError.runtime("\(what()) is too large (over \(describe(limit)), the limit for one block of memory)")
+            }
+            n = p
+        }
+        return n
+    }
+
+    /// Tries to take `bytes` now (and gives them back): when that fails, collects Lua's garbage
+    /// (dead tensors) and tries once more; then fails with "not enough memory for …".
+    static func reserve(_ bytes: Int, for what: @autoclosure () -> String, state: LuaState?) throws {
+        guard bytes > 1 << 20 else { return }
+        if probe(bytes) { return }
+        state?.collectGarbage()
+        if probe(bytes) { return }
+        throw LuaError.runtime("not enough memory for \(what()) (\(describe(bytes)))")
+    }
+
+    private static func probe(_ bytes: Int) -> Bool {
+        guard let p = malloc(bytes) else { return false }
+        free(p)
+        return true
+    }
+
+    /// "64 GiB", "3.5 MiB".
+    static func describe(_ bytes: Int) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var x = Double(bytes), u = 0
+        while x >= 1024 && u < units.count - 1 { x /= 1024; u += 1 }
+        if u == 0 { return "\(bytes) bytes" }
+        return String(format: x >= 10 || x == x.rounded() ? "%.0f" : "%.1f", x) + " " + units[u]
+    }
+}
