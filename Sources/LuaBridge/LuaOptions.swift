@@ -305,15 +305,19 @@ extension LuaOptions {
         var values: [String: LuaValue] = [:]
         var given = Set<String>()
         let names = options.map(\.name)
-        for (key, v) in t.entries {
+        // Unknown names first: a misspelt key explains more than a bad value next to it.
+        for (key, _) in t.entries {
             guard case .string(let name) = key else {
                 throw LuaError.runtime("bad option \(LuaOptions.show(key.value)) to '\(function)' (option names are strings)")
             }
-            guard let o = option(name) else {
+            guard option(name) != nil else {
                 throw LuaError.runtime("unknown option '\(name)' to '\(function)'\(LuaOptions.suggestion(name, names)) (options: \(names.joined(separator: ", ")))")
             }
-            values[name] = try check(o, v, typeName: typeNames[name] ?? v.typeName)
-            given.insert(name)
+        }
+        for o in options {
+            guard let v = t.fields[.string(o.name)] else { continue }
+            values[o.name] = try check(o, v, typeName: typeNames[o.name] ?? v.typeName)
+            given.insert(o.name)
         }
         for o in options where values[o.name] == nil {
             if o.required { throw LuaError.runtime("missing option '\(o.name)' to '\(function)' (\(o.kind.expected) \(o.kind.range): \(o.help))") }

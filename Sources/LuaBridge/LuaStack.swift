@@ -8,7 +8,7 @@ import LuaShim
 let maxTableDepth = 100
 /// Values copied into Swift from one table at most. A subtable that appears n times is copied n
 /// times, so a few tables that refer to each other can stand for billions of nodes: refused.
-let maxTableNodes = 1 << 20
+let maxTableNodes = 1 << 18
 
 extension LuaState {
     /// Pushes a Swift value. Throws (having pushed nothing usable) for a table with a NaN key.

@@ -11,7 +11,16 @@ enum Experiment {
         ("lab.experiment.model", "lab.experiment.model(cell, params, task): the recurrent model a recipe trains for this cell (activation \"auto\": relu for spectral, leaky_relu for orthogonal, tanh otherwise)"),
     ]
 
+    static let runOptions = LuaOptions("lab.experiment.run", [
+        .init("name", .string, default: "experiment", help: "the task's name in results and tables"),
+        .init("params", .table, required: true, help: "from lab.experiment.params"),
+        .init("task", .function, required: true, help: "function() returning a fresh task (called once per cell)"),
+        .init("result", .function, help: "function(row, model, task): adds fields to a cell's result row"),
+        .init("columns", .list(.string, count: 1 ... 64), help: "the table's columns (keys of the result rows)"),
+    ])
+
     static func install(in state: LuaState) throws {
+        state.declare(runOptions)
         try state.run(source, chunkName: "=lab.experiment")
         for (name, doc) in docs { state.document(function: name, doc) }
     }
@@ -62,14 +71,24 @@ enum Experiment {
 
     local auto_activation = { spectral = "relu", orthogonal = "leaky_relu" }
 
+    -- The shared hyperparameters each cell takes (a recipe sets them all; a cell gets its own).
+    local cell_options = {
+      spectral = { activation = true, reflectors = true, r = true, sigma_star = true },
+      orthogonal = { activation = true, reflectors = true },
+      rnn = { activation = true, init = true },
+    }
+
     function experiment.model(cell, p, task)
-      local activation = p.activation
-      if activation == "auto" then activation = auto_activation[cell] or "tanh" end
-      return lab.models.rnn {
-        cell = cell, input = task.input, hidden = p.hidden, output = task.output, readout = task.readout,
-        activation = activation, reflectors = p.reflectors > 0 and p.reflectors or nil, r = p.r,
-        sigma_star = p.sigma_star, init = p.init, stateful = task.stateful,
-      }
+      local o = { cell = cell, input = task.input, hidden = p.hidden, output = task.output, readout = task.readout,
+                  stateful = task.stateful }
+      local own = cell_options[cell] or {}
+      if own.activation then
+        o.activation = p.activation == "auto" and (auto_activation[cell] or "tanh") or p.activation
+      end
+      if own.reflectors and p.reflectors > 0 then o.reflectors = p.reflectors end
+      if own.r then o.r, o.sigma_star = p.r, p.sigma_star end
+      if own.init then o.init = p.init end
+      return lab.models.rnn(o)
     end
 
     local function split_cells(s)
@@ -86,10 +105,8 @@ enum Experiment {
     end
 
     function experiment.run(o)
-      local p, name = o.params, o.name or "experiment"
-      if type(p) ~= "table" or type(o.task) ~= "function" then
-        error("lab.experiment.run needs params = (from lab.experiment.params) and task = function() return task end", 2)
-      end
+      o = lab.check("lab.experiment.run", o, 2)
+      local p, name = o.params, o.name
       local cells = split_cells(p.cells)
       if p.checkpoint_every > 0 and #cells > 1 then
         error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)

@@ -75,6 +75,23 @@ enum LabModule {
             clock_gettime(CLOCK_MONOTONIC, &ts)
             return [.number(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)]
         }
+        lab.function("check", "lab.check(name, options [, level]): checks a table of options against the declaration of the function name (help(name) lists them) and returns it with the defaults filled in; errors point at the code level calls up (1: the caller of lab.check)") { args in
+            let name = try args.string(1)
+            guard let declaration = args.state.declarations[name] else {
+                throw LuaError.argument(index: 1, message: "no options are declared for '\(name)'")
+            }
+            let level = try args.integer(3, default: 1)
+            do {
+                return [.table(LuaTable(array: [], fields: Dictionary(uniqueKeysWithValues:
+                    try args.options(2, declaration).values.map { (LuaKey.string($0.key), $0.value) })))]
+            } catch let LuaError.runtime(message) {
+                let position = args.position(level: level)
+                throw LuaError.lua(position.isEmpty ? message : "\(position): \(message)")
+            } catch let LuaError.argument(_, message) {
+                let position = args.position(level: level)
+                throw LuaError.lua((position.isEmpty ? "" : "\(position): ") + "bad options to '\(name)' (\(message))")
+            }
+        }
         LuaNumerics.install(into: &lab, session: session)
         LuaCheckpoint.install(into: &lab)
         LuaModels.install(into: &lab, session: session)

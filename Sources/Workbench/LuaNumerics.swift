@@ -77,8 +77,7 @@ enum LuaNumerics {
             let cols = args.typeName(2) == "number" ? try args.integer(2) : n
             let dtypeIndex = args.typeName(2) == "number" ? 3 : 2
             let d = args.isNil(dtypeIndex) ? DType.float32 : try DType(lua: args.string(dtypeIndex))
-            guard n >= 0, cols >= 0 else { throw LuaError.runtime("eye: negative size") }
-            do { try Tensor<Float>.checkShape([n, cols]) } catch { throw LuaError.runtime("\(error)") }
+            try args.reserveTensor([n, cols], d)
             return [d == .float32 ? .object(Tensor<Float>.identity(n, cols)) : .object(Tensor<Double>.identity(n, cols))]
         }
         m.function("from", "lab.tensor.from(t [, dtype]): a tensor from nested tables of numbers (shape inferred)") { args in

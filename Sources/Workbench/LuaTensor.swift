@@ -71,9 +71,17 @@ extension LuaArgs {
             }
         }
         let dtype = j <= count && !isNil(j) ? try DType(lua: string(j)) : .float32
-        guard dims.allSatisfy({ $0 >= 0 }) else { throw LuaError.runtime("negative dimension in \(dims)") }
-        do { try Tensor<Float>.checkShape(dims) } catch { throw LuaError.runtime("\(error)") }
+        if j + 1 <= count { throw LuaError.argument(index: j + 1, message: "no more arguments expected after the dtype") }
+        try reserveTensor(dims, dtype)
         return (dims, dtype)
+    }
+
+    /// Checks a shape a script asks for (no negative sizes, no overflow, under the limit for one
+    /// block) and that the memory for it is there now.
+    func reserveTensor(_ dims: [Int], _ dtype: DType) throws {
+        guard dims.allSatisfy({ $0 >= 0 }) else { throw LuaError.runtime("negative dimension in \(Tensor<Float>.describe(dims))") }
+        let what = "a \(Tensor<Float>.describe(dims)) \(dtype.rawValue) tensor"
+        try Memory.reserve(Memory.bytes(dims, elementSize: dtype.size, for: what), for: what, state: state)
     }
 
     private func isTable(_ i: Int) -> Bool { typeName(i) == "table" }
@@ -195,7 +203,9 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
     }
     c.method("t", "t:t(): the transpose of a matrix") { t, _ in [.object(try t.transposed())] }
     c.method("matmul", "a:matmul(b): the matrix product a·b (b a matrix or a vector)") { t, args in
-        [.object(try t.matmul(try args.tensor(2, T.self)))]
+        let b = try args.tensor(2, T.self)
+        if t.rank == 2, b.rank >= 1 { try args.reserveTensor([t.shape[0]] + b.shape.dropFirst(), T.self == Float.self ? .float32 : .float64) }
+        return [.object(try t.matmul(b))]
     }
     c.method("dot", "a:dot(b): the sum of a ⊙ b") { t, args in [.number(Double(try t.dot(try args.tensor(2, T.self))))] }
     c.method("sum", "t:sum(): the sum of all elements") { t, _ in [.number(Double(t.sum()))] }

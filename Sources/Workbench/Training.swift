@@ -14,7 +14,52 @@ enum Training {
         ("lab.schedule.warmup", "lab.schedule.warmup{steps=, after=}: linear ramp from 0 to after(steps) over steps, then the schedule after (a function or a number)"),
     ]
 
+    static let count = LuaOptionKind.integer(0 ... Int.max)
+    static let rate = LuaOptionKind.number(0, .greatestFiniteMagnitude)
+    static let positive = LuaOptionKind.number(0, .greatestFiniteMagnitude, exclusiveLow: true)
+    /// The options of the Lua functions below, checked by lab.check from their first line.
+    static let declarations: [LuaOptions] = [
+        LuaOptions("lab.train", [
+            .init("model", .value("model"), required: true, help: "a model from lab.models (or any object with forward, backward, zero_grad)"),
+            .init("task", .value("task"), required: true, help: "a task from lab.tasks, or a table with a batch() method"),
+            .init("optimizer", .object("optimizer", prefixes: ["lab.Optimizer"]), required: true, help: "from lab.optim"),
+            .init("steps", .integer(1 ... Int.max), help: "training steps (or give epochs)"),
+            .init("epochs", positive, help: "passes over the task's data (a task with batches_per_epoch)"),
+            .init("schedule", .value("function or number"), help: "the learning rate: a function of the step, or a number"),
+            .init("clip", rate, default: 0, help: "clip the gradients' global norm to this (0: none)"),
+            .init("every", count, default: 100, help: "log a metrics line every this many steps (0: at the end only)"),
+            .init("on_log", .function, help: "called with each metrics table"),
+            .init("eval_every", count, default: 0, help: "evaluate on task:eval_batches() every this many steps (0: none)"),
+            .init("diagnostics", .table, help: "{every = n}: gradient and spectrum diagnostics every n steps (0: none)"),
+            .init("checkpoint_every", count, default: 0, help: "write a checkpoint every this many steps (0: none)"),
+            .init("time_limit", positive, help: "stop after this many seconds (evaluating and checkpointing there)"),
+            .init("tags", .record, help: "fields added to every metrics line (not the loop's own: step, loss, lr, …)"),
+        ]),
+        LuaOptions("lab.train.diagnostics", [
+            .init("every", count, default: 0, help: "every this many steps (0: none)"),
+        ]),
+        LuaOptions("lab.schedule.step", [
+            .init("lr", rate, required: true, help: "the initial learning rate"),
+            .init("every", .integer(1 ... Int.max), required: true, help: "steps between decays"),
+            .init("gamma", rate, default: 0.1, help: "factor per decay"),
+        ]),
+        LuaOptions("lab.schedule.exponential", [
+            .init("lr", rate, required: true, help: "the initial learning rate"),
+            .init("gamma", rate, required: true, help: "factor per step"),
+        ]),
+        LuaOptions("lab.schedule.cosine", [
+            .init("lr", rate, required: true, help: "the initial learning rate"),
+            .init("steps", .integer(1 ... Int.max), required: true, help: "steps to decay over"),
+            .init("min", rate, default: 0, help: "the final learning rate"),
+        ]),
+        LuaOptions("lab.schedule.warmup", [
+            .init("steps", .integer(1 ... Int.max), required: true, help: "steps of the linear ramp from 0"),
+            .init("after", .value("function or number"), required: true, help: "the schedule after the ramp (a function of the step, or a number)"),
+        ]),
+    ]
+
     static func install(in state: LuaState) throws {
+        for d in declarations { state.declare(d) }
         try state.run(source, chunkName: "=lab.train")
         for (name, doc) in docs { state.document(function: name, doc) }
     }
@@ -22,43 +67,47 @@ enum Training {
     static let source = #"""
     local lab = require "lab"
 
-    local function check_options(o, known, fname)
-      if type(o) ~= "table" then error(fname .. " expects a table of options", 3) end
-      for k in pairs(o) do
-        if not known[k] then
-          local names = {}
-          for n in pairs(known) do names[#names + 1] = n end
-          table.sort(names)
-          error(string.format("%s: unknown option '%s' (options: %s)", fname, tostring(k), table.concat(names, ", ")), 3)
-        end
+    local check = lab.check
+
+    -- A learning rate a script gives: a finite number ≥ 0.
+    local function rate(x, what, level)
+      if math.type(x) == nil or x ~= x or x < 0 or x == math.huge then
+        error(string.format("%s must be a finite number ≥ 0, got %s", what, tostring(x)), level + 1)
       end
+      return x
     end
 
-    local function set(...) local t = {} for _, k in ipairs { ... } do t[k] = true end return t end
+    local function lr_function(v, what, level)
+      if type(v) == "function" then return v end
+      if type(v) == "number" then rate(v, what, level + 1) return function() return v end end
+      error(string.format("%s must be a function of the step or a number, got %s", what, type(v)), level + 1)
+    end
 
     -- Schedules: functions of the step (1-based) returning a learning rate.
     local schedule = {}
-    function schedule.constant(lr) return function() return lr end end
+    function schedule.constant(lr)
+      rate(lr, "lab.schedule.constant: lr", 2)
+      return function() return lr end
+    end
     function schedule.step(o)
-      check_options(o, set("lr", "every", "gamma"), "lab.schedule.step")
-      local gamma = o.gamma or 0.1
-      return function(step) return o.lr * gamma ^ ((step - 1) // o.every) end
+      o = check("lab.schedule.step", o, 2)
+      return function(step) return o.lr * o.gamma ^ ((step - 1) // o.every) end
     end
     function schedule.exponential(o)
-      check_options(o, set("lr", "gamma"), "lab.schedule.exponential")
+      o = check("lab.schedule.exponential", o, 2)
       return function(step) return o.lr * o.gamma ^ (step - 1) end
     end
     function schedule.cosine(o)
-      check_options(o, set("lr", "steps", "min"), "lab.schedule.cosine")
-      local min = o.min or 0
+      o = check("lab.schedule.cosine", o, 2)
+      local min = o.min
       return function(step)
         local t = math.min(step - 1, o.steps) / o.steps
         return min + (o.lr - min) * (1 + math.cos(math.pi * t)) / 2
       end
     end
     function schedule.warmup(o)
-      check_options(o, set("steps", "after"), "lab.schedule.warmup")
-      local after = type(o.after) == "function" and o.after or schedule.constant(o.after)
+      o = check("lab.schedule.warmup", o, 2)
+      local after = lr_function(o.after, "lab.schedule.warmup: after", 2)
       return function(step)
         if step <= o.steps then return after(o.steps) * step / o.steps end
         return after(step)
@@ -83,7 +132,7 @@ enum Training {
     -- reads the batches as one stream (from zeros, honouring batch.reset) and gets its training
     -- state back afterwards.
     function lab.evaluate(model, batches)
-      if type(batches) ~= "table" then error("lab.evaluate: batches must be a list of batches", 2) end
+      if type(batches) ~= "table" then error("lab.evaluate: batches must be a list of batches, got " .. type(batches), 2) end
       local stateful = model.stateful
       local saved = stateful and model:carried_state()
       if stateful then model:reset_state() end
@@ -100,30 +149,42 @@ enum Training {
 
     local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
 
+    -- The fields lab.train writes into a metrics line itself: tags may not overwrite them.
+    local reserved = {}
+    for k in ("step loss lr grad_norm steps_per_s eta_s accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
+              "sigma_max sigma_min condition_number orthogonality_drift"):gmatch("%S+") do reserved[k] = true end
+    local reserved_list = {}
+    for k in pairs(reserved) do reserved_list[#reserved_list + 1] = k end
+    table.sort(reserved_list)
+    reserved_list = table.concat(reserved_list, ", ")
+
     function lab.train(o)
-      check_options(o, set("model", "task", "optimizer", "steps", "epochs", "schedule", "clip", "every", "on_log",
-                           "eval_every", "diagnostics", "checkpoint_every", "time_limit", "tags"), "lab.train")
+      o = check("lab.train", o, 2)
       local model, task, opt = o.model, o.task, o.optimizer
-      if model == nil or task == nil or opt == nil then error("lab.train needs model, task and optimizer", 2) end
       if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
+      if (o.steps == nil) == (o.epochs == nil) then error("lab.train: give steps or epochs (one of them)", 2) end
       local steps = o.steps
       if o.epochs then
-        if type(task.batches_per_epoch) ~= "function" then
+        if type(task.batches_per_epoch) ~= "function" or not task:batches_per_epoch() then
           error("lab.train: epochs needs a task with a batches_per_epoch() method (or give steps)", 2)
         end
-        steps = o.epochs * task:batches_per_epoch()
+        steps = math.ceil(o.epochs * task:batches_per_epoch())
       end
-      if type(steps) ~= "number" or steps < 1 then error("lab.train: steps (or epochs) must be a positive number", 2) end
-      local lr_of = o.schedule
-      if type(lr_of) == "number" then lr_of = schedule.constant(lr_of) end
-      local every = o.every or 100
-      local diag_every = o.diagnostics and o.diagnostics.every
+      local lr_of = o.schedule ~= nil and lr_function(o.schedule, "lab.train: schedule", 2) or nil
+      local every = o.every
+      local diag_every = check("lab.train.diagnostics", o.diagnostics, 2).every
+      if o.tags then
+        for k in pairs(o.tags) do
+          if reserved[k] or k:match("^grad_norm%.") then
+            error(string.format("lab.train: tag '%s' is a field the loop logs itself (reserved: %s)", k, reserved_list), 2)
+          end
+        end
+      end
+      -- "n steps" with 0 meaning none: true at every n-th step.
+      local function due(n, step) return n > 0 and step % n == 0 end
 
       local clock = lab.clock
       local last_time = clock()
-      if o.time_limit ~= nil and (type(o.time_limit) ~= "number" or o.time_limit <= 0) then
-        error("lab.train: time_limit must be a positive number of seconds", 2)
-      end
       local deadline = o.time_limit and last_time + o.time_limit
       local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
       local metrics
@@ -151,13 +212,13 @@ enum Training {
         end
         model:zero_grad()
         model:backward(grad)
-        if o.clip then lab.optim.clip_grad_norm(model, o.clip) end
+        if o.clip > 0 then lab.optim.clip_grad_norm(model, o.clip) end
         local grad_norm = opt:step(model)
         sum_loss, count = sum_loss + loss, count + 1
         if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
 
         local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
-        if step % every == 0 or step == steps or out_of_time then
+        if due(every, step) or step == steps or out_of_time then
           local now = clock()
           local rate = count / math.max(now - last_time, 1e-9)
           metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
@@ -165,10 +226,10 @@ enum Training {
           if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
           if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
           if out_of_time then metrics.stopped = "time_limit" end
-          if o.eval_every and (step % o.eval_every == 0 or step == steps or out_of_time) and type(task.eval_batches) == "function" then
+          if o.eval_every > 0 and (due(o.eval_every, step) or step == steps or out_of_time) and type(task.eval_batches) == "function" then
             metrics.eval_loss, metrics.eval_accuracy = lab.evaluate(model, task:eval_batches())
           end
-          if diag_every and (step % diag_every == 0 or step == steps) then
+          if diag_every > 0 and (due(diag_every, step) or step == steps) then
             local b = task:batch()
             local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
             metrics.grad_first_last_ratio = g.first_last_ratio
@@ -182,7 +243,7 @@ enum Training {
           sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
           last_time = clock()
         end
-        if o.checkpoint_every and (step % o.checkpoint_every == 0 or step == steps or out_of_time) then
+        if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
           lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
                                                   last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
                                                   task_state = type(task.state) == "function" and task:state() or nil })

@@ -133,7 +133,7 @@ import Testing
         #expect(try error("return lab.svd.linear(4, 4):forward(lab.tensor.zeros(2, 5))")
                 == "test:2: SVD linear 4→4 expects a B×4 batch, got 2×5")
         #expect(try error("return lab.svd.linear(4, 4, { reflector = 2 })").contains("unknown option 'reflector'"))
-        #expect(try error("return lab.svd.linear(4, 4, { r = 2 })").contains("need 0 ≤ r ≤ σ*"))
+        #expect(try error("return lab.svd.linear(4, 4, { r = 2 })").contains("bad option 'r' to 'lab.svd.linear' (must be ≤ sigma_star = 1.0, got 2.0"))
         #expect(try error("return lab.svd.linear(4, 4):backward(lab.tensor.zeros(2, 4))").contains("backward called before forward"))
     }
 }
@@ -202,10 +202,14 @@ import Testing
 
 @Suite struct LuaTrainingTests {
     static let customLoop = #"""
-local p = lab.params { cell = "spectral", steps = 300, T = 10, hidden = 32 }
+local p = lab.params { cell = "spectral", steps = 300, T = 10, hidden = 32, recurrence = "materialized" }
 """# + addingTaskLua + #"""
 lab.seed(1)
-local model = lab.models.rnn { cell = p.cell, input = 2, hidden = p.hidden, output = 1, reflectors = 8, r = 0.1 }
+-- Each cell gets the options that apply to it (others are an error).
+local o = { cell = p.cell, input = 2, hidden = p.hidden, output = 1 }
+if p.cell == "spectral" or p.cell == "orthogonal" then o.reflectors, o.recurrence = 8, p.recurrence end
+if p.cell == "spectral" then o.r = 0.1 end
+local model = lab.models.rnn(o)
 print(model)
 local opt = lab.optim.adam { lr = 1e-2 }
 for step = 1, p.steps do
@@ -230,9 +234,7 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
     func aCustomLoopInLuaLearns(cell: String) throws {
         let cli = try CLI()
         let parts = cell.split(separator: " ")
-        let script = try cli.write("loop.lua", Self.customLoop.replacingOccurrences(
-            of: "reflectors = 8, r = 0.1 }", with: "reflectors = 8, r = 0.1, recurrence = p.recurrence }")
-            .replacingOccurrences(of: "hidden = 32 }", with: "hidden = 32, recurrence = \"materialized\" }"))
+        let script = try cli.write("loop.lua", Self.customLoop)
         let r = try cli.run(["run", script, "--set", "cell=\(parts[0])", "--set", "recurrence=\(parts.count > 1 ? parts[1] : "materialized")", "--out", "run"])
         #expect(r.status == 0, "\(r.stderr)")
         let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
@@ -318,15 +320,15 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
                 return r[1].string ?? ""
             }
         }
-        #expect(try error("return lab.models.rnn{cell = 'lstmm', input = 1, hidden = 4, output = 1}").contains("cell must be \"spectral\", \"orthogonal\", \"rnn\", \"lstm\" or \"gru\""))
+        #expect(try error("return lab.models.rnn{cell = 'lstmm', input = 1, hidden = 4, output = 1}").contains("bad option 'cell' to 'lab.models.rnn' (must be one of \"spectral\" | \"orthogonal\" | \"rnn\" | \"lstm\" | \"gru\", got \"lstmm\"; did you mean 'lstm'?)"))
         #expect(try error("return lab.models.rnn{cell = 'spectral', input = 1, hidden = 4, output = 1, hiden = 3}").contains("unknown option 'hiden'"))
         #expect(try error("return lab.models.rnn{input = 1, hidden = 4, output = 1, activation = 'gelu'}")
-                .contains("activation must be one of \"relu\", \"tanh\", \"leaky_relu\", \"identity\", got \"gelu\""))
+                .contains("bad option 'activation' to 'lab.models.rnn' (must be one of \"relu\" | \"tanh\" | \"leaky_relu\" | \"identity\", got \"gelu\"; did you mean 'relu'?)"))
         #expect(try error("return lab.models.rnn{input = 1, hidden = 4, output = 1}:forward(lab.tensor.zeros(3, 2))")
                 == "t:2: expected a sequence batch T×B×1 (time first), got 3×2")
-        #expect(try error("return lab.optim.sgd{lr = 0.1, momentum = 2}").contains("momentum must be in [0, 1)"))
+        #expect(try error("return lab.optim.sgd{lr = 0.1, momentum = 2}").contains("bad option 'momentum' to 'lab.optim.sgd' (must be a finite number ≥ 0, ≤ 1, got 2)"))
         #expect(try error("return lab.models.rnn{cell = 'lstm', input = 1, hidden = 4, output = 1, recurrence = 'per_step'}")
-                .contains("spectral and orthogonal cells only"))
+                .contains("option 'recurrence' does not apply to cell 'lstm' in 'lab.models.rnn' (only to spectral, orthogonal)"))
         #expect(try error("local o = lab.optim.adam{}; o.beta = 3").contains("no settable field 'beta'"))
         #expect(try error("return lab.optim.adam{}:step(42)").contains("model or layer expected, got number"))
         #expect(try error("return lab.loss.cross_entropy(lab.tensor.zeros(2, 3), {1, 4})").contains("label 3 at row 2 is outside 0…2"))
@@ -403,7 +405,7 @@ print("final", last.loss, last.eval_loss, last.lr)
             """, chunkName: "=t") }
         let expected: [Double] = [1, 1, 0.5, 0.25, 1, 0.81, 1, 0.55, 0.1, 0.1, 0.25, 0.5, 0.5]
         for (k, v) in expected.enumerated() { #expect(abs((r[k].double ?? .nan) - v) < 1e-12, "value \(k): \(r[k])") }
-        #expect(r[13].string?.contains("lab.train: unknown option 'step'") == true, "\(r[13])")
+        #expect(r[13].string?.contains("unknown option 'step' to 'lab.train'; did you mean 'steps'?") == true, "\(r[13])")
         #expect(s.state.documentation.contains { $0.name == "lab.train" })
     }
 }

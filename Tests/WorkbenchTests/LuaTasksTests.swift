@@ -60,18 +60,19 @@ import Testing
             return r[1].string ?? ""
         }
         let cases: [(String, String)] = [
-            ("lab.tasks.adding { T = 100, steps = 5 }", "unknown option 'steps'"),
+            ("lab.tasks.adding { T = 100, steps = 5 }", "unknown option 'steps' to 'lab.tasks.adding'"),
             ("lab.tasks.adding { T = 1 }", "adding: T must be at least 2 (one marker in each half), got 1"),
-            ("lab.tasks.adding { T = 2.5 }", "T must be an integer"),
-            ("lab.tasks.adding { seed = -1 }", "seed must be an integer ≥ 0"),
+            ("lab.tasks.adding { T = 2.5 }", "bad option 'T' to 'lab.tasks.adding' (integer expected, got 2.5)"),
+            ("lab.tasks.adding { seed = -1 }", "bad option 'seed' to 'lab.tasks.adding' (must be ≥ 0, got -1)"),
             ("lab.tasks.adding { dtype = 'half' }", "half"),
-            ("lab.tasks.copy { loss_positions = 'some' }", "loss_positions must be \"all\" or \"answer\", got \"some\""),
-            ("lab.tasks.copy { symbols = 0 }", "copy: symbols must be at least 1, got 0"),
+            ("lab.tasks.copy { loss_positions = 'some' }", "bad option 'loss_positions' to 'lab.tasks.copy' (must be one of \"all\" | \"answer\", got \"some\")"),
+            ("lab.tasks.copy { symbols = 0 }", "bad option 'symbols' to 'lab.tasks.copy' (must be 1…1024, got 0)"),
             ("lab.tasks.pixel_mnist { path = '/nowhere' }", "/nowhere/train-images-idx3-ubyte(.gz): no such file"),
-            ("lab.tasks.pixel_mnist { permutation_seed = -2 }", "permutation_seed must be an integer ≥ 0"),
+            ("lab.tasks.pixel_mnist { permuted = true, permutation_seed = -2 }", "bad option 'permutation_seed' to 'lab.tasks.pixel_mnist' (must be ≥ 0, got -2)"),
+            ("lab.tasks.pixel_mnist { permutation_seed = 2 }", "option 'permutation_seed' does not apply to permuted 'false' in 'lab.tasks.pixel_mnist'"),
             ("lab.tasks.char_lm { path = '/nowhere.txt' }", "/nowhere.txt: no such file or directory"),
-            ("lab.tasks.char_lm { format = 'xml' }", "format must be one of \"auto\", \"plain\", \"ptb\", \"fortune\", got \"xml\""),
-            ("lab.tasks.char_lm { split = { 0.9 } }", "split must be {train fraction, validation fraction}"),
+            ("lab.tasks.char_lm { format = 'xml' }", "bad option 'format' to 'lab.tasks.char_lm' (must be one of \"auto\" | \"plain\" | \"ptb\" | \"fortune\", got \"xml\")"),
+            ("lab.tasks.char_lm { split = { 0.9 } }", "bad option 'split' to 'lab.tasks.char_lm' (2 entries, each ≥ 0, ≤ 1 expected, got 1)"),
         ]
         for (code, expected) in cases {
             let m = try error(code)
