@@ -49,6 +49,14 @@ public class LuaClassSpec: @unchecked Sendable {
     var nativeSize: (@Sendable (AnyObject) -> Int)?
 
     init(name: String) { self.name = name }
+
+    /// help(obj): the class's fields and methods, one per line.
+    public var help: String {
+        var lines = ["\(name):"]
+        if !properties.isEmpty { lines.append("  fields: " + properties.map(\.name).joined(separator: ", ")) }
+        for m in methods { lines.append("  " + m.doc) }
+        return lines.joined(separator: "\n")
+    }
 }
 
 /// The typed builder for a class T: every body receives `this: T` already checked.
@@ -116,6 +124,7 @@ extension LuaState {
     static func ensureMetatable(_ spec: LuaClassSpec, on L: OpaquePointer) {
         defer { slab_pop(L, 1) }
         guard slab_new_metatable(L, spec.name) != 0 else { return }
+        from(L)?.classes[spec.name] = spec
         let mt = lua_gettop(L)
         // Methods live in a plain table, so that `obj:name()` costs one table lookup.
         lua_createtable(L, 0, Int32(spec.methods.count))

@@ -13,6 +13,8 @@ public final class LuaState {
     public internal(set) var topics: [(topic: String, title: String, methods: [(name: String, doc: String)])] = []
     /// The declared options of functions, by qualified name ("lab.models.rnn").
     public internal(set) var declarations: [String: LuaOptions] = [:]
+    /// The classes whose objects this state has seen, by Lua class name (for help(obj)).
+    public internal(set) var classes: [String: LuaClassSpec] = [:]
     /// lua_topointer of documented functions → qualified name (for `help(fn)`).
     var documentedFunctions: [UnsafeRawPointer: String] = [:]
 
@@ -117,11 +119,19 @@ public final class LuaState {
 
     /// Calls the function that `load` left on the stack and renders each of its results as text with
     /// the Lua function `render` (which sees the values themselves). For a REPL.
-    public func callRendering(with render: LuaRef) throws -> [String] {
+    /// The first result, if any, becomes the global `keepFirstAs` (the REPL's `_`), set raw.
+    public func callRendering(with render: LuaRef, keepFirstAs global: String? = nil) throws -> [String] {
         let base = lua_gettop(L) - 1
         defer { lua_settop(L, base) }
         if slab_pcall_traceback(L, 0, LUA_MULTRET) != LUA_OK { throw LuaError.lua(popMessage()) }
         let results = lua_gettop(L) - base
+        if let global, results > 0, lua_checkstack(L, 3) != 0 {
+            slab_pushglobaltable(L)
+            lua_pushstring(L, global)
+            lua_pushvalue(L, base + 1)
+            lua_rawset(L, -3)
+            slab_pop(L, 1)
+        }
         return try (0 ..< results).map { i in
             try LuaState.call(render, forwarding: [base + 1 + i], on: L).first?.string ?? ""
         }

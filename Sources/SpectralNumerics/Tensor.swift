@@ -144,7 +144,18 @@ extension Tensor: CustomStringConvertible {
             }
             return String(format: "%.4e", d)
         }
-        let footer = "[\(T.dtypeName) tensor, \(shapeDescription)]"
+        // A tensor too big to show whole also says its range (and how many NaNs it holds, if any).
+        let elided = rank > 2 || (rank == 1 ? count > 12 : shape[0] > 20 || shape[1] > 12)
+        var summary = ""
+        if elided, count > 0 {
+            var lo = T.infinity, hi = -T.infinity, nans = 0
+            for i in 0 ..< count {
+                let x = data[i]
+                if x.isNaN { nans += 1 } else { lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
+            }
+            summary = nans == count ? ", all NaN" : ", min \(fmt(lo)), max \(fmt(hi))" + (nans > 0 ? ", \(nans) NaN" : "")
+        }
+        let footer = "[\(T.dtypeName) tensor, \(shapeDescription)\(summary)]"
         guard rank <= 2, count > 0 else {
             if rank == 0 || count == 0 { return (count == 1 ? fmt(data[0]) + "\n" : "") + footer }
             let preview = (0 ..< Swift.min(count, 8)).map { fmt(data[$0]) }.joined(separator: " ")

@@ -118,6 +118,7 @@ enum LabModule {
             for t in args.state.topics { lines.append("Also: help \"\(t.topic)\" for the \(t.title).") }
             return lines.joined(separator: "\n")
         }
+        if let spec = args.state.classes[args.typeName(1)] { return spec.help }
         let name = args.state.documentedName(of: args, 1) ?? (try? args.string(1)) ?? ""
         if let t = args.state.topics.first(where: { $0.topic == name || "lab." + $0.topic == name }) {
             return (["The \(t.title):"] + t.methods.flatMap { m -> [String] in
@@ -128,7 +129,8 @@ enum LabModule {
         guard let d = docs.first(where: { $0.name == name || $0.name == "lab." + name }) else {
             return "no help for \(name.isEmpty ? args.typeName(1) : name); help() lists what there is"
         }
-        return d.doc
+        guard let declaration = args.state.declarations[d.name] else { return d.doc }
+        return d.doc + "\nOptions:\n" + declaration.help
     }
 
     /// "lab.log(t): appends ..." → ("lab.log(t)", "appends ..."): the call ends at ")" or "}".

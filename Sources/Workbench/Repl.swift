@@ -29,6 +29,17 @@ public final class Repl {
         }
     }
 
+    /// Runs a script in the REPL's state first (`repl -i script.lua`, as `th -i`): its globals stay
+    /// for the session. False when it failed (the error is printed; the REPL starts all the same).
+    public func runScript(_ path: String) -> Bool {
+        session.state.catchInterrupts()
+        defer { LuaState.releaseInterrupts() }
+        do { try session.state.run(file: path, displayName: displayPath(path)); return true } catch {
+            Console.error("\(error)")
+            return false
+        }
+    }
+
     /// Runs until end of input. Returns 0, or 1 when reading from a pipe and some input failed.
     public func run() -> Int32 {
         if interactive {
@@ -59,11 +70,11 @@ public final class Repl {
         if trimmed.hasPrefix("?") {
             return execute("help(\"\(trimmed.dropFirst().trimmingCharacters(in: .whitespaces))\")")
         }
-        var chunk = first
+        var chunk = Repl.globalizingLocal(first)
         let quiet = trimmed.hasSuffix(";")
         while true {
             // An expression? (lua.c: "return " .. line, first line only)
-            if chunk == first, (try? session.state.load("return " + chunk, chunkName: "=stdin")) != nil {
+            if chunk == Repl.globalizingLocal(first), (try? session.state.load("return " + chunk, chunkName: "=stdin")) != nil {
                 return run(printing: !quiet)
             }
             do {
@@ -82,6 +93,16 @@ public final class Repl {
         }
     }
 
+    /// `local x = 1` on a line of its own would end with the line (each line is a chunk): as Torch's
+    /// trepl does, a line that starts with `local` declares globals instead, so x is there next line.
+    static func globalizingLocal(_ line: String) -> String {
+        let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        guard trimmed.hasPrefix("local "), let rest = Optional(trimmed.dropFirst(6).drop { $0 == " " }),
+              let c = rest.first, c.isLetter || c == "_",
+              !(rest.prefix { $0 != "=" }.contains("<")) else { return line }   // `local x <const>` stays local
+        return String(rest)   // "local function f" → "function f"; "local a, b = …" → "a, b = …"
+    }
+
     private func execute(_ code: String) -> Bool {
         do { try session.state.load(code, chunkName: "=stdin") } catch {
             Console.error("\(error)")
@@ -93,7 +114,7 @@ public final class Repl {
     /// Calls the loaded chunk; prints its values tab-separated through the inspector.
     private func run(printing: Bool) -> Bool {
         do {
-            let shown = try session.state.callRendering(with: session.inspector.show)
+            let shown = try session.state.callRendering(with: session.inspector.show, keepFirstAs: "_")
             if printing && !shown.isEmpty { print(shown.joined(separator: "\t")) }
             return true
         } catch {

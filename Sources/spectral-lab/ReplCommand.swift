@@ -22,10 +22,18 @@ extension SpectralLab {
         @Option(help: "Seed for the session's random numbers.")
         var seed: Int = 1
 
+        @Option(name: .customShort("i"), help: ArgumentHelp("Run this script first and keep its globals (as `th -i`).", valueName: "script.lua"))
+        var script: String?
+
         func run() throws {
             let session = try LabSession(mode: .interactive(runsBase: "runs"), seed: seed, searchPath: .standard())
             let repl = Workbench.Repl(session: session, interactive: isatty(0) != 0 && isatty(1) != 0)
+            if let script, !FileManager.default.fileExists(atPath: script) {
+                throw ValidationError("no such script: \(script)")
+            }
+            let scriptFailed = script.map { !repl.runScript($0) } ?? false
             let code = repl.run()
+            if scriptFailed && isatty(0) == 0 { throw ExitCode(1) }
             if code != 0 { throw ExitCode(code) }
         }
     }
