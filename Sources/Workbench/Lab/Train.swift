@@ -5,7 +5,7 @@ import LuaBridge
 /// update) is a Swift call. Ctrl-C stops it at the next Lua instruction.
 enum Training {
     static let docs: [(String, String)] = [
-        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, schedule=, clip=, every=100, on_log=, eval_every=, diagnostics={every=}, checkpoint_every=, time_limit=seconds, tags={...}}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA (and the tags) to metrics.jsonl; stops early at time_limit (evaluating and checkpointing there); checkpoints and resumes (run --resume); returns the last metrics"),
+        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, ...}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA (and the tags) to metrics.jsonl; stops early at time_limit (evaluating and checkpointing there); checkpoints and resumes (run --resume); returns the last metrics"),
         ("lab.evaluate", "lab.evaluate(model, batches): mean loss and accuracy (nil for regression) over a list of batches; a stateful model reads them as one stream and keeps its training state"),
         ("lab.schedule.constant", "lab.schedule.constant(lr): function(step) returning lr"),
         ("lab.schedule.step", "lab.schedule.step{lr=, every=, gamma=0.1}: lr·gamma^⌊(step−1)/every⌋"),
