@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "Workbench",
-            dependencies: ["LuaBridge", "SpectralNumerics", "CEdit"]
+            dependencies: ["LuaBridge", "LuaShim", "SpectralNumerics", "CEdit"]
         ),
         .executableTarget(
             name: "spectral-lab",

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include "LuaShim.h"
 
 #include <pthread.h>
@@ -190,3 +191,13 @@ void slab_write_stderr(const char *s, size_t n) {
 }
 
 void slab_flush_stdout(void) { fflush(stdout); }
+
+// ---- Memory ----------------------------------------------------------------------------------------
+
+int slab_memory_available(size_t bytes) {
+    // volatile: a malloc whose block is never used would otherwise be optimized away with its free.
+    void *volatile p = malloc(bytes);
+    if (p == NULL) return 0;
+    free(p);
+    return 1;
+}

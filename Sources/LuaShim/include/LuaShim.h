@@ -65,6 +65,11 @@ void slab_interrupt_clear(lua_State *L);
 void slab_write_stderr(const char *s, size_t n);
 void slab_flush_stdout(void);
 
+// ---- Memory ------------------------------------------------------------------------------------
+// 1 when `bytes` could be allocated now (the block is freed at once): a script's big requests are
+// tried before Swift allocates, since a failed Swift allocation aborts the process.
+int slab_memory_available(size_t bytes);
+
 // ---- Macros as functions ---------------------------------------------------------------------------
 static inline const char *slab_lua_release(void) { return LUA_RELEASE; }
 static inline int slab_registryindex(void) { return LUA_REGISTRYINDEX; }

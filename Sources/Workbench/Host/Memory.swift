@@ -1,5 +1,6 @@
 import Foundation
 import LuaBridge
+import LuaShim
 
 /// Memory a script asks for, checked before it is taken: an allocation that fails inside Swift
 /// aborts the process, so every size a script controls is priced first (with overflow checks) and
@@ -31,11 +32,7 @@ enum Memory {
         throw LuaError.runtime("not enough memory for \(what()) (\(describe(bytes)))")
     }
 
-    private static func probe(_ bytes: Int) -> Bool {
-        guard let p = malloc(bytes) else { return false }
-        free(p)
-        return true
-    }
+    private static func probe(_ bytes: Int) -> Bool { slab_memory_available(bytes) != 0 }
 
     /// "64 GiB", "3.5 MiB".
     static func describe(_ bytes: Int) -> String {
