@@ -134,7 +134,8 @@ import Testing
                    err(lab.models.rnn, { input = 1, hidden = 1 << 32, output = 1 }),
                    err(lab.tasks.copy, { T = math.maxinteger }),
                    err(lab.tasks.adding, { batch = 1 << 40 }),
-                   err(lab.log, { x = t[1] })
+                   err(lab.log, { x = t[1] }),
+                   err(lab.models.rnn, { input = 1, hidden = 60000, output = 1 })   -- more than this machine has
             """, chunkName: "=t") }
         #expect(r[0] == "a 131072×131072 float32 tensor is too large (over 16 GiB, the limit for one block of memory)")
         #expect(r[1].string?.contains("is too large") == true, "\(r[1])")
@@ -144,6 +145,7 @@ import Testing
         #expect(r[5] == "bad option 'T' to 'lab.tasks.copy' (must be 1…1048576, got 9223372036854775807)")
         #expect(r[6] == "bad option 'batch' to 'lab.tasks.adding' (must be 1…65536, got 1099511627776)")
         #expect(r[7].string?.contains("table is too large to copy into Swift") == true, "\(r[7])")
+        #expect(r[8] == "not enough memory for a spectral model with 60000 hidden units (107 GiB)")
     }
 
     @Test func zeroMeansNoneInTheTrainingLoop() throws {
