@@ -225,7 +225,8 @@ public struct LuaOptions: Sendable {
         return "; did you mean '\(best.0)'?"
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    /// Levenshtein distance, ignoring case, for "did you mean" suggestions.
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.lowercased()), b = Array(b.lowercased())
         var row = Array(0 ... b.count)
         for i in 1 ... max(a.count, 1) where !a.isEmpty {

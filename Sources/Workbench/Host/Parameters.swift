@@ -49,8 +49,8 @@ struct ParameterSet {
         for o in overrides {
             guard case let d = defaults[o.key], !d.isNil else {
                 var message = "unknown parameter '\(o.key)' in --set \(o.key)=\(o.text)"
-                if let close = names.min(by: { editDistance($0, o.key) < editDistance($1, o.key) }),
-                   editDistance(close, o.key) <= 2 {
+                if let close = names.min(by: { LuaOptions.editDistance($0, o.key) < LuaOptions.editDistance($1, o.key) }),
+                   LuaOptions.editDistance(close, o.key) <= 2 {
                     message += " (did you mean '\(close)'?)"
                 }
                 message += "; known parameters: " + names.joined(separator: ", ")
@@ -133,20 +133,4 @@ struct ParameterSet {
         }
         return s
     }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    var row = Array(0 ... b.count)
-    for i in 1 ... max(a.count, 1) where !a.isEmpty {
-        var previous = row[0]
-        row[0] = i
-        for j in stride(from: 1, through: b.count, by: 1) {
-            let current = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-            previous = current
-        }
-    }
-    return row[b.count]
 }
