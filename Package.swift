@@ -55,7 +55,9 @@ let package = Package(
         ),
         .target(
             name: "Workbench",
-            dependencies: ["LuaBridge", "LuaShim", "SpectralNumerics", "CEdit"]
+            dependencies: ["LuaBridge", "LuaShim", "SpectralNumerics", "CEdit"],
+            // The .lua files are compiled in through Lab/EmbeddedLua.swift (scripts/embed-lua).
+            exclude: ["lua"]
         ),
         .executableTarget(
             name: "spectral-lab",

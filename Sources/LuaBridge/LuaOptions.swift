@@ -321,7 +321,8 @@ extension LuaOptions {
             given.insert(o.name)
         }
         for o in options where values[o.name] == nil {
-            if o.required { throw LuaError.runtime("missing option '\(o.name)' to '\(function)' (\(o.kind.expected) \(o.kind.range): \(o.help))") }
+            if o.required { let range = o.kind.range.isEmpty ? "" : " " + o.kind.range
+                throw LuaError.runtime("missing option '\(o.name)' to '\(function)' (\(o.kind.expected)\(range): \(o.help))") }
             if !o.defaultValue.isNil { values[o.name] = o.defaultValue }
         }
         for o in options where given.contains(o.name) {

@@ -1,0 +1,141 @@
+local lab = require "lab"
+local experiment = {}
+
+-- The shared hyperparameters. Defaults are the authors' where known (spectral cell, ReLU, n = 128,
+-- reflectors n/4, r = 0.01, σ* = 1, Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping).
+local shared = {
+  cells = "spectral", hidden = 128, reflectors = 0, r = 0.01, sigma_star = 1.0,
+  activation = "auto", init = "gaussian", optimizer = "adam", lr = 1e-3, lr_decay = 0.99,
+  decay_every = 0, batch = 128, steps = 1000, clip = 0.0, minutes = 0.0, every = 100,
+  eval_every = 500, checkpoint_every = 0, target = 0.0, seed = 0,
+}
+local shared_help = {
+  cells = "comma-separated cells to train and compare: spectral, orthogonal, rnn, lstm, gru",
+  hidden = "hidden units n",
+  reflectors = "Householder reflectors per factor (0: n/4, the authors' default)",
+  r = "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)",
+  sigma_star = "centre of the singular-value band (spectral cell)",
+  activation = "relu, tanh or leaky_relu; auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)",
+  init = "rnn cell's W: gaussian, identity or orthogonal",
+  optimizer = "adam, rmsprop or sgd",
+  lr = "initial learning rate",
+  lr_decay = "learning-rate factor per epoch (the authors: 0.99)",
+  decay_every = "steps per learning-rate decay (0: one epoch of the task)",
+  batch = "sequences per batch",
+  steps = "training steps per cell (a recipe over a dataset may declare epochs, which then win when > 0)",
+  clip = "clip the gradient's global norm to this (0: no clipping, the authors' choice)",
+  minutes = "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints",
+  every = "log a metrics line every this many steps",
+  eval_every = "evaluate on held-out batches every this many steps",
+  checkpoint_every = "write a checkpoint every this many steps (0: none; one cell only)",
+  target = "report the first logged step whose eval loss is at or under this (0: none)",
+  seed = "reseed before each cell (0: the run's --seed)",
+}
+
+function experiment.params(defaults, help)
+  local all, all_help = {}, {}
+  for k, v in pairs(shared) do all[k] = v end
+  for k, v in pairs(shared_help) do all_help[k] = v end
+  for k, v in pairs(defaults or {}) do all[k] = v end
+  for k, v in pairs(help or {}) do all_help[k] = v end
+  return lab.params(all, all_help)
+end
+
+local auto_activation = { spectral = "relu", orthogonal = "leaky_relu" }
+
+-- The shared hyperparameters each cell takes (a recipe sets them all; a cell gets its own).
+local cell_options = {
+  spectral = { activation = true, reflectors = true, r = true, sigma_star = true },
+  orthogonal = { activation = true, reflectors = true },
+  rnn = { activation = true, init = true },
+}
+
+function experiment.model(cell, p, task)
+  local o = { cell = cell, input = task.input, hidden = p.hidden, output = task.output, readout = task.readout,
+              stateful = task.stateful }
+  local own = cell_options[cell] or {}
+  if own.activation then
+    o.activation = p.activation == "auto" and (auto_activation[cell] or "tanh") or p.activation
+  end
+  if own.reflectors and p.reflectors > 0 then o.reflectors = p.reflectors end
+  if own.r then o.r, o.sigma_star = p.r, p.sigma_star end
+  if own.init then o.init = p.init end
+  return lab.models.rnn(o)
+end
+
+local function split_cells(s)
+  local cells = {}
+  for c in s:gmatch("[^,%s]+") do cells[#cells + 1] = c end
+  if #cells == 0 then error("cells: name at least one cell (spectral, orthogonal, rnn, lstm, gru)", 0) end
+  return cells
+end
+
+-- ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ on one batch: ≪ 1 when gradients vanish going back in time, ≫ 1 when they explode.
+local function grad_ratio(model, task)
+  local b = task:batch()
+  return lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore }).first_last_ratio
+end
+
+function experiment.run(o)
+  o = lab.check("lab.experiment.run", o, 2)
+  local p, name = o.params, o.name
+  local cells = split_cells(p.cells)
+  if p.checkpoint_every > 0 and #cells > 1 then
+    error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
+  end
+  local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
+  if not optimizers[p.optimizer] then error("optimizer must be adam, rmsprop or sgd, got " .. p.optimizer, 0) end
+  -- Every cell starts from the same seed (so the same data and the same draws): the recipe's, or
+  -- one drawn once from the run's generator (--seed decides).
+  local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)
+  local rows = {}
+  for _, cell in ipairs(cells) do
+    lab.seed(seed)
+    local task = o.task()
+    local model = experiment.model(cell, p, task)
+    print(string.format("== %s: %s on %s", name, tostring(model), tostring(task)))
+    local row = { task = name, cell = cell, parameters = model:parameter_count(), baseline = task.baseline }
+    row.grad_ratio_init = grad_ratio(model, task)
+    local per_epoch = task.batches_per_epoch and task:batches_per_epoch()
+    local decay_every = p.decay_every > 0 and p.decay_every or per_epoch or 1000
+    local steps = p.steps
+    if (p.epochs or 0) > 0 then
+      if not per_epoch then error("epochs needs a task with epochs (batches_per_epoch); give steps", 0) end
+      steps = math.ceil(p.epochs * per_epoch)
+    end
+    local reached
+    local started = lab.clock()
+    local last = lab.train {
+      model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
+      steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
+      clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
+      checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
+      time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
+      on_log = function(m)
+        local l = m.eval_loss or m.loss
+        if p.target > 0 and not reached and l <= p.target then reached = m.step end
+      end,
+    }
+    row.seconds = lab.clock() - started
+    row.steps, row.loss, row.accuracy = last.step, last.loss, last.accuracy
+    row.eval_loss, row.eval_accuracy = last.eval_loss, last.eval_accuracy
+    if p.target > 0 then row.steps_to_target = reached or "not reached" end
+    local test = task.test_batches and task:test_batches()
+    if test then row.test_loss, row.test_accuracy = lab.evaluate(model, test) end
+    row.grad_ratio_end = grad_ratio(model, task)
+    if o.result then o.result(row, model, task) end
+    lab.result(row)
+    rows[#rows + 1] = row
+  end
+  local columns = o.columns or { "cell", "steps", "seconds", "loss", "eval_loss", "eval_accuracy", "test_accuracy",
+                                 "baseline", "steps_to_target", "grad_ratio_init", "grad_ratio_end" }
+  local shown = {}
+  for _, c in ipairs(columns) do
+    for _, r in ipairs(rows) do if r[c] ~= nil then shown[#shown + 1] = c break end end
+  end
+  print()
+  lab.print_table(rows, shown, name .. ":")
+  return rows
+end
+
+lab.experiment = experiment

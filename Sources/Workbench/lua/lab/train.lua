@@ -1,0 +1,191 @@
+local lab = require "lab"
+
+local check = lab.check
+
+-- A learning rate a script gives: a finite number ≥ 0.
+local function rate(x, what, level)
+  if math.type(x) == nil or x ~= x or x < 0 or x == math.huge then
+    error(string.format("%s must be a finite number ≥ 0, got %s", what, tostring(x)), level + 1)
+  end
+  return x
+end
+
+local function lr_function(v, what, level)
+  if type(v) == "function" then return v end
+  if type(v) == "number" then rate(v, what, level + 1) return function() return v end end
+  error(string.format("%s must be a function of the step or a number, got %s", what, type(v)), level + 1)
+end
+
+-- Schedules: functions of the step (1-based) returning a learning rate.
+local schedule = {}
+function schedule.constant(lr)
+  rate(lr, "lab.schedule.constant: lr", 2)
+  return function() return lr end
+end
+function schedule.step(o)
+  o = check("lab.schedule.step", o, 2)
+  return function(step) return o.lr * o.gamma ^ ((step - 1) // o.every) end
+end
+function schedule.exponential(o)
+  o = check("lab.schedule.exponential", o, 2)
+  return function(step) return o.lr * o.gamma ^ (step - 1) end
+end
+function schedule.cosine(o)
+  o = check("lab.schedule.cosine", o, 2)
+  local min = o.min
+  return function(step)
+    local t = math.min(step - 1, o.steps) / o.steps
+    return min + (o.lr - min) * (1 + math.cos(math.pi * t)) / 2
+  end
+end
+function schedule.warmup(o)
+  o = check("lab.schedule.warmup", o, 2)
+  local after = lr_function(o.after, "lab.schedule.warmup: after", 2)
+  return function(step)
+    if step <= o.steps then return after(o.steps) * step / o.steps end
+    return after(step)
+  end
+end
+lab.schedule = schedule
+
+-- Loss, its gradient and the accuracy (nil for regression) of one batch.
+local function evaluate(model, batch)
+  local out = model:forward(batch.x)
+  local kind = batch.loss or "mse"
+  if kind == "mse" then
+    local loss, grad = lab.loss.mse(out, batch.y)
+    return loss, grad, nil
+  elseif kind == "xent" then
+    return lab.loss.cross_entropy(out, batch.y, batch.ignore and { ignore = batch.ignore } or nil)
+  end
+  error("batch.loss must be \"mse\" or \"xent\", got " .. tostring(kind), 0)
+end
+
+-- Mean loss and accuracy over a list of batches, without touching gradients. A stateful model
+-- reads the batches as one stream (from zeros, honouring batch.reset) and gets its training
+-- state back afterwards.
+function lab.evaluate(model, batches)
+  if type(batches) ~= "table" then error("lab.evaluate: batches must be a list of batches, got " .. type(batches), 2) end
+  local stateful = model.stateful
+  local saved = stateful and model:carried_state()
+  if stateful then model:reset_state() end
+  local el, ea, n, na = 0, 0, 0, 0
+  for _, b in ipairs(batches) do
+    if b.reset and stateful then model:reset_state() end
+    local l, _, a = evaluate(model, b)
+    el, n = el + l, n + 1
+    if a then ea, na = ea + a, na + 1 end
+  end
+  if stateful then model:set_carried_state(saved) end
+  return n > 0 and el / n or nil, na > 0 and ea / na or nil
+end
+
+local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+
+-- The fields lab.train writes into a metrics line itself: tags may not overwrite them.
+local reserved = {}
+for k in ("step loss lr grad_norm steps_per_s eta_s accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
+          "sigma_max sigma_min condition_number orthogonality_drift"):gmatch("%S+") do reserved[k] = true end
+local reserved_list = {}
+for k in pairs(reserved) do reserved_list[#reserved_list + 1] = k end
+table.sort(reserved_list)
+reserved_list = table.concat(reserved_list, ", ")
+
+function lab.train(o)
+  o = check("lab.train", o, 2)
+  local model, task, opt = o.model, o.task, o.optimizer
+  if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
+  if (o.steps == nil) == (o.epochs == nil) then error("lab.train: give steps or epochs (one of them)", 2) end
+  local steps = o.steps
+  if o.epochs then
+    if type(task.batches_per_epoch) ~= "function" or not task:batches_per_epoch() then
+      error("lab.train: epochs needs a task with a batches_per_epoch() method (or give steps)", 2)
+    end
+    steps = math.ceil(o.epochs * task:batches_per_epoch())
+  end
+  local lr_of = o.schedule ~= nil and lr_function(o.schedule, "lab.train: schedule", 2) or nil
+  local every = o.every
+  local diag_every = check("lab.train.diagnostics", o.diagnostics, 2).every
+  if o.tags then
+    for k in pairs(o.tags) do
+      if reserved[k] or k:match("^grad_norm%.") then
+        error(string.format("lab.train: tag '%s' is a field the loop logs itself (reserved: %s)", k, reserved_list), 2)
+      end
+    end
+  end
+  -- "n steps" with 0 meaning none: true at every n-th step.
+  local function due(n, step) return n > 0 and step % n == 0 end
+
+  local clock = lab.clock
+  local last_time = clock()
+  local deadline = o.time_limit and last_time + o.time_limit
+  local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+  local metrics
+  local first = 1
+  if lab.checkpoint.resuming() then
+    local step, state = lab.checkpoint.restore(model, opt)
+    if step then
+      first = step + 1
+      sum_loss, sum_acc, count, acc_count = state.sum_loss or 0, state.sum_acc or 0, state.count or 0, state.acc_count or 0
+      if state.last_step then metrics = { step = state.last_step, loss = state.last_loss } end
+      if state.task_state and type(task.set_state) == "function" then task:set_state(state.task_state) end
+      print(string.format("resumed from the checkpoint at step %d", step))
+    end
+  end
+  local last_checkpoint
+  for step = first, steps do
+    if lr_of then opt.lr = lr_of(step) end
+    local batch = task:batch()
+    if batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
+    local loss, grad, acc = evaluate(model, batch)
+    if not finite(loss) then
+      error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
+            metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
+            last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or ""), 2)
+    end
+    model:zero_grad()
+    model:backward(grad)
+    if o.clip > 0 then lab.optim.clip_grad_norm(model, o.clip) end
+    local grad_norm = opt:step(model)
+    sum_loss, count = sum_loss + loss, count + 1
+    if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
+
+    local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
+    if due(every, step) or step == steps or out_of_time then
+      local now = clock()
+      local rate = count / math.max(now - last_time, 1e-9)
+      metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
+                  steps_per_s = rate, eta_s = (steps - step) / rate }
+      if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
+      if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
+      if out_of_time then metrics.stopped = "time_limit" end
+      if o.eval_every > 0 and (due(o.eval_every, step) or step == steps or out_of_time) and type(task.eval_batches) == "function" then
+        metrics.eval_loss, metrics.eval_accuracy = lab.evaluate(model, task:eval_batches())
+      end
+      if diag_every > 0 and (due(diag_every, step) or step == steps) then
+        local b = task:batch()
+        local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
+        metrics.grad_first_last_ratio = g.first_last_ratio
+        local s = lab.diagnostics.spectrum(model)
+        metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
+        metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
+        for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
+      end
+      lab.log(metrics)
+      if o.on_log then o.on_log(metrics) end
+      sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+      last_time = clock()
+    end
+    if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
+      lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
+                                              last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
+                                              task_state = type(task.state) == "function" and task:state() or nil })
+      last_checkpoint = step
+    end
+    if out_of_time then
+      print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
+      break
+    end
+  end
+  return metrics
+end
