@@ -1,0 +1,85 @@
+import LuaBridge
+import SpectralNumerics
+
+// lab.diagnostics: gradient profiles over time, spectra, gradient norms.
+extension LuaModels {
+    // MARK: lab.diagnostics
+
+    static let tensorKind = LuaOptionKind.object("tensor", prefixes: ["lab.FloatTensor", "lab.DoubleTensor"])
+    /// A batch as task:batch() gives it and lab.train reads it.
+    static let batchOptions = LuaOptions("batch", [
+        .init("x", tensorKind, required: true, help: "inputs, T×B×features"),
+        .init("y", .data("tensor or labels"), required: true, help: "targets: a tensor (mse) or 1-based labels (xent)"),
+        .init("loss", .choice(["mse", "xent"]), default: "mse", help: "mean squared error or softmax cross-entropy"),
+        .init("ignore", .integer(Int.min ... Int.max), help: "a label that counts for nothing (xent)"),
+        .init("reset", .boolean, default: false, help: "a new stream begins: a stateful model forgets its state"),
+    ])
+
+    static func diagnosticsModule() -> LuaModule {
+        var m = LuaModule("diagnostics")
+        m.function("grad_norms", "lab.diagnostics.grad_norms(model, batch): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters on a batch {x=, y=, loss=, ignore=} (as task:batch() gives), with field first_last_ratio (gradients are left untouched)", options: batchOptions, at: 2) { args, batch in
+            guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
+            let lossName = try batch.string("loss")
+            func run<M: SequenceModel>(_ model: M) throws -> [LuaValue] {
+                typealias T = M.Scalar
+                guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
+                let saved = model.parameters.map { $0.grad.copy() }
+                let stateful = model.carriesState
+                model.carriesState = false          // a probe: it must not move a stream's carried state
+                defer {
+                    for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) }
+                    model.carriesState = stateful
+                }
+                let y = try model.forward(x)
+                let grad: Tensor<T>
+                switch lossName {
+                case "mse":
+                    guard case .object(let to) = batch["y"], let target = to as? Tensor<T> else {
+                        throw LuaError.argument(index: 2, message: "batch.y must be a \(T.dtypeName) tensor for loss \"mse\"")
+                    }
+                    grad = try Loss.meanSquaredError(y, target).grad
+                case "xent":
+                    let labels = try LuaModels.zeroBasedLabels(batch["y"], ignore: batch.optionalInt("ignore"), argument: 2)
+                    grad = try Loss.crossEntropy(y, labels: labels, ignore: -1).grad
+                default:
+                    throw LuaError.argument(index: 2, message: "loss must be \"mse\" or \"xent\", got \"\(lossName)\"")
+                }
+                _ = try model.backward(grad)
+                return [gradNormTable(model.hiddenGradientNorms)]
+            }
+            guard let model = args.sequenceModel(1) else { throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1)) }
+            return try run(model)
+        }
+        m.function("spectrum", "lab.diagnostics.spectrum(model): {singular_values=, spectral_norm=, condition_number=, orthogonality_drift=‖WᵀW − I‖_F} of the recurrent matrix (exact from σ for SVD cells, LAPACK for dense ones)") { args in
+            guard let model = args.sequenceModel(1) else { throw LuaError.type(1, expected: "recurrent model", got: args.typeName(1)) }
+            func run<M: SequenceModel>(_ m: M) throws -> [LuaValue] {
+                let sv = try m.recurrentSingularValues().map(Double.init)
+                var t: LuaTable = ["singular_values": .table(LuaTable(array: sv.map { .number($0) }))]
+                if let hi = sv.first, let lo = sv.last {
+                    t["spectral_norm"] = .number(hi)
+                    t["condition_number"] = .number(lo == 0 ? .infinity : hi / lo)
+                }
+                // ‖WᵀW − I‖_F = √Σ(σᵢ² − 1)²: read off the singular values.
+                t["orthogonality_drift"] = .number(sv.reduce(0) { $0 + ($1 * $1 - 1) * ($1 * $1 - 1) }.squareRoot())
+                return [.table(t)]
+            }
+            return try run(model)
+        }
+        m.function("gradient_norms", "lab.diagnostics.gradient_norms(model): {name = ‖gradient‖} for every parameter, and total") { args in
+            guard let model = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
+            func run<M: Trainable>(_ m: M) -> [LuaValue] {
+                var t = LuaTable(array: [])
+                var total = 0.0
+                for p in m.parameters {
+                    let n = Double(p.grad.norm())
+                    t[p.name] = .number(n)
+                    total += n * n
+                }
+                t["total"] = .number(total.squareRoot())
+                return [.table(t)]
+            }
+            return run(model)
+        }
+        return m
+    }
+}

@@ -1,0 +1,50 @@
+import LuaBridge
+import SpectralNumerics
+
+// lab.loss: losses and their gradients.
+extension LuaModels {
+    // MARK: lab.loss
+
+    static let crossEntropyOptions = LuaOptions("lab.loss.cross_entropy", [
+        .init("ignore", .integer(Int.min ... Int.max), help: "a label whose rows count for nothing (padding)"),
+    ])
+
+    static func lossModule() -> LuaModule {
+        var m = LuaModule("loss")
+        m.function("mse", "lab.loss.mse(y, target): mean squared error and its gradient with respect to y") { args in
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let (loss, grad) = try Loss.meanSquaredError(args.tensor(1, T.self), args.tensor(2, T.self))
+                return [.number(Double(loss)), .object(grad)]
+            }
+            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+        }
+        m.function("cross_entropy", "lab.loss.cross_entropy(logits, labels [, {ignore=}]): softmax cross-entropy (mean over counted rows), its gradient, and the accuracy; labels are 1-based classes, one per row (a table or tensor)", options: crossEntropyOptions, at: 3) { args, o in
+            let labels = try zeroBasedLabels(args.value(2), ignore: o.optionalInt("ignore"), argument: 2)
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: labels, ignore: -1)
+                return [.number(Double(r.loss)), .object(r.grad), .number(r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))]
+            }
+            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+        }
+        m.function("bits_per_char", "lab.loss.bits_per_char(nats): a cross-entropy in nats as bits per character") { args in
+            [.number(Loss.bitsPerCharacter(try args.number(1)))]
+        }
+        return m
+    }
+
+    /// Labels as a Lua table of integers or a tensor of integral values (argument i, for messages),
+    /// made 0-based with `ignore` (a 1-based label, or any other value) as −1.
+    static func zeroBasedLabels(_ value: LuaValue, ignore: Int?, argument i: Int) throws -> [Int] {
+        let values: [Double]
+        switch value {
+        case .object(let o as Tensor<Float>): values = o.scalars.map(Double.init)
+        case .object(let o as Tensor<Double>): values = o.scalars
+        case .table(let t): values = t.array.map { $0.double ?? .nan }
+        default: throw LuaError.argument(index: i, message: "labels must be a table of integers or a tensor, got \(value.typeName)")
+        }
+        return try values.enumerated().map { k, v in
+            guard let n = Int(exactly: v) else { throw LuaError.argument(index: i, message: "label \(k + 1) is not an integer") }
+            return n == ignore ? -1 : n - 1
+        }
+    }
+}
