@@ -24,16 +24,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    for cell in ["rnn", "spectral", "orthogonal"] {
+    for cell in [Cell.rnn, .spectral, .orthogonal] {
         var rng = Random(seed: 1)
         let n = 128
-        let transition: any Transition<Float> = switch cell {
-        case "spectral": try! SpectralTransition<Float>(size: n, reflectors: 16, sigmaStar: 1, r: 0.01, rng: &rng)
-        case "orthogonal": try! OrthogonalTransition<Float>(size: n, reflectors: 16, rng: &rng)
-        default: try! DenseTransition<Float>(size: n, initialization: .gaussian, rng: &rng)
-        }
-        let net = try! RecurrentNetwork<Float>(input: 2, hidden: n, output: 1, transition: transition,
-                                               activation: .relu, readout: .last, rng: &rng)
+        let net = try! cell.model(Float.self, input: 2, hidden: n, output: 1, readout: .last, options: .init(reflectors: 16), rng: &rng)
         let opt = try! Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0)   // parameters stay put: same work on the same values every iteration
         let x: Tensor<Float> = rng.uniformTensor([200, 128, 2])
         let target = Tensor<Float>(zeros: [128, 1])

@@ -14,7 +14,7 @@ public struct TrainBenchmark {
         Shape(name: "adding", hidden: 128, reflectors: 16, batch: 128, steps: 200, input: 2, output: 1),
         Shape(name: "wide", hidden: 512, reflectors: 512, batch: 64, steps: 200, input: 1, output: 10),
     ]
-    public static let cells = ["rnn", "spectral", "orthogonal"]
+    public static let cells: [Cell] = [.rnn, .spectral, .orthogonal]
 
     public var stopwatch = Stopwatch()
     public init() {}
@@ -27,7 +27,7 @@ public struct TrainBenchmark {
         public var gflops: Double { flops / seconds / 1e9 }
     }
 
-    public func run(shapes: [Shape] = TrainBenchmark.shapes, cells: [String] = TrainBenchmark.cells,
+    public func run(shapes: [Shape] = TrainBenchmark.shapes, cells: [Cell] = TrainBenchmark.cells,
                     progress: (Row) -> Void) throws {
         for shape in shapes {
             let n = shape.hidden
@@ -37,14 +37,8 @@ public struct TrainBenchmark {
             // One training step per cell, and the reference sgemm, timed round-robin.
             var works: [() throws -> Void] = try cells.map { cell in
                 var rng = Random(seed: 1)
-                let transition: any Transition<Float>
-                switch cell {
-                case "spectral": transition = try SpectralTransition<Float>(size: n, reflectors: shape.reflectors, sigmaStar: 1, r: 0.01, rng: &rng)
-                case "orthogonal": transition = try OrthogonalTransition<Float>(size: n, reflectors: shape.reflectors, rng: &rng)
-                default: transition = try DenseTransition<Float>(size: n, initialization: .gaussian, rng: &rng)
-                }
-                let net = try RecurrentNetwork<Float>(input: shape.input, hidden: n, output: shape.output, transition: transition,
-                                                      activation: .relu, readout: .last, rng: &rng)
+                let net = try cell.model(Float.self, input: shape.input, hidden: n, output: shape.output, readout: .last,
+                                         options: .init(reflectors: shape.reflectors), rng: &rng)
                 // Learning rate 0: the whole update is computed and applied, but the parameters stay
                 // at their initialization, so every timed step does the same work on the same values.
                 // (At 1e-3 on one repeated batch a plain RNN blows up within a few steps, and its
@@ -67,7 +61,7 @@ public struct TrainBenchmark {
             let times = try stopwatch.medians(works)
             let gemm = 2 * Double(shape.batch) * Double(n * n) * Double(gemmRepeats) / times.last! / 1e9
             for (cell, seconds) in zip(cells, times) {
-                progress(Row(shape: shape, cell: cell, seconds: seconds, sgemmGflops: gemm))
+                progress(Row(shape: shape, cell: cell.rawValue, seconds: seconds, sgemmGflops: gemm))
             }
         }
     }

@@ -174,7 +174,7 @@ enum LuaModels {
         dtypeOption,
     ])
 
-    static let cells = ["spectral", "orthogonal", "rnn", "lstm", "gru"]
+    static let cells = Cell.allCases.map(\.rawValue)
     static let rnnOptions = LuaOptions("lab.models.rnn", [
         .init("cell", .choice(cells), default: "spectral", help: "the recurrent cell: W = UΣVᵀ (spectral), orthogonal W (Σ = I), dense W (rnn), LSTM or GRU"),
         .init("input", .integer(1 ... 1 << 20), required: true, help: "input features per step"),
@@ -250,31 +250,18 @@ enum LuaModels {
             let recurrence = try o.choice("recurrence", RecurrentNetwork<Float>.Recurrence.self)
             try reserveModel([(hidden, hidden), (hidden, input), (hidden, output)], dtype: dtype,
                              what: "a \(cell) model with \(hidden) hidden units", session: session)
+            let options = Cell.Options(reflectors: reflectors, sigmaStar: try o.double("sigma_star"), r: try o.double("r"),
+                                       initialization: try o.choice("init"), activation: activation)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
-                let model = try build(T.self)
+                let model: any SequenceModel<T>
+                do {
+                    model = try o.choice("cell", Cell.self).model(T.self, input: input, hidden: hidden, output: output,
+                                                                   readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!,
+                                                                   options: options, rng: &session.random)
+                } catch let e as TensorError { throw LuaError.runtime("lab.models.rnn: \(e)") }
                 model.carriesState = stateful
                 (model as? RecurrentNetwork<T>)?.recurrence = RecurrentNetwork<T>.Recurrence(rawValue: recurrence.rawValue)!
                 return .object(model as! any LuaObject)
-            }
-            func build<T: TensorScalar>(_: T.Type) throws -> any SequenceModel<T> {
-                let transition: any Transition<T>
-                do {
-                    switch cell {
-                    case "spectral":
-                        transition = try SpectralTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden),
-                                                               sigmaStar: o.double("sigma_star"), r: o.double("r"), rng: &session.random)
-                    case "orthogonal":
-                        transition = try OrthogonalTransition<T>(size: hidden, reflectors: Swift.min(reflectors, hidden), rng: &session.random)
-                    case "rnn":
-                        transition = try DenseTransition<T>(size: hidden, initialization: o.choice("init"), rng: &session.random)
-                    default:
-                        return try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
-                                                   readout: ReadoutLayer<T>.Mode(rawValue: readout.rawValue)!, rng: &session.random)
-                    }
-                    return try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,
-                                                   activation: activation, readout: RecurrentNetwork<T>.Readout(rawValue: readout.rawValue)!,
-                                                   rng: &session.random)
-                } catch let e as TensorError { throw LuaError.runtime("lab.models.rnn: \(e)") }
             }
             return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
         }
