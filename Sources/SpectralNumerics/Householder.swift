@@ -248,7 +248,7 @@ struct Reflector<T: TensorScalar> {
 
 /// How many numbers of these parameters are trainable: reflector matrices (named `u` or `v`, or
 /// ending in `.u`/`.v`) store k(k−1)/2 masked entries that are always zero and never updated.
-public func trainableCount<T>(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> Int {
+public func trainableCount<T>(_ parameters: [Parameter<T>]) -> Int {
     parameters.reduce(0) { total, p in
         let isReflectors = ["u", "v"].contains(p.name) || p.name.hasSuffix(".u") || p.name.hasSuffix(".v")
         let k = p.value.rank == 2 ? p.value.rows : 0

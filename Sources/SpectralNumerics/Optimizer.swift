@@ -42,7 +42,7 @@ public final class Optimizer<T: TensorScalar> {
     /// One update of every parameter from its gradient.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func step(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) {
+    public func step(_ parameters: [Parameter<T>]) {
         steps += 1
         let lr = T(learningRate), wd = T(weightDecay)
         // Adam's bias corrections, once per step (not per element).
@@ -97,7 +97,7 @@ public final class Optimizer<T: TensorScalar> {
 
     /// The per-parameter state as named tensors ("name.m", "name.v": first and second buffers),
     /// for checkpoints; `steps` separately.
-    public func exportState(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> [(name: String, tensor: Tensor<T>)] {
+    public func exportState(_ parameters: [Parameter<T>]) -> [(name: String, tensor: Tensor<T>)] {
         parameters.flatMap { p -> [(name: String, tensor: Tensor<T>)] in
             guard let (a, b) = state[ObjectIdentifier(p.value)] else { return [] }
             return [("\(p.name).m", a), ("\(p.name).v", b)]
@@ -106,7 +106,7 @@ public final class Optimizer<T: TensorScalar> {
 
     /// Restores what exportState wrote, matching by parameter name; every buffer must be present.
     public func importState(_ tensors: [String: Tensor<T>], steps: Int,
-                            for parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) throws {
+                            for parameters: [Parameter<T>]) throws {
         var restored: [ObjectIdentifier: (Tensor<T>, Tensor<T>)] = [:]
         if steps > 0 {
             for p in parameters {
@@ -125,7 +125,7 @@ public final class Optimizer<T: TensorScalar> {
     @discardableResult
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public static func clipGradientNorm(_ parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)], maxNorm: T) -> T {
+    public static func clipGradientNorm(_ parameters: [Parameter<T>], maxNorm: T) -> T {
         let norm = parameters.reduce(T(0)) { $0 + T.dot($1.grad.count, $1.grad.data, 1, $1.grad.data, 1) }.squareRoot()
         if norm > maxNorm, norm > 0 { for p in parameters { p.grad.scale(by: maxNorm / norm) } }
         return norm

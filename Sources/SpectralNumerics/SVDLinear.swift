@@ -263,7 +263,7 @@ public final class SVDLinear<T: TensorScalar> {
     }
 
     /// Named parameters and their gradients, in a fixed order.
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+    public var parameters: [Parameter<T>] {
         var list = [("u", u, gradU), ("v", v, gradV), ("p", p, gradP)]
         if let bias, let gradBias { list.append(("bias", bias, gradBias)) }
         return list

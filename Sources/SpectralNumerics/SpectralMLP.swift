@@ -49,7 +49,7 @@ public final class SpectralMLP<T: TensorScalar> {
         return g
     }
 
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+    public var parameters: [Parameter<T>] {
         layers.enumerated().flatMap { k, l in l.parameters.map { ("layer\(k + 1).\($0.name)", $0.value, $0.grad) } }
     }
     /// Trainable numbers (masked reflector entries excluded).

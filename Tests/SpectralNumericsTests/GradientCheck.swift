@@ -28,7 +28,7 @@ enum GradientCheck {
     /// Expects each parameter's gradient to match central differences of f to a relative error of
     /// 1e-6. A parameter whose true gradient is exactly zero (a one-coordinate reflector, always −1)
     /// must instead have both gradients vanish: a relative error between two roundings means nothing.
-    static func expectParameters(_ parameters: [(name: String, value: Tensor<Double>, grad: Tensor<Double>)], _ what: String,
+    static func expectParameters(_ parameters: [Parameter<Double>], _ what: String,
                                  sourceLocation: SourceLocation = #_sourceLocation, _ f: () throws -> Double) throws {
         for p in parameters {
             let numeric = try numerical(p.value, f)

@@ -146,7 +146,7 @@ import Testing
     }
 
     @Test func optimizerUpdatesMatchHandComputedValues() throws {
-        func one(_ p: Double, _ g: Double) -> [(name: String, value: Tensor<Double>, grad: Tensor<Double>)] {
+        func one(_ p: Double, _ g: Double) -> [Parameter<Double>] {
             [("p", try! Tensor([1], [p]), try! Tensor([1], [g]))]
         }
         // SGD with momentum 0.9, two steps of gradient 1 from p = 1, lr 0.1: v = 1, 1.9.
@@ -175,7 +175,7 @@ import Testing
         wd.step(pw)
         #expect(abs(pw[0].value.data[0] - (2 - 0.1 * 1)) < 1e-15)
         // Clipping by the global norm.
-        let two: [(name: String, value: Tensor<Double>, grad: Tensor<Double>)] =
+        let two: [Parameter<Double>] =
             [("a", try Tensor([1], [0]), try Tensor([1], [3])), ("b", try Tensor([1], [0]), try Tensor([1], [4]))]
         #expect(Optimizer<Double>.clipGradientNorm(two, maxNorm: 1) == 5)
         #expect(abs(two[0].grad.data[0] - 0.6) < 1e-15 && abs(two[1].grad.data[0] - 0.8) < 1e-15)

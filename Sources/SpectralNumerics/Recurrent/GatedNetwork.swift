@@ -51,7 +51,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         self.readout = ReadoutLayer(hidden: hidden, output: output, mode: readout, rng: &rng)
     }
 
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+    public var parameters: [Parameter<T>] {
         [("input.weight", inputWeight, gradInputWeight), ("recurrent.weight", recurrentWeight, gradRecurrentWeight),
          ("input.bias", inputBias, gradInputBias), ("recurrent.bias", recurrentBias, gradRecurrentBias)] + readout.parameters
     }

@@ -19,7 +19,7 @@ public final class ReadoutLayer<T: TensorScalar> {
         gradBias = Tensor(zeros: [output])
     }
 
-    var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+    var parameters: [Parameter<T>] {
         [("readout.weight", weight, gradWeight), ("readout.bias", bias, gradBias)]
     }
 
@@ -69,7 +69,7 @@ public protocol SequenceModel<Scalar>: AnyObject {
     associatedtype Scalar: TensorScalar
     func forward(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
     func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>
-    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
+    var parameters: [Parameter<Scalar>] { get }
     /// ‖∂L/∂h_t‖ for t = 1…T from the last backward pass.
     var hiddenGradientNorms: [Scalar] { get }
     /// Singular values of the recurrent matrix (for gated cells: of the candidate's recurrent block).

@@ -65,7 +65,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     }
 
     /// Every parameter with its gradient: the transition's under "recurrent.", then input and readout.
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] {
+    public var parameters: [Parameter<T>] {
         transition.parameters.map { ("recurrent.\($0.name)", $0.value, $0.grad) }
             + [("input.weight", inputWeight, gradInputWeight), ("input.bias", inputBias, gradInputBias)]
             + readout.parameters

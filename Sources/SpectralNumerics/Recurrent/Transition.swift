@@ -9,7 +9,7 @@ public protocol Transition<Scalar>: AnyObject {
     func build() throws -> (w: Tensor<Scalar>, built: Built)
     /// Adds the parameter gradients for ∂L/∂W.
     func accumulate(gradW: Tensor<Scalar>, _ built: Built) throws
-    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
+    var parameters: [Parameter<Scalar>] { get }
     /// The singular values of W, descending.
     func singularValues() throws -> [Scalar]
     /// Keeps the parameterization well conditioned after an optimizer step (reflector rows to unit
@@ -32,7 +32,7 @@ public final class SpectralTransition<T: TensorScalar>: Transition {
     public func accumulate(gradW: Tensor<T>, _ built: SVDLinear<T>.Built) throws {
         try layer.accumulate(gradMatrix: gradW, built: built)
     }
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { layer.parameters }
+    public var parameters: [Parameter<T>] { layer.parameters }
     public func singularValues() throws -> [T] { layer.singularValues() }
     public func renormalize() { layer.renormalize() }
 }
@@ -68,7 +68,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
             try gradU.add(try Householder.matrixBackward(u, matrix: built.w, gradMatrix: gradW, method: method))
         }
     }
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("u", u, gradU)] }
+    public var parameters: [Parameter<T>] { [("u", u, gradU)] }
     public func singularValues() throws -> [T] { [T](repeating: 1, count: size) }
     public func renormalize() { Householder.normalizeRows(u) }
 }
@@ -97,7 +97,7 @@ public final class DenseTransition<T: TensorScalar>: Transition {
     }
     public func build() throws -> (w: Tensor<T>, built: Void) { (w, ()) }
     public func accumulate(gradW g: Tensor<T>, _ built: Void) throws { try gradW.add(g) }
-    public var parameters: [(name: String, value: Tensor<T>, grad: Tensor<T>)] { [("w", w, gradW)] }
+    public var parameters: [Parameter<T>] { [("w", w, gradW)] }
     public func singularValues() throws -> [T] { try LinearAlgebra.singularValues(w) }
     public func renormalize() {}
 }

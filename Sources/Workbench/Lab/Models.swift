@@ -4,16 +4,6 @@ import SpectralNumerics
 // lab.models: recurrent models and SVD MLPs for Lua, and what the other namespaces (Loss, Optim,
 // Diagnostics, Checkpoint) share about models: Trainable, the classes, the options a model declares.
 
-/// What an optimizer can step: anything with parameters, gradients and a renormalization.
-protocol Trainable<Scalar>: AnyObject {
-    associatedtype Scalar: TensorScalar
-    var parameters: [(name: String, value: Tensor<Scalar>, grad: Tensor<Scalar>)] { get }
-    func renormalize()
-}
-extension RecurrentNetwork: Trainable {}
-extension GatedNetwork: Trainable {}
-extension SVDLinear: Trainable {}
-extension SpectralMLP: Trainable {}
 
 extension LuaArgs {
     /// The recurrent model at i, of either kind and precision.
@@ -74,7 +64,7 @@ private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
     }
 }
 
-func parameterTable<T>(_ ps: [(name: String, value: Tensor<T>, grad: Tensor<T>)], grads: Bool) -> LuaValue {
+func parameterTable<T>(_ ps: [Parameter<T>], grads: Bool) -> LuaValue {
     var t = LuaTable(array: [])
     for p in ps { t[p.name] = .object(grads ? p.grad : p.value) }
     return .table(t)

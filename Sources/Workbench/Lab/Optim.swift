@@ -108,13 +108,13 @@ final class LuaOptimizer: LuaObject {
     /// Updates taken so far (by whichever precision's optimizer ran).
     var steps: Int { float?.steps ?? double?.steps ?? 0 }
 
-    func exportState<T: TensorScalar>(_ params: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) -> [(name: String, tensor: AnyTensor)] {
+    func exportState<T: TensorScalar>(_ params: [Parameter<T>]) -> [(name: String, tensor: AnyTensor)] {
         guard let opt = (T.self == Float.self ? float as Any? : double as Any?) as? Optimizer<T> else { return [] }
         return opt.exportState(params).map { ($0.name, AnyTensor($0.tensor)) }
     }
 
     func importState<T: TensorScalar>(_ state: [String: Tensor<T>], steps: Int,
-                                      for params: [(name: String, value: Tensor<T>, grad: Tensor<T>)]) throws {
+                                      for params: [Parameter<T>]) throws {
         try typed(T.self).importState(state, steps: steps, for: params)
     }
 
