@@ -147,70 +147,71 @@ public struct LuaOptions: Sendable {
         }
     }
 
-    /// Checks one value against its option's kind and range; returns it in its canonical form
-    /// (integers as .integer).
-    func check(_ o: LuaOption, _ v: LuaValue, typeName: String) throws -> LuaValue {
-        switch o.kind {
+    /// What is wrong with a value, in the words inside "bad option 'x' to 'f' (…)".
+    struct Problem: Error { let detail: String; init(_ detail: String) { self.detail = detail } }
+
+    /// Checks one value against a kind and its range; returns it in its canonical form (integers
+    /// as .integer).
+    func check(_ kind: LuaOptionKind, _ v: LuaValue, typeName: String) throws(Problem) -> LuaValue {
+        switch kind {
         case .integer(let r):
             guard case .integer = v.kindOfNumber else {
-                if v.double != nil { throw error(o.name, "integer expected, got \(LuaOptions.show(v))") }
-                throw error(o.name, "integer expected, got \(typeName)")
+                if v.double != nil { throw Problem("integer expected, got \(LuaOptions.show(v))") }
+                throw Problem("integer expected, got \(typeName)")
             }
             let i = v.int!
-            guard r.contains(i) else { throw error(o.name, "must be \(o.kind.range), got \(i)") }
+            guard r.contains(i) else { throw Problem("must be \(kind.range), got \(i)") }
             return .integer(i)
         case let .number(lo, hi, open):
-            guard let d = v.double else { throw error(o.name, "number expected, got \(typeName)") }
+            guard let d = v.double else { throw Problem("number expected, got \(typeName)") }
             guard d.isFinite, open ? d > lo : d >= lo, d <= hi else {
-                throw error(o.name, "must be a finite number \(o.kind.range), got \(LuaOptions.show(v))")
+                throw Problem("must be a finite number \(kind.range), got \(LuaOptions.show(v))")
             }
             return v
         case .boolean:
-            guard v.bool != nil else { throw error(o.name, "boolean expected, got \(typeName)") }
+            guard v.bool != nil else { throw Problem("boolean expected, got \(typeName)") }
             return v
         case .string:
-            guard v.string != nil else { throw error(o.name, "string expected, got \(typeName)") }
+            guard v.string != nil else { throw Problem("string expected, got \(typeName)") }
             return v
         case .choice(let names):
-            guard let s = v.string else { throw error(o.name, "string expected, got \(typeName)") }
+            guard let s = v.string else { throw Problem("string expected, got \(typeName)") }
             guard names.contains(s) else {
-                throw error(o.name, "must be one of \(o.kind.range), got \"\(s)\"\(LuaOptions.suggestion(s, names))")
+                throw Problem("must be one of \(kind.range), got \"\(s)\"\(LuaOptions.suggestion(s, names))")
             }
             return v
         case .list(let k, let count):
-            guard let t = v.table else { throw error(o.name, "\(o.kind.expected) expected, got \(typeName)") }
-            guard t.fields.isEmpty else { throw error(o.name, "a list expected (keys 1…n only)") }
+            guard let t = v.table else { throw Problem("\(kind.expected) expected, got \(typeName)") }
+            guard t.fields.isEmpty else { throw Problem("a list expected (keys 1…n only)") }
             guard count.contains(t.array.count) else {
-                throw error(o.name, "\(o.kind.range) expected, got \(t.array.count)")
+                throw Problem("\(kind.range) expected, got \(t.array.count)")
             }
-            let element = LuaOption(o.name, k, help: "")
             var checked: [LuaValue] = []
             for (i, e) in t.array.enumerated() {
-                do { checked.append(try check(element, e, typeName: e.typeName)) } catch LuaError.runtime(let m) {
-                    let detail = m.range(of: "(").map { String(m[$0.upperBound...].dropLast()) } ?? m
-                    throw error(o.name, "entry \(i + 1): \(detail)")
+                do { checked.append(try check(k, e, typeName: e.typeName)) } catch {
+                    throw Problem("entry \(i + 1): \(error.detail)")
                 }
             }
             return .table(LuaTable(array: checked))
         case .record:
-            guard let t = v.table else { throw error(o.name, "table expected, got \(typeName)") }
-            guard t.array.isEmpty, t.fields.count == t.namedFields.count else { throw error(o.name, "name = value pairs expected") }
+            guard let t = v.table else { throw Problem("table expected, got \(typeName)") }
+            guard t.array.isEmpty, t.fields.count == t.namedFields.count else { throw Problem("name = value pairs expected") }
             for (k, e) in t.namedFields {
                 switch e {
                 case .string, .integer, .number, .boolean: continue
-                default: throw error(o.name, "field '\(k)' is a \(e.typeName) (strings, numbers and booleans only)")
+                default: throw Problem("field '\(k)' is a \(e.typeName) (strings, numbers and booleans only)")
                 }
             }
             return v
         case .function:
-            guard case .ref(let r) = v, r.typeName == "function" else { throw error(o.name, "function expected, got \(typeName)") }
+            guard case .ref(let r) = v, r.typeName == "function" else { throw Problem("function expected, got \(typeName)") }
             return v
         case .table:
-            guard typeName == "table" else { throw error(o.name, "table expected, got \(typeName)") }
+            guard typeName == "table" else { throw Problem("table expected, got \(typeName)") }
             return v
         case let .object(what, prefixes):
             guard case .object(let obj) = v, prefixes.contains(where: { obj.luaClassName.hasPrefix($0) }) else {
-                throw error(o.name, "\(what) expected, got \(typeName)")
+                throw Problem("\(what) expected, got \(typeName)")
             }
             return v
         case .value, .data:
@@ -256,7 +257,7 @@ extension LuaValue {
 /// The checked options of one call: every declared option, given or defaulted.
 public struct LuaOptionValues {
     public let declaration: LuaOptions
-    public private(set) var values: [String: LuaValue]
+    public let values: [String: LuaValue]
     /// The names the caller gave (not defaulted).
     public let given: Set<String>
 
@@ -317,7 +318,9 @@ extension LuaOptions {
         }
         for o in options {
             guard let v = t.fields[.string(o.name)] else { continue }
-            values[o.name] = try check(o, v, typeName: typeNames[o.name] ?? v.typeName)
+            do { values[o.name] = try check(o.kind, v, typeName: typeNames[o.name] ?? v.typeName) } catch {
+                throw self.error(o.name, error.detail)
+            }
             given.insert(o.name)
         }
         for o in options where values[o.name] == nil {
@@ -355,7 +358,6 @@ extension LuaArgs {
     func shallowTable(_ i: Int, deep: Set<String>) throws -> (LuaTable, [String: String]) {
         let index = lua_absindex(L, Int32(i))
         guard lua_checkstack(L, 4) != 0 else { throw LuaError.runtime("Lua stack overflow") }
-        var t = LuaTable(array: [])
         var typeNames: [String: String] = [:]
         var entries: [(LuaKey, LuaValue)] = []
         lua_pushnil(L)
@@ -389,8 +391,6 @@ extension LuaArgs {
             entries.append((key, v))
             slab_pop(L, 1)
         }
-        for (k, v) in entries { t.fields[k] = v }
-        while let v = t.fields.removeValue(forKey: .integer(t.array.count + 1)) { t.array.append(v) }
-        return (t, typeNames)
+        return (LuaTable(entries: entries), typeNames)
     }
 }

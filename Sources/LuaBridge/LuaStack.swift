@@ -104,11 +104,7 @@ extension LuaState {
             raw.append((key, v))
             slab_pop(L, 1)
         }
-        // Split into the sequence 1...n and the rest.
-        var fields = Dictionary(raw, uniquingKeysWith: { a, _ in a })
-        var array: [LuaValue] = []
-        while let v = fields.removeValue(forKey: .integer(array.count + 1)) { array.append(v) }
-        return LuaTable(array: array, fields: fields)
+        return LuaTable(entries: raw)
     }
 
     /// The bytes of the string at index (call only when lua_type is LUA_TSTRING).

@@ -125,6 +125,14 @@ public struct LuaTable: Equatable {
         self.fields = fields
     }
 
+    /// A table from its entries as lua_next gives them: keys 1…n make the sequence, the rest `fields`.
+    init(entries: [(LuaKey, LuaValue)]) {
+        var fields = Dictionary(entries, uniquingKeysWith: { a, _ in a })
+        var array: [LuaValue] = []
+        while let v = fields.removeValue(forKey: .integer(array.count + 1)) { array.append(v) }
+        self.init(array: array, fields: fields)
+    }
+
     public var isEmpty: Bool { array.isEmpty && fields.isEmpty }
 
     public subscript(key: String) -> LuaValue {

@@ -11,12 +11,18 @@ enum Memory {
 
     /// n₁·n₂·…·size in bytes, or an error when the product overflows or passes the limit.
     static func bytes(_ counts: [Int], elementSize: Int, for what: @autoclosure () -> String) throws -> Int {
-        var n = elementSize
-        for c in counts {
-            let (p, overflow) = n.multipliedReportingOverflow(by: Swift.max(c, 0))
-            guard !overflow, p <= limit else {
-                throw LuaError.runtime("\(what()) is too large (over \(describe(limit)), the limit for one block of memory)")
-            }
+        guard let n = product([elementSize] + counts), n <= limit else {
+            throw LuaError.runtime("\(what()) is too large (over \(describe(limit)), the limit for one block of memory)")
+        }
+        return n
+    }
+
+    /// n₁·n₂·… (negative factors count as 0), or nil when it overflows.
+    static func product(_ factors: [Int]) -> Int? {
+        var n = 1
+        for f in factors {
+            let (p, overflow) = n.multipliedReportingOverflow(by: Swift.max(f, 0))
+            if overflow { return nil }
             n = p
         }
         return n

@@ -199,10 +199,9 @@ enum LuaModels {
     static func reserveModel(_ widths: [(Int, Int)], dtype: DType, what: String, session: LabSession) throws {
         var total = 0
         for (a, b) in widths {
-            let (n, o1) = (8 * dtype.size).multipliedReportingOverflow(by: a)
-            let (nb, o2) = n.multipliedReportingOverflow(by: b)
-            let (sum, o3) = total.addingReportingOverflow(nb)
-            guard !o1, !o2, !o3 else { throw LuaError.runtime("\(what) is too large (its size overflows)") }
+            guard let n = Memory.product([8 * dtype.size, a, b]), case let (sum, false) = total.addingReportingOverflow(n) else {
+                throw LuaError.runtime("\(what) is too large (its size overflows)")
+            }
             total = sum
         }
         try Memory.reserve(total, for: what, state: session.state)
