@@ -20,7 +20,7 @@ public final class LuaState {
 
     public init() {
         LuaState.installCallbacks
-        guard let L = luaL_newstate() else { fatalError("Lua could not allocate its state") }
+        guard let L = slab_newstate() else { fatalError("Lua could not allocate its state") }
         self.L = L
         slab_set_extraspace(L, Unmanaged.passUnretained(self).toOpaque())
         luaL_openlibs(L)
@@ -28,7 +28,7 @@ public final class LuaState {
 
     deinit {
         documentedFunctions.removeAll()
-        lua_close(L)
+        slab_close(L)
     }
 
     /// The LuaState that owns L (also for coroutines: they share the main thread's extra space).
@@ -189,6 +189,14 @@ public final class LuaState {
     }
 
     public func collectGarbage() { slab_gc_collect(L) }
+
+    /// A soft cap on the bytes the Lua heap holds (nil: none). Lua code that goes over it gets
+    /// "not enough memory"; a Swift function that does gets the same error once it has returned.
+    public var heapLimit: Int? {
+        didSet { slab_set_heap_limit(L, heapLimit.map { size_t(max(0, $0)) } ?? size_t.max) }
+    }
+    /// The bytes the Lua heap holds now.
+    public var heapUsed: Int { Int(slab_heap_used(L)) }
 
     /// Stops Lua code in this state after `count` VM instructions (for reading untrusted recipes).
     public func limitInstructions(_ count: Int32) { slab_limit_instructions(L, count) }

@@ -5,8 +5,92 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static slab_dispatch_fn swift_dispatch = NULL;
+
+// ---- The Lua heap ---------------------------------------------------------------------------------
+// Lua raises "not enough memory" when its allocator returns NULL, and raising longjmps. That is safe
+// only while Lua code runs under a protected call with no Swift frame above it; inside a Swift
+// function (which pushes results, builds tables) or in Swift outside any call, the allocator must
+// not fail. So an allocation may fail only where `may_fail` is set (slab_pcall_traceback sets it,
+// slab_trampoline clears it around the Swift call). Elsewhere it goes over the limit, or, when malloc
+// itself fails, spends an emergency reserve; either marks the heap `overdrawn`, and the trampoline
+// raises the memory error once the Swift frame has returned.
+enum { SLAB_HEAP_RESERVE = 64 << 20 };
+
+typedef struct {
+    size_t used;      // bytes Lua holds now
+    size_t limit;     // a soft cap (SIZE_MAX: none); tests set a small one
+    void *reserve;    // freed when malloc fails where failing is not allowed
+    size_t refused;   // what Lua held when an allocation last failed
+    int may_fail;
+    int overdrawn;
+} slab_heap;
+
+static slab_heap *heap_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (slab_heap *)ud;
+}
+
+static void *slab_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    slab_heap *h = (slab_heap *)ud;
+    size_t old = ptr != NULL ? osize : 0;   // with ptr NULL, osize is a type tag, not a size
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= old;
+        return NULL;
+    }
+    if (nsize > old && h->used - old + nsize > h->limit) {
+        if (h->may_fail) {
+            h->refused = h->used;
+            return NULL;
+        }
+        h->overdrawn = 1;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p == NULL) h->refused = h->used;
+    if (p == NULL && nsize > old && !h->may_fail) {
+        if (h->reserve != NULL) {
+            free(h->reserve);
+            h->reserve = NULL;
+            h->overdrawn = 1;
+            p = realloc(ptr, nsize);
+        }
+        if (p == NULL) {   // nothing left to give: failing here would longjmp through Swift
+            static const char msg[] = "spectral-lab: out of memory inside a Swift function called from Lua\n";
+            fwrite(msg, 1, sizeof msg - 1, stderr);
+            _exit(1);
+        }
+    }
+    if (p != NULL) h->used = h->used - old + nsize;
+    return p;
+}
+
+lua_State *slab_newstate(void) {
+    slab_heap *h = calloc(1, sizeof *h);
+    if (h == NULL) return NULL;
+    h->limit = SIZE_MAX;
+    h->reserve = malloc(SLAB_HEAP_RESERVE);
+    lua_State *L = lua_newstate(slab_alloc, h);
+    if (L == NULL) {
+        free(h->reserve);
+        free(h);
+    }
+    return L;
+}
+
+void slab_close(lua_State *L) {
+    slab_heap *h = heap_of(L);
+    lua_close(L);
+    free(h->reserve);
+    free(h);
+}
+
+void slab_set_heap_limit(lua_State *L, size_t bytes) { heap_of(L)->limit = bytes; }
+
+size_t slab_heap_used(lua_State *L) { return heap_of(L)->used; }
 static slab_release_fn swift_release = NULL;
 
 void slab_set_callbacks(slab_dispatch_fn dispatch, slab_release_fn release) {
@@ -65,8 +149,21 @@ static int slab_trampoline(lua_State *L) {
     void *box = *(void **)lua_touserdata(L, lua_upvalueindex(1));
     if (box == NULL) return luaL_error(L, "Swift function already finalized");
     int arg = 0;
+    slab_heap *h = heap_of(L);
+    int may_fail = h->may_fail;
+    h->may_fail = 0;
+    h->overdrawn = 0;
     int n = swift_dispatch(L, box, &arg);
+    h->may_fail = may_fail;
     // From here on no Swift frame is live: raising is safe.
+    if (h->overdrawn) {
+        // Drop the results and collect them, so that the message (with its position) fits.
+        h->overdrawn = 0;
+        lua_settop(L, 0);
+        lua_gc(L, LUA_GCCOLLECT);
+        if (h->reserve == NULL) h->reserve = malloc(SLAB_HEAP_RESERVE);
+        return luaL_error(L, "not enough memory");
+    }
     switch (n) {
     case SLAB_RAISE_WHERE:
         luaL_where(L, 1);
@@ -103,8 +200,20 @@ int slab_pcall_traceback(lua_State *L, int nargs, int nresults) {
     int base = lua_gettop(L) - nargs;   // the function's index
     lua_pushcfunction(L, slab_msghandler);
     lua_insert(L, base);
+    slab_heap *h = heap_of(L);
+    int may_fail = h->may_fail;
+    h->may_fail = 1;
     int status = lua_pcall(L, nargs, nresults, base);
+    h->may_fail = may_fail;
     lua_remove(L, base);
+    if (status == LUA_ERRMEM) {
+        // Lua's own message says neither where nor how much; the garbage is collectable now, and
+        // (called from Swift, so may_fail is 0) pushing the longer message cannot fail.
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        lua_pushfstring(L, "not enough memory (the Lua heap held %d MiB when an allocation failed)",
+                        (int)(h->refused >> 20));
+    }
     return status;
 }
 
@@ -117,7 +226,12 @@ int slab_tostring_protected(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     lua_pushcfunction(L, tostring_body);
     lua_pushvalue(L, idx);
-    return lua_pcall(L, 1, 1, 0);
+    slab_heap *h = heap_of(L);
+    int may_fail = h->may_fail;
+    h->may_fail = 1;
+    int status = lua_pcall(L, 1, 1, 0);
+    h->may_fail = may_fail;
+    return status;
 }
 
 static void budget_hook(lua_State *L, lua_Debug *ar) {

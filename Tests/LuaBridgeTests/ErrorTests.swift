@@ -72,3 +72,42 @@ import LuaBridge
         }
     }
 }
+
+/// Lua's allocator fails only where a failure can be raised safely: in Lua code under a protected
+/// call. A Swift function that goes over the limit finishes, and the error is raised after it returns.
+@Suite struct HeapLimitTests {
+    @Test func luaCodeOverTheLimitGetsNotEnoughMemory() throws {
+        let s = try makeState()
+        s.collectGarbage()
+        s.heapLimit = s.heapUsed + (4 << 20)
+        let r = try s.run("""
+            return pcall(function() local t = {} for i = 1, 1e8 do t[i] = i end end)
+            """)
+        #expect(r[0] == false)
+        #expect(r[1].string?.contains("not enough memory") == true)
+        s.heapLimit = nil
+        s.collectGarbage()
+        #expect(try s.run("return 1 + 1") == [2])
+    }
+
+    @Test func aSwiftFunctionOverTheLimitFinishesThenTheCallerGetsTheError() throws {
+        let s = try makeState()
+        s.collectGarbage()
+        s.heapLimit = s.heapUsed + (4 << 20)
+        let small = try s.run("return #t.list(1000)")
+        #expect(small == [1000])
+        let r = try s.run("return pcall(t.list, 1000000)", chunkName: "@heap.lua")
+        #expect(r[0] == false)
+        #expect(r[1] == "not enough memory")
+        let placed = try s.run("""
+            local ok, err = pcall(function()
+              return t.list(1000000)
+            end)
+            return err
+            """, chunkName: "@heap.lua")
+        #expect(placed == ["heap.lua:2: not enough memory"])
+        s.heapLimit = nil
+        s.collectGarbage()
+        #expect(try s.run("return #t.list(1000000)") == [1000000])
+    }
+}

@@ -50,6 +50,9 @@ func makeState() throws -> LuaState {
         return try LuaState.call(f, (1 ..< args.count).map { try args.value($0 + 1) }, on: args.L)
     }
     t.function("tracked", "t.tracked(): a new Tracked") { _ in [.object(Tracked())] }
+    t.function("list", "t.list(n): the table {1, ..., n}, built in Swift") { args in
+        [.table(LuaTable(array: (1 ... max(1, try args.integer(1))).map { .integer($0) }))]
+    }
     t.function("len", "t.len(s): byte length of s") { args in [.integer(try args.bytes(1).count)] }
     t.value("answer", 42)
     var sub = LuaModule("sub")

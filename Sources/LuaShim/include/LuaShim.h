@@ -5,7 +5,8 @@
 //    defer and deinit), so every Swift function that Lua calls goes through slab_trampoline: the Swift
 //    side reports an error by return code, and the C side raises it after the Swift frame is gone.
 // 3. Swift objects as full userdata whose __gc releases them, exactly once.
-// 4. Ctrl-C: a signal handler that stops the running Lua code through a hook, as lua.c does.
+// 4. Lua's allocator must not fail inside a Swift frame either: the heap in LuaShim.c.
+// 5. Ctrl-C: a signal handler that stops the running Lua code through a hook, as lua.c does.
 #ifndef LUASHIM_H
 #define LUASHIM_H
 
@@ -13,6 +14,15 @@
 #include <lualib.h>
 #include <lauxlib.h>
 #include <stddef.h>
+
+// ---- The Lua heap ------------------------------------------------------------------------------
+// A Lua state whose allocator never fails while a Swift frame is live (see LuaShim.c): a memory error
+// is raised after the Swift function returns. Close it with slab_close.
+lua_State *slab_newstate(void);
+void slab_close(lua_State *L);
+// A soft cap on the bytes Lua holds (for tests); SIZE_MAX, the default, is none.
+void slab_set_heap_limit(lua_State *L, size_t bytes);
+size_t slab_heap_used(lua_State *L);
 
 // ---- Calling Swift from Lua -------------------------------------------------------------------
 // Return codes of the Swift dispatcher, besides n >= 0 results on top of the stack.

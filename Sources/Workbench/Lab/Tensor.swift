@@ -193,7 +193,12 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
     c.method("shape", "t:shape(): the shape as a table {d1, d2, ...}") { t, _ in [.table(LuaTable(array: t.shape.map { .integer($0) }))] }
     c.method("dim", "t:dim(): the number of dimensions") { t, _ in [.integer(t.rank)] }
     c.method("numel", "t:numel(): the number of elements") { t, _ in [.integer(t.count)] }
-    c.method("totable", "t:totable(): the values as nested tables") { t, _ in [t.luaValue] }
+    c.method("totable", "t:totable(): the values as nested tables") { t, args in
+        // Each element is a LuaValue in Swift, then a slot of a Lua table: both live at once.
+        let what = "the table of a \(Tensor<Float>.describe(t.shape)) tensor"
+        try Memory.reserve(Memory.bytes(t.shape, elementSize: MemoryLayout<LuaValue>.stride + 16, for: what), for: what, state: args.state)
+        return [t.luaValue]
+    }
     c.method("clone", "t:clone(): a copy") { t, _ in [.object(t.copy())] }
     c.method("float", "t:float(): a float32 copy") { t, _ in [.object(t.converted(to: Float.self))] }
     c.method("double", "t:double(): a float64 copy") { t, _ in [.object(t.converted(to: Double.self))] }
