@@ -136,7 +136,7 @@ public struct LuaOptions: Sendable {
         .runtime("bad option '\(name)' to '\(function)' (\(message))")
     }
 
-    static func show(_ v: LuaValue) -> String {
+    public static func show(_ v: LuaValue) -> String {
         switch v {
         case .string(let s): return "\"\(s)\""
         case .integer(let i): return String(i)

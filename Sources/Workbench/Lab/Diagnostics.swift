@@ -5,21 +5,10 @@ import SpectralNumerics
 extension LuaModels {
     // MARK: lab.diagnostics
 
-    static let tensorKind = LuaOptionKind.object("tensor", prefixes: ["lab.FloatTensor", "lab.DoubleTensor"])
-    /// A batch as task:batch() gives it and lab.train reads it.
-    static let batchOptions = LuaOptions("batch", [
-        .init("x", tensorKind, required: true, help: "inputs, T×B×features"),
-        .init("y", .data("tensor or labels"), required: true, help: "targets: a tensor (mse) or 1-based labels (xent)"),
-        .init("loss", .choice(["mse", "xent"]), default: "mse", help: "mean squared error or softmax cross-entropy"),
-        .init("ignore", .integer(Int.min ... Int.max), help: "a label that counts for nothing (xent)"),
-        .init("reset", .boolean, default: false, help: "a new stream begins: a stateful model forgets its state"),
-    ])
-
     static func diagnosticsModule() -> LuaModule {
         var m = LuaModule("diagnostics")
         m.function("grad_norms", "lab.diagnostics.grad_norms(model, batch): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters on a batch {x=, y=, loss=, ignore=} (as task:batch() gives), with field first_last_ratio (gradients are left untouched)", options: batchOptions, at: 2) { args, batch in
             guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
-            let lossName = try batch.string("loss")
             func run<M: SequenceModel>(_ model: M) throws -> [LuaValue] {
                 typealias T = M.Scalar
                 guard let x = xo as? Tensor<T> else { throw LuaError.argument(index: 2, message: "batch.x must be a \(T.dtypeName) tensor") }
@@ -30,17 +19,7 @@ extension LuaModels {
                     for (p, g) in zip(model.parameters, saved) { try? p.grad.assign(g) }
                     model.carriesState = stateful
                 }
-                let y = try model.forward(x)
-                let grad: Tensor<T>
-                if lossName == "mse" {
-                    guard case .object(let to) = batch["y"], let target = to as? Tensor<T> else {
-                        throw LuaError.argument(index: 2, message: "batch.y must be a \(T.dtypeName) tensor for loss \"mse\"")
-                    }
-                    grad = try Loss.meanSquaredError(y, target).grad
-                } else {   // "xent", the declaration's only other choice
-                    let labels = try LuaModels.zeroBasedLabels(batch["y"], ignore: batch.optionalInt("ignore"), argument: 2)
-                    grad = try Loss.crossEntropy(y, labels: labels, ignore: -1).grad
-                }
+                let grad = try LuaModels.batchLoss(model.forward(x), batch, argument: 2).grad
                 _ = try model.backward(grad)
                 return [gradNormTable(model.hiddenGradientNorms)]
             }

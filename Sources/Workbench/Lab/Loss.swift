@@ -9,6 +9,33 @@ extension LuaModels {
         .init("ignore", .integer(Int.min ... Int.max), help: "a label whose rows count for nothing (padding)"),
     ])
 
+    static let tensorKind = LuaOptionKind.object("tensor", prefixes: ["lab.FloatTensor", "lab.DoubleTensor"])
+    /// A batch as task:batch() gives it and lab.train reads it.
+    static let batchOptions = LuaOptions("batch", [
+        .init("x", tensorKind, required: true, help: "inputs, T×B×features"),
+        .init("y", .data("tensor or labels"), required: true, help: "targets: a tensor (mse) or 1-based labels (xent)"),
+        .init("loss", .choice(["mse", "xent"]), default: "mse", help: "mean squared error or softmax cross-entropy"),
+        .init("ignore", .integer(Int.min ... Int.max), help: "a label that counts for nothing (xent)"),
+        .init("reset", .boolean, default: false, help: "a new stream begins: a stateful model forgets its state"),
+    ])
+
+    /// The one loss dispatch (lab.loss.batch, lab.train, lab.evaluate, grad_norms): the loss a batch
+    /// names, of the model's outputs y, with its gradient and the accuracy (nil for mse).
+    /// `argument` is the batch's position in the call, for messages.
+    static func batchLoss<T: TensorScalar>(_ y: Tensor<T>, _ batch: LuaOptionValues, argument: Int) throws -> (loss: Double, grad: Tensor<T>, accuracy: Double?) {
+        if try batch.string("loss") == "mse" {
+            guard case .object(let to) = batch["y"], let target = to as? Tensor<T> else {
+                throw LuaError.argument(index: argument, message: "batch.y must be a \(T.dtypeName) tensor for loss \"mse\"")
+            }
+            let (loss, grad) = try Loss.meanSquaredError(y, target)
+            return (Double(loss), grad, nil)
+        }
+        // "xent", the declaration's only other choice
+        let labels = try zeroBasedLabels(batch["y"], ignore: batch.optionalInt("ignore"), argument: argument)
+        let r = try Loss.crossEntropy(y, labels: labels, ignore: -1)
+        return (Double(r.loss), r.grad, r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))
+    }
+
     static func lossModule() -> LuaModule {
         var m = LuaModule("loss")
         m.function("mse", "lab.loss.mse(y, target): mean squared error and its gradient with respect to y") { args in
@@ -23,6 +50,13 @@ extension LuaModels {
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
                 let r = try Loss.crossEntropy(args.tensor(1, T.self), labels: labels, ignore: -1)
                 return [.number(Double(r.loss)), .object(r.grad), .number(r.counted == 0 ? .nan : Double(r.correct) / Double(r.counted))]
+            }
+            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+        }
+        m.function("batch", "lab.loss.batch(y, batch): the loss batch.loss names (mse or xent, with batch.ignore) of outputs y against batch.y, its gradient, and the accuracy (nil for mse)", options: batchOptions, at: 2) { args, batch in
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                let r = try batchLoss(args.tensor(1, T.self), batch, argument: 2)
+                return [.number(r.loss), .object(r.grad), r.accuracy.map { .number($0) } ?? .nil]
             }
             return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
         }

@@ -73,42 +73,22 @@ enum LuaNumerics {
             d == .float32 ? .object(session.random.normalTensor(s) as Tensor<Float>) : .object(session.random.normalTensor(s) as Tensor<Double>)
         }
         m.function("eye", "lab.tensor.eye(n [, m] [, dtype]): the identity (n×m)") { args in
-            let n = try args.integer(1)
-            let cols = args.typeName(2) == "number" ? try args.integer(2) : n
-            let dtypeIndex = args.typeName(2) == "number" ? 3 : 2
-            let d = args.isNil(dtypeIndex) ? DType.float32 : try DType(lua: args.string(dtypeIndex))
+            let n = try args.size(at: 1, "n")
+            let cols = args.typeName(2) == "number" ? try args.size(at: 2, "m") : n
+            let d = try args.dtype(at: args.typeName(2) == "number" ? 3 : 2)
             try args.reserveTensor([n, cols], d)
             return [d == .float32 ? .object(Tensor<Float>.identity(n, cols)) : .object(Tensor<Double>.identity(n, cols))]
         }
         m.function("from", "lab.tensor.from(t [, dtype]): a tensor from nested tables of numbers (shape inferred)") { args in
-            let value = try args.value(1)
-            let d = args.isNil(2) ? DType.float32 : try DType(lua: args.string(2))
-            let (shape, values) = try flatten(value)
+            let d = try args.dtype(at: 2)
+            let (shape, values) = try args.numberArray(1) { n in
+                // The values as Double, then the tensor: both live at once.
+                let what = "a \(n)-element \(d.rawValue) tensor"
+                try Memory.reserve(Memory.bytes([n], elementSize: 8 + d.size, for: what), for: what, state: args.state)
+            }
             return [d == .float32 ? .object(try Tensor<Float>(shape, values.map(Float.init))) : .object(try Tensor<Double>(shape, values))]
         }
         return m
-    }
-
-    /// Nested tables → shape and row-major values; ragged or non-numeric input names the position.
-    static func flatten(_ value: LuaValue, path: String = "") throws -> ([Int], [Double]) {
-        switch value {
-        case .integer, .number: return ([], [value.double!])
-        case .table(let t):
-            guard t.fields.isEmpty else { throw LuaError.runtime("lab.tensor.from: table\(path) has non-sequence keys") }
-            var shape: [Int]?
-            var values: [Double] = []
-            for (i, element) in t.array.enumerated() {
-                let (s, v) = try flatten(element, path: "\(path)[\(i + 1)]")
-                if let shape, shape != s {
-                    throw LuaError.runtime("lab.tensor.from: ragged input: element\(path)[\(i + 1)] has shape \(Tensor<Float>.describe(s)), expected \(Tensor<Float>.describe(shape))")
-                }
-                shape = s
-                values += v
-            }
-            return ([t.array.count] + (shape ?? []), values)
-        default:
-            throw LuaError.runtime("lab.tensor.from: element\(path) is a \(value.typeName), not a number")
-        }
     }
 
     // MARK: lab.householder

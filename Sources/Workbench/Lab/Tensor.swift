@@ -59,21 +59,35 @@ extension LuaArgs {
         var dims: [Int] = []
         var j = i
         if isTable(j) {
-            for (k, v) in try table(j).array.enumerated() {
-                guard let d = v.int else { throw LuaError.argument(index: j, message: "dimension \(k + 1) is not an integer") }
-                dims.append(d)
-            }
+            for (k, v) in try table(j).array.enumerated() { dims.append(try size(v, "dimension \(k + 1)", argument: j)) }
             j += 1
         } else {
-            while j <= count, let d = try? integer(j), isNumber(j) {
-                dims.append(d)
+            while j <= count, isNumber(j) {
+                dims.append(try size(at: j, "dimension \(j - i + 1)"))
                 j += 1
             }
         }
-        let dtype = j <= count && !isNil(j) ? try DType(lua: string(j)) : .float32
+        let dtype = try dtype(at: j)
         if j + 1 <= count { throw LuaError.argument(index: j + 1, message: "no more arguments expected after the dtype") }
         try reserveTensor(dims, dtype)
         return (dims, dtype)
+    }
+
+    /// A dimension: an integer ≥ 0 (argument `argument`, for messages).
+    func size(_ v: LuaValue, _ what: @autoclosure () -> String, argument: Int) throws -> Int {
+        guard let d = v.int else {
+            throw LuaError.argument(index: argument, message: "\(what()) must be an integer size, got \(LuaOptions.show(v))")
+        }
+        guard d >= 0 else { throw LuaError.argument(index: argument, message: "\(what()) must be ≥ 0, got \(d)") }
+        return d
+    }
+
+    func size(at i: Int, _ what: @autoclosure () -> String) throws -> Int { try size(value(i), what(), argument: i) }
+
+    /// An optional dtype name at i ("float32"/"float", "float64"/"double"); float32 when absent.
+    func dtype(at i: Int) throws -> DType {
+        if i > count || isNil(i) { return .float32 }
+        do { return try DType(lua: string(i)) } catch LuaError.runtime(let m) { throw LuaError.argument(index: i, message: m) }
     }
 
     /// Checks a shape a script asks for (no negative sizes, no overflow, under the limit for one

@@ -48,36 +48,49 @@ function schedule.warmup(o)
 end
 lab.schedule = schedule
 
--- Loss, its gradient and the accuracy (nil for regression) of one batch.
-local function evaluate(model, batch)
-  local out = model:forward(batch.x)
-  local kind = batch.loss or "mse"
-  if kind == "mse" then
-    local loss, grad = lab.loss.mse(out, batch.y)
-    return loss, grad, nil
-  elseif kind == "xent" then
-    return lab.loss.cross_entropy(out, batch.y, batch.ignore and { ignore = batch.ignore } or nil)
+-- Loss, its gradient and the accuracy (nil for regression) of one batch. A malformed batch (or
+-- input the model refuses) is reported at the line that called lab.train or lab.evaluate, `level`
+-- frames up, saying which batch: not at a line of this file.
+local function evaluate(model, batch, what, level)
+  if type(batch) ~= "table" then
+    error(string.format("%s: a batch must be a table {x=, y=, loss=}, got %s", what, type(batch)), level + 1)
   end
-  error("batch.loss must be \"mse\" or \"xent\", got " .. tostring(kind), 0)
+  local ok, loss, grad, acc = pcall(function() return lab.loss.batch(model:forward(batch.x), batch) end)
+  if not ok then
+    error(string.format("%s: %s", what, tostring(loss):gsub("^lab/train%.lua:%d+: ", "")), level + 1)
+  end
+  return loss, grad, acc
 end
 
 -- Mean loss and accuracy over a list of batches, without touching gradients. A stateful model
 -- reads the batches as one stream (from zeros, honouring batch.reset) and gets its training
 -- state back afterwards.
-function lab.evaluate(model, batches)
-  if type(batches) ~= "table" then error("lab.evaluate: batches must be a list of batches, got " .. type(batches), 2) end
+local function mean_over(model, batches, what, level)
+  if type(batches) ~= "table" then
+    error(string.format("%s: a list of batches expected, got %s", what, type(batches)), level + 1)
+  end
   local stateful = model.stateful
   local saved = stateful and model:carried_state()
   if stateful then model:reset_state() end
   local el, ea, n, na = 0, 0, 0, 0
-  for _, b in ipairs(batches) do
-    if b.reset and stateful then model:reset_state() end
-    local l, _, a = evaluate(model, b)
+  for i, b in ipairs(batches) do
+    if type(b) == "table" and b.reset and stateful then model:reset_state() end
+    local l, _, a = evaluate(model, b, what .. ": batch " .. i, level + 1)
     el, n = el + l, n + 1
     if a then ea, na = ea + a, na + 1 end
   end
   if stateful then model:set_carried_state(saved) end
   return n > 0 and el / n or nil, na > 0 and ea / na or nil
+end
+
+function lab.evaluate(model, batches)
+  if type(model) ~= "userdata" or type(model.forward) ~= "function" then
+    error(string.format("bad argument #1 to 'lab.evaluate' (model expected, got %s)", type(model)), 2)
+  end
+  if type(batches) ~= "table" then
+    error(string.format("bad argument #2 to 'lab.evaluate' (list of batches expected, got %s)", type(batches)), 2)
+  end
+  return mean_over(model, batches, "lab.evaluate", 2)
 end
 
 local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
@@ -136,8 +149,8 @@ function lab.train(o)
   for step = first, steps do
     if lr_of then opt.lr = lr_of(step) end
     local batch = task:batch()
-    if batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
-    local loss, grad, acc = evaluate(model, batch)
+    if type(batch) == "table" and batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
+    local loss, grad, acc = evaluate(model, batch, "lab.train: the task's batch at step " .. step, 2)
     if not finite(loss) then
       error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
             metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
@@ -160,7 +173,7 @@ function lab.train(o)
       if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
       if out_of_time then metrics.stopped = "time_limit" end
       if o.eval_every > 0 and (due(o.eval_every, step) or step == steps or out_of_time) and type(task.eval_batches) == "function" then
-        metrics.eval_loss, metrics.eval_accuracy = lab.evaluate(model, task:eval_batches())
+        metrics.eval_loss, metrics.eval_accuracy = mean_over(model, task:eval_batches(), "lab.train: task:eval_batches()", 2)
       end
       if diag_every > 0 and (due(diag_every, step) or step == steps) then
         local b = task:batch()
