@@ -3,16 +3,19 @@ import SpectralNumerics
 import Testing
 
 @Suite struct RecurrentTests {
+    /// The cells with a W, built by the library's own factory (SpectralNumerics.Cell), the dense one
+    /// with each of its initializations.
     enum Cell: String, CaseIterable { case spectral, orthogonal, rnnGaussian, rnnIdentity, rnnOrthogonal }
 
     static func transition<T: TensorScalar>(_ cell: Cell, _ n: Int, _ rng: inout Random, r: Double = 0.3) throws -> any Transition<T> {
-        switch cell {
-        case .spectral: return try SpectralTransition<T>(size: n, reflectors: max(1, n / 2), sigmaStar: 1, r: r, rng: &rng)
-        case .orthogonal: return try OrthogonalTransition<T>(size: n, reflectors: n, rng: &rng)
-        case .rnnGaussian: return try DenseTransition<T>(size: n, initialization: .gaussian, rng: &rng)
-        case .rnnIdentity: return try DenseTransition<T>(size: n, initialization: .identity, rng: &rng)
-        case .rnnOrthogonal: return try DenseTransition<T>(size: n, initialization: .orthogonal, rng: &rng)
+        let (kind, options): (SpectralNumerics.Cell, SpectralNumerics.Cell.Options) = switch cell {
+        case .spectral: (.spectral, .init(reflectors: max(1, n / 2), r: r))
+        case .orthogonal: (.orthogonal, .init(reflectors: n))
+        case .rnnGaussian: (.rnn, .init(reflectors: 0, initialization: .gaussian))
+        case .rnnIdentity: (.rnn, .init(reflectors: 0, initialization: .identity))
+        case .rnnOrthogonal: (.rnn, .init(reflectors: 0, initialization: .orthogonal))
         }
+        return try kind.transition(hidden: n, options: options, rng: &rng)!
     }
 
     @Test(arguments: Cell.allCases)
@@ -118,68 +121,6 @@ import Testing
                                                  activation: .relu, readout: .last, rng: &g)
         dense.recurrence = .perStep
         #expect(dense.recurrence == .materialized)
-    }
-
-    @Test func lossesMatchFiniteDifferences() throws {
-        var g = rng(21)
-        let y: Tensor<Double> = g.normalTensor([4, 3]), target: Tensor<Double> = g.normalTensor([4, 3])
-        let (mse, gm) = try Loss.meanSquaredError(y, target)
-        #expect(abs(mse - (try y.subtracting(target)).map { $0 * $0 }.mean()) < 1e-15)
-        #expect(GradientCheck.relativeError(gm, try GradientCheck.numerical(y) { try Loss.meanSquaredError(y, target).loss }) <= 1e-6)
-
-        let logits: Tensor<Double> = g.normalTensor([2, 3, 5])     // T×B×C
-        let labels = [0, 4, -1, 2, 2, 1]
-        let (xent, gx, _, counted) = try Loss.crossEntropy(logits, labels: labels)
-        #expect(counted == 5)
-        #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(logits) { try Loss.crossEntropy(logits, labels: labels).loss }) <= 1e-6)
-        // By hand for one row: −log softmax.
-        let one = try Tensor<Double>([1, 3], [1, 2, 3])
-        let expected = -log(exp(3.0) / (exp(1.0) + exp(2.0) + exp(3.0)))
-        let r = try Loss.crossEntropy(one, labels: [2])
-        #expect(abs(r.loss - expected) < 1e-15 && r.correct == 1)
-        // Stable for huge logits.
-        let huge = try Tensor<Double>([1, 2], [1000, -1000])
-        #expect(try Loss.crossEntropy(huge, labels: [1]).loss == 2000)
-        #expect(abs(Loss.bitsPerCharacter(log(2.0)) - 1) < 1e-15)
-        _ = xent
-        #expect(throws: TensorError.self) { try Loss.crossEntropy(one, labels: [3]) }
-    }
-
-    @Test func optimizerUpdatesMatchHandComputedValues() throws {
-        func one(_ p: Double, _ g: Double) -> [Parameter<Double>] {
-            [("p", try! Tensor([1], [p]), try! Tensor([1], [g]))]
-        }
-        // SGD with momentum 0.9, two steps of gradient 1 from p = 1, lr 0.1: v = 1, 1.9.
-        let sgd = try Optimizer<Double>(.sgd(momentum: 0.9, nesterov: false), learningRate: 0.1)
-        let ps = one(1, 1)
-        sgd.step(ps); sgd.step(ps)
-        #expect(abs(ps[0].value.data[0] - (1 - 0.1 - 0.19)) < 1e-15)
-        // Nesterov: p −= lr (g + μv): 1 − 0.1(1 + 0.9) = 0.81.
-        let nag = try Optimizer<Double>(.sgd(momentum: 0.9, nesterov: true), learningRate: 0.1)
-        let pn = one(1, 1)
-        nag.step(pn)
-        #expect(abs(pn[0].value.data[0] - 0.81) < 1e-15)
-        // Adam's first step moves by lr (bias-corrected m/√v = g/|g|).
-        let adam = try Optimizer<Double>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0.01)
-        let pa = one(1, 3)
-        adam.step(pa)
-        #expect(abs(pa[0].value.data[0] - (1 - 0.01 * 3 / (3 + 1e-8))) < 1e-12)
-        // RMSProp: s = 0.01·g², p −= lr g/√s = lr/0.1.
-        let rms = try Optimizer<Double>(.rmsprop(alpha: 0.99, epsilon: 1e-8), learningRate: 0.001)
-        let pr = one(1, 2)
-        rms.step(pr)
-        #expect(abs(pr[0].value.data[0] - (1 - 0.001 * 2 / ((0.01 * 4).squareRoot() + 1e-8))) < 1e-12)
-        // Weight decay adds λp to the gradient.
-        let wd = try Optimizer<Double>(.sgd(momentum: 0, nesterov: false), learningRate: 0.1, weightDecay: 0.5)
-        let pw = one(2, 0)
-        wd.step(pw)
-        #expect(abs(pw[0].value.data[0] - (2 - 0.1 * 1)) < 1e-15)
-        // Clipping by the global norm.
-        let two: [Parameter<Double>] =
-            [("a", try Tensor([1], [0]), try Tensor([1], [3])), ("b", try Tensor([1], [0]), try Tensor([1], [4]))]
-        #expect(Optimizer<Double>.clipGradientNorm(two, maxNorm: 1) == 5)
-        #expect(abs(two[0].grad.data[0] - 0.6) < 1e-15 && abs(two[1].grad.data[0] - 0.8) < 1e-15)
-        #expect(throws: TensorError.self) { try Optimizer<Double>(.sgd(momentum: 1.5, nesterov: false), learningRate: 0.1) }
     }
 
     /// Each cell learns a small memory task reliably (fixed seed): the sum of the first input over

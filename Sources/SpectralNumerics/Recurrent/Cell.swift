@@ -28,19 +28,26 @@ public enum Cell: String, Sendable, CaseIterable {
         }
     }
 
+    /// The transition h ↦ W h of this cell (nil for the gated cells, which have none on its own).
+    public func transition<T: TensorScalar>(_: T.Type = T.self, hidden: Int, options o: Options,
+                                            rng: inout Random) throws -> (any Transition<T>)? {
+        switch self {
+        case .spectral:
+            return try SpectralTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), sigmaStar: o.sigmaStar, r: o.r, rng: &rng)
+        case .orthogonal:
+            return try OrthogonalTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), rng: &rng)
+        case .rnn:
+            return try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: o.initialization.rawValue)!, rng: &rng)
+        case .lstm, .gru:
+            return nil
+        }
+    }
+
     /// A model of this cell: h_t = φ(W h_{t−1} + M x_t + b) with a readout, or an LSTM or GRU.
     public func model<T: TensorScalar>(_: T.Type = T.self, input: Int, hidden: Int, output: Int,
                                        readout: ReadoutLayer<T>.Mode, options o: Options,
                                        rng: inout Random) throws -> any SequenceModel<T> {
-        let transition: any Transition<T>
-        switch self {
-        case .spectral:
-            transition = try SpectralTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), sigmaStar: o.sigmaStar, r: o.r, rng: &rng)
-        case .orthogonal:
-            transition = try OrthogonalTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), rng: &rng)
-        case .rnn:
-            transition = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: o.initialization.rawValue)!, rng: &rng)
-        case .lstm, .gru:
+        guard let transition: any Transition<T> = try transition(hidden: hidden, options: o, rng: &rng) else {
             return try GatedNetwork<T>(self == .lstm ? .lstm : .gru, input: input, hidden: hidden, output: output, readout: readout, rng: &rng)
         }
         return try RecurrentNetwork<T>(input: input, hidden: hidden, output: output, transition: transition,

@@ -9,6 +9,7 @@ extension LuaModels {
         var m = LuaModule("checkpoint")
         m.function("save", "lab.checkpoint.save(step, model, optimizer [, state]): writes the model, the optimizer's state, the generator's state and the table state to the run's checkpoints/ (atomically; the newest 3 kept)") { [unowned session] args in
             let step = try args.integer(1)
+            guard step >= 1 else { throw LuaError.argument(index: 1, message: "the step must be ≥ 1, got \(step)") }
             guard let model = args.trainable(2) else { throw LuaError.type(2, expected: "model or layer", got: args.typeName(2)) }
             let opt = try args.object(3, LuaOptimizer.self)
             let loop = try args.table(4, default: [:])

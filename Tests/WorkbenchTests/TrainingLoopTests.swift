@@ -1,0 +1,71 @@
+import Foundation
+import LuaBridge
+import Testing
+@testable import Workbench
+
+@Suite struct TrainingLoopTests {
+    static let script = #"""
+local p = lab.params { cell = "spectral", steps = 400, T = 10 }
+"""# + addingTaskLua + #"""
+lab.seed(1)
+local model = lab.models.rnn { cell = p.cell, input = 2, hidden = 32, output = 1, reflectors = 8, r = 0.1 }
+local last = lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps,
+                         schedule = lab.schedule.step { lr = 1e-2, every = 200, gamma = 0.3 }, every = 100,
+                         eval_every = 200, diagnostics = { every = 200 }, clip = 5 }
+print("final", last.loss, last.eval_loss, last.lr)
+"""#
+
+    @Test func trainLogsProgressEvalAndDiagnostics() throws {
+        let cli = try CLI()
+        let path = try cli.write("train.lua", Self.script)
+        let r = try cli.run(["run", path, "--out", "run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
+        #expect(metrics.map { $0["step"] as? Int } == [100, 200, 300, 400])
+        for key in ["loss", "lr", "grad_norm", "steps_per_s", "eta_s"] { #expect(metrics[0][key] != nil, "\(key)") }
+        #expect(metrics[1]["eval_loss"] != nil && metrics[1]["grad_first_last_ratio"] != nil && metrics[1]["sigma_max"] != nil)
+        #expect(metrics[1]["condition_number"] != nil && metrics[1]["orthogonality_drift"] != nil)
+        #expect(metrics[1]["grad_norm.total"] != nil && metrics[1]["grad_norm.recurrent.u"] != nil)
+        #expect(metrics[0]["eval_loss"] == nil)
+        // The step schedule: 1e-2 for steps 1–200, then 3e-3.
+        #expect(abs((metrics[1]["lr"] as? Double ?? 0) - 0.01) < 1e-12)
+        #expect(abs((metrics[2]["lr"] as? Double ?? 0) - 0.003) < 1e-12)
+        #expect((metrics[3]["loss"] as? Double ?? 1) < 0.05)
+        #expect(r.stdout.contains("step=100 loss="))
+    }
+
+    @Test func aNaNLossStopsTrainingWithTheStep() throws {
+        let cli = try CLI()
+        let path = try cli.write("nan.lua", """
+            local model = lab.models.rnn { cell = "rnn", input = 1, hidden = 4, output = 1 }
+            local n = 0
+            local task = { batch = function()
+              n = n + 1
+              local x = lab.tensor.ones(3, 2, 1)
+              if n == 7 then x[{1, 1, 1}] = 0 / 0 end
+              return { x = x, y = lab.tensor.zeros(2, 1) }
+            end }
+            lab.train { model = model, task = task, optimizer = lab.optim.sgd { lr = 0.01 }, steps = 20, every = 5 }
+            """)
+        let r = try cli.run(["run", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("nan.lua:9: training stopped at step 7: the loss is"), "\(r.stderr)")
+        #expect(r.stderr.contains("(last logged at step 5: loss"))
+    }
+
+    @Test func schedulesAndOptionErrors() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) { try s.state.run("""
+            local S = lab.schedule
+            local st, ex = S.step { lr = 1, every = 10, gamma = 0.5 }, S.exponential { lr = 1, gamma = 0.9 }
+            local co, wu = S.cosine { lr = 1, steps = 100, min = 0.1 }, S.warmup { steps = 10, after = 0.5 }
+            local ok, e = pcall(lab.train, { model = 1, task = {}, optimizer = 1, step = 3 })
+            return st(1), st(10), st(11), st(25), ex(1), ex(3), co(1), co(51), co(101), co(500), wu(5), wu(10), wu(11), e
+            """, chunkName: "=t") }
+        let expected: [Double] = [1, 1, 0.5, 0.25, 1, 0.81, 1, 0.55, 0.1, 0.1, 0.25, 0.5, 0.5]
+        for (k, v) in expected.enumerated() { #expect(abs((r[k].double ?? .nan) - v) < 1e-12, "value \(k): \(r[k])") }
+        #expect(r[13].string?.contains("unknown option 'step' to 'lab.train'; did you mean 'steps'?") == true, "\(r[13])")
+        #expect(s.state.documentation.contains { $0.name == "lab.train" })
+    }
+}
