@@ -3,7 +3,8 @@
 // Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS, CZlib) and the C
 // shim (LuaShim); the numerical core (SpectralNumerics: tensors, kernels, layers, models, tasks and
 // datasets; no Lua); the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs,
-// recipes, REPL); the executable (spectral-lab: one subcommand per file).
+// recipes, REPL); the benchmarks' workloads (BenchmarkWorkloads); the executable (spectral-lab: one
+// subcommand per file).
 import PackageDescription
 
 let package = Package(
@@ -59,17 +60,20 @@ let package = Package(
             // The .lua files are compiled in through Lab/EmbeddedLua.swift (scripts/embed-lua).
             exclude: ["lua"]
         ),
+        // What `spectral-lab bench` and the benchmark target both time: the same workloads, one definition.
+        .target(name: "BenchmarkWorkloads", dependencies: ["SpectralNumerics"]),
         .executableTarget(
             name: "spectral-lab",
             dependencies: [
                 "Workbench",
+                "BenchmarkWorkloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The plugin finds benchmark targets by their parent folder's name, "Benchmarks".
         .executableTarget(
             name: "SpectralLabBenchmarks",
-            dependencies: ["SpectralNumerics", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["SpectralNumerics", "BenchmarkWorkloads", .product(name: "Benchmark", package: "benchmark")],
             path: "Sources/Benchmarks/SpectralLabBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkWorkloads
 import Foundation
 import Workbench
 

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkWorkloads
 import SpectralNumerics
 
 // `swift package benchmark` (ordo-one/benchmark): the kernels and one training step, with
@@ -24,21 +25,14 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    for cell in [Cell.rnn, .spectral, .orthogonal] {
+    // The adding shape of `spectral-lab bench train`, the same step.
+    let adding = TrainBenchmark.shapes.first { $0.name == "adding" }!
+    for cell in TrainBenchmark.cells {
         var rng = Random(seed: 1)
-        let n = 128
-        let net = try! cell.model(Float.self, input: 2, hidden: n, output: 1, readout: .last, options: .init(reflectors: 16), rng: &rng)
-        let opt = try! Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0)   // parameters stay put: same work on the same values every iteration
-        let x: Tensor<Float> = rng.uniformTensor([200, 128, 2])
-        let target = Tensor<Float>(zeros: [128, 1])
-        Benchmark("train.step.adding.\(cell) n=128 k=16 B=128 T=200") { benchmark in
-            for _ in benchmark.scaledIterations {
-                let (_, grad) = try Loss.meanSquaredError(try net.forward(x), target)
-                net.zeroGrad()
-                blackHole(try net.backward(grad))
-                opt.step(net.parameters)
-                net.renormalize()
-            }
+        let (x, labels) = TrainBenchmark.batch(adding, rng: &rng)
+        let step = try! TrainBenchmark.step(of: cell, at: adding, input: x, labels: labels)
+        Benchmark("train.step.adding.\(cell) n=\(adding.hidden) k=\(adding.reflectors) B=\(adding.batch) T=\(adding.steps)") { benchmark in
+            for _ in benchmark.scaledIterations { try step() }
         }
     }
 }

@@ -27,33 +27,41 @@ public struct TrainBenchmark {
         public var gflops: Double { flops / seconds / 1e9 }
     }
 
+    /// One training step of `cell` at `shape` on the batch x (targets: zeros for one output, else
+    /// `labels`), as a closure to time.
+    public static func step(of cell: Cell, at shape: Shape, input x: Tensor<Float>, labels: [Int]) throws -> () throws -> Void {
+        var rng = Random(seed: 1)
+        let net = try cell.model(Float.self, input: shape.input, hidden: shape.hidden, output: shape.output, readout: .last,
+                                 options: .init(reflectors: shape.reflectors), rng: &rng)
+        // Learning rate 0: the whole update is computed and applied, but the parameters stay at
+        // their initialization, so every timed step does the same work on the same values. (At 1e-3
+        // on one repeated batch a plain RNN blows up within a few steps, and its timing then depends
+        // on how many steps came before.)
+        let opt = try Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0)
+        return {
+            let y = try net.forward(x)
+            let grad = shape.output == 1 ? try Loss.meanSquaredError(y, Tensor(zeros: y.shape)).grad
+                                         : try Loss.crossEntropy(y, labels: labels).grad
+            net.zeroGrad()
+            _ = try net.backward(grad)
+            opt.step(net.parameters)
+            net.renormalize()
+        }
+    }
+
+    /// A batch of `shape`: uniform inputs and labels 0, 1, … cycling through the classes.
+    public static func batch(_ shape: Shape, rng: inout Random) -> (x: Tensor<Float>, labels: [Int]) {
+        (rng.uniformTensor([shape.steps, shape.batch, shape.input]), (0 ..< shape.batch).map { $0 % shape.output })
+    }
+
     public func run(shapes: [Shape] = TrainBenchmark.shapes, cells: [Cell] = TrainBenchmark.cells,
                     progress: (Row) -> Void) throws {
         for shape in shapes {
             let n = shape.hidden
             var rng = Random(seed: 1)
-            let x: Tensor<Float> = rng.uniformTensor([shape.steps, shape.batch, shape.input])
-            let labels = (0 ..< shape.batch).map { $0 % shape.output }
+            let (x, labels) = TrainBenchmark.batch(shape, rng: &rng)
             // One training step per cell, and the reference sgemm, timed round-robin.
-            var works: [() throws -> Void] = try cells.map { cell in
-                var rng = Random(seed: 1)
-                let net = try cell.model(Float.self, input: shape.input, hidden: n, output: shape.output, readout: .last,
-                                         options: .init(reflectors: shape.reflectors), rng: &rng)
-                // Learning rate 0: the whole update is computed and applied, but the parameters stay
-                // at their initialization, so every timed step does the same work on the same values.
-                // (At 1e-3 on one repeated batch a plain RNN blows up within a few steps, and its
-                // timing then depends on how many steps came before.)
-                let opt = try Optimizer<Float>(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0)
-                return {
-                    let y = try net.forward(x)
-                    let grad = shape.output == 1 ? try Loss.meanSquaredError(y, Tensor(zeros: y.shape)).grad
-                                                 : try Loss.crossEntropy(y, labels: labels).grad
-                    net.zeroGrad()
-                    _ = try net.backward(grad)
-                    opt.step(net.parameters)
-                    net.renormalize()
-                }
-            }
+            var works: [() throws -> Void] = try cells.map { try TrainBenchmark.step(of: $0, at: shape, input: x, labels: labels) }
             let a: Tensor<Float> = rng.normalTensor([shape.batch, n]), w: Tensor<Float> = rng.normalTensor([n, n])
             let c = Tensor<Float>(zeros: [shape.batch, n])
             let gemmRepeats = 20
