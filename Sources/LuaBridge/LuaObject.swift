@@ -144,24 +144,7 @@ extension LuaState {
                 lua_setfield(L, -2, p.name)
             }
             if let fallback = spec.indexFallback { pushFunction(fallback, on: L) } else { lua_pushnil(L) }
-            let source = """
-                local methods, properties, fallback = ...
-                return function(self, key)
-                  local m = methods[key]
-                  if m ~= nil then return m end
-                  local p = properties[key]
-                  if p ~= nil then return p(self) end
-                  if fallback ~= nil and type(key) ~= "string" then
-                    local v, err = fallback(self, key)
-                    if err ~= nil then error(err, 2) end   -- at the line that indexed
-                    return v
-                  end
-                  return nil
-                end
-                """
-            _ = source.withCString { slab_load(L, $0, source.utf8.count, "=index") }
-            lua_rotate(L, -4, 1)             // the function below the three upvalues
-            lua_callk(L, 3, 1, 0, nil)       // our own code, which cannot fail
+            slab_push_index(L)
             lua_setfield(L, mt, "__index")
         }
         for (m, body) in spec.metamethods {

@@ -142,6 +142,38 @@ void *slab_to_object(lua_State *L, int idx, const char *tname) {
     return slot != NULL ? *slot : NULL;
 }
 
+// __index of a class with properties or an index fallback. Upvalues: the methods table, the
+// properties table (name → getter), the fallback (or nil) for keys that are not names, as `t[3]`.
+// The fallback returns (value) or (nil, message); the message is raised at the line that indexed.
+static int slab_index(lua_State *L) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        return 1;
+    }
+    if (lua_type(L, 2) == LUA_TSTRING || lua_isnil(L, lua_upvalueindex(3))) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 2);
+    if (!lua_isnil(L, -1)) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+        return lua_error(L);
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+void slab_push_index(lua_State *L) { lua_pushcclosure(L, slab_index, 3); }
+
 // ---- Calling Swift from Lua -------------------------------------------------------------------
 
 static int slab_trampoline(lua_State *L) {

@@ -40,6 +40,11 @@ void slab_set_callbacks(slab_dispatch_fn dispatch, slab_release_fn release);
 // Pushes a C closure that calls the Swift closure `box` (retained; released by the closure's __gc).
 void slab_push_swift_function(lua_State *L, void *box);
 
+// Pops a methods table, a properties table (name → getter) and a fallback function (or nil) and
+// pushes the __index closure over them: methods first, then properties, then (for keys that are not
+// strings) the fallback, whose (nil, message) is raised at the line that indexed.
+void slab_push_index(lua_State *L);
+
 // ---- Swift objects as userdata ----------------------------------------------------------------
 // Creates (or finds) the metatable `tname` in the registry, with __gc and the marker __slab_object
 // already in it (Lua 5.4 marks for finalization only when __gc is present as the metatable is set).
