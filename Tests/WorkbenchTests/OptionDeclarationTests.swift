@@ -135,7 +135,10 @@ import Testing
                    err(lab.tasks.copy, { T = math.maxinteger }),
                    err(lab.tasks.adding, { batch = 1 << 40 }),
                    err(lab.log, { x = t[1] }),
-                   err(lab.models.rnn, { input = 1, hidden = 60000, output = 1 })   -- more than this machine has
+                   err(lab.models.rnn, { input = 1, hidden = 60000, output = 1 }),   -- more than this machine has
+                   -- what a forward keeps for backward: 100 000 steps × 128 × 8·1024 floats
+                   err(function() return lab.models.rnn { cell = "rnn", input = 1, hidden = 1024, output = 1 }:forward(lab.tensor.zeros(100000, 128, 1)) end),
+                   err(function() return lab.models.mlp { sizes = { 1, 4096, 1 } }:forward(lab.tensor.zeros(1 << 22, 1)) end)
             """, chunkName: "=t") }
         #expect(r[0] == "a 131072×131072 float32 tensor is too large (over 16 GiB, the limit for one block of memory)")
         #expect(r[1].string?.contains("is too large") == true, "\(r[1])")
@@ -146,6 +149,8 @@ import Testing
         #expect(r[6] == "bad option 'batch' to 'lab.tasks.adding' (must be 1…65536, got 1099511627776)")
         #expect(r[7].string?.contains("table is too large to copy into Swift") == true, "\(r[7])")
         #expect(r[8] == "not enough memory for a spectral model with 60000 hidden units (107 GiB)")
+        #expect(r[9].string?.contains("the forward over 100000 steps (12800000 rows × 8193 numbers kept) is too large") == true, "\(r[9])")
+        #expect(r[10].string?.contains("the MLP's forward (4194304 rows × 8194 numbers kept) is too large") == true, "\(r[10])")
     }
 
     @Test func zeroMeansNoneInTheTrainingLoop() throws {

@@ -48,7 +48,12 @@ private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
     c.tostring { m in
         "MLP(\(([m.inputSize] + m.layers.map(\.outFeatures)).map(String.init).joined(separator: " → ")), SVD layers, \(m.activation.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
     }
-    c.method("forward", "mlp:forward(x): x is B×in; returns B×out") { m, args in [.object(try m.forward(args.tensor(2, T.self)))] }
+    c.method("forward", "mlp:forward(x): x is B×in; returns B×out") { m, args in
+        let x = try args.tensor(2, T.self)
+        // Each layer keeps its input and pre-activation for backward.
+        try args.reserveActivations(rows: x.shape.first ?? 1, widths: m.layers.map { 2 * $0.outFeatures }, T.self, of: "the MLP's forward")
+        return [.object(try m.forward(x))]
+    }
     c.method("backward", "mlp:backward(dy): adds the parameter gradients and returns dx") { m, args in
         [.object(try m.backward(args.tensor(2, T.self)))]
     }
@@ -106,7 +111,13 @@ private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaCla
         return []
     }
     c.method("forward", "model:forward(x): x is T×B×input (time first); returns B×output (readout \"last\") or T×B×output (\"all\")") { m, args in
-        [.object(try m.forward(args.tensor(2, T.self)))]
+        let x = try args.tensor(2, T.self)
+        // What BPTT keeps per step: at most eight B×hidden tensors (an LSTM's gates, cell and
+        // state), and the outputs.
+        if x.rank == 3 {
+            try args.reserveActivations(rows: x.shape[0] * x.shape[1], widths: [8 * m.hiddenSize, m.outputSize], T.self, of: "the forward over \(x.shape[0]) steps")
+        }
+        return [.object(try m.forward(x))]
     }
     c.method("backward", "model:backward(dy): for the last forward, adds the parameter gradients (BPTT) and returns dx") { m, args in
         [.object(try m.backward(args.tensor(2, T.self)))]

@@ -26,7 +26,9 @@ private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>)
     c.property("dtype") { _ in .string(T.dtypeName) }
 
     c.method("forward", "layer:forward(x): y = W x + b for every row of x (B×in) → B×out") { l, args in
-        [.object(try l.forward(args.tensor(2, T.self)))]
+        let x = try args.tensor(2, T.self)
+        try args.reserveActivations(rows: x.shape.first ?? 1, widths: [l.outFeatures], T.self, of: "the layer's forward")
+        return [.object(try l.forward(x))]
     }
     c.method("backward", "layer:backward(dy): for the last forward, adds the parameter gradients and returns dx") { l, args in
         [.object(try l.backward(args.tensor(2, T.self)))]

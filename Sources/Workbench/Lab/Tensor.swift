@@ -26,6 +26,8 @@ enum DType: String {
         }
     }
 
+    init<T: TensorScalar>(_: T.Type) { self = T.self == Float.self ? .float32 : .float64 }
+
     /// Bytes per element.
     var size: Int { self == .float32 ? 4 : 8 }
 }
@@ -88,6 +90,20 @@ extension LuaArgs {
     func dtype(at i: Int) throws -> DType {
         if i > count || isNil(i) { return .float32 }
         do { return try DType(lua: string(i)) } catch LuaError.runtime(let m) { throw LuaError.argument(index: i, message: m) }
+    }
+
+    /// Prices a new tensor of t's shape (of t's dtype unless given): the result of a copy, a
+    /// conversion or an elementwise operation.
+    func reserveCopy<T: TensorScalar>(of t: Tensor<T>, as dtype: DType? = nil) throws {
+        try reserveTensor(t.shape, dtype ?? DType(T.self))
+    }
+
+    /// Prices what a forward pass will allocate: `rows` rows of each width (overflow-checked), so
+    /// that an input of many steps or a huge batch is an error here, not an abort in the model.
+    func reserveActivations<T: TensorScalar>(rows: Int, widths: [Int], _: T.Type, of what: String) throws {
+        let width = widths.reduce(0) { $0 &+ Swift.max($1, 0) }
+        let description = "\(what) (\(rows) rows × \(width) numbers kept)"
+        try Memory.reserve(Memory.bytes([rows, width], elementSize: MemoryLayout<T>.stride, for: description), for: description, state: state)
     }
 
     /// Checks a shape a script asks for (no negative sizes, no overflow, under the limit for one
@@ -179,7 +195,9 @@ private enum Operand<T: TensorScalar> {
 }
 
 private func arithmetic<T: TensorScalar>(_ args: LuaArgs, _ op: String, _ f: @escaping (T, T) -> T) throws -> [LuaValue] {
-    switch (try Operand<T>(args, 1, op), try Operand<T>(args, 2, op)) {
+    let operands = (try Operand<T>(args, 1, op), try Operand<T>(args, 2, op))
+    if case .tensor(let a) = operands.0 { try args.reserveCopy(of: a) } else if case .tensor(let b) = operands.1 { try args.reserveCopy(of: b) }
+    switch operands {
     case let (.tensor(a), .tensor(b)):
         guard a.shape == b.shape else {
             throw LuaError.runtime("\(op): shapes \(a.shapeDescription) and \(b.shapeDescription) differ")
@@ -213,17 +231,29 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
         try Memory.reserve(Memory.bytes(t.shape, elementSize: MemoryLayout<LuaValue>.stride + 16, for: what), for: what, state: args.state)
         return [t.luaValue]
     }
-    c.method("clone", "t:clone(): a copy") { t, _ in [.object(t.copy())] }
-    c.method("float", "t:float(): a float32 copy") { t, _ in [.object(t.converted(to: Float.self))] }
-    c.method("double", "t:double(): a float64 copy") { t, _ in [.object(t.converted(to: Double.self))] }
+    c.method("clone", "t:clone(): a copy") { t, args in
+        try args.reserveCopy(of: t)
+        return [.object(t.copy())]
+    }
+    c.method("float", "t:float(): a float32 copy") { t, args in
+        try args.reserveCopy(of: t, as: .float32)
+        return [.object(t.converted(to: Float.self))]
+    }
+    c.method("double", "t:double(): a float64 copy") { t, args in
+        try args.reserveCopy(of: t, as: .float64)
+        return [.object(t.converted(to: Double.self))]
+    }
     c.method("reshape", "t:reshape(d1, d2, ...): a copy with another shape of the same size") { t, args in
         let (dims, _) = try args.shapeAndDType(from: 2)
         return [.object(try t.reshaped(dims))]
     }
-    c.method("t", "t:t(): the transpose of a matrix") { t, _ in [.object(try t.transposed())] }
+    c.method("t", "t:t(): the transpose of a matrix") { t, args in
+        try args.reserveCopy(of: t)
+        return [.object(try t.transposed())]
+    }
     c.method("matmul", "a:matmul(b): the matrix product a·b (b a matrix or a vector)") { t, args in
         let b = try args.tensor(2, T.self)
-        if t.rank == 2, b.rank >= 1 { try args.reserveTensor([t.shape[0]] + b.shape.dropFirst(), T.self == Float.self ? .float32 : .float64) }
+        if t.rank == 2, b.rank >= 1 { try args.reserveTensor([t.shape[0]] + b.shape.dropFirst(), DType(T.self)) }
         return [.object(try t.matmul(b))]
     }
     c.method("dot", "a:dot(b): the sum of a ⊙ b") { t, args in [.number(Double(try t.dot(try args.tensor(2, T.self))))] }
@@ -232,7 +262,10 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
     c.method("norm", "t:norm(): the Euclidean (Frobenius) norm") { t, _ in [.number(Double(t.norm()))] }
     c.method("max", "t:max(): the largest element") { t, _ in [.number(Double(t.max()))] }
     c.method("min", "t:min(): the smallest element") { t, _ in [.number(Double(t.min()))] }
-    c.method("abs", "t:abs(): elementwise |t|") { t, _ in [.object(t.map { Swift.abs($0) })] }
+    c.method("abs", "t:abs(): elementwise |t|") { t, args in
+        try args.reserveCopy(of: t)
+        return [.object(t.map { Swift.abs($0) })]
+    }
     c.method("get", "t:get(i, j, ...): the element (or slice copy) at 1-based indices") { t, args in
         let idx = try args.index(.table(LuaTable(array: try (2 ... Swift.max(2, args.count)).map { try args.value($0) })), shape: t.shape)
         return [t.element(at: idx)]
@@ -270,7 +303,11 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
     c.meta(.sub) { try arithmetic($0, "sub", { (a: T, b: T) in a - b }) }
     c.meta(.mul) { try arithmetic($0, "mul (elementwise; use :matmul for the matrix product)", { (a: T, b: T) in a * b }) }
     c.meta(.div) { try arithmetic($0, "div", { (a: T, b: T) in a / b }) }
-    c.meta(.unm) { args in [.object(try args.tensor(1, T.self).map { -$0 })] }
+    c.meta(.unm) { args in
+        let t = try args.tensor(1, T.self)
+        try args.reserveCopy(of: t)
+        return [.object(t.map { -$0 })]
+    }
     c.meta(.len) { args in
         let t = try args.tensor(1, T.self)
         return [.integer(t.shape.first ?? 0)]
