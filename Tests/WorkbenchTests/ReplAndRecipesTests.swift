@@ -59,6 +59,11 @@ import Testing
         let topic = try cli.run(["repl"], stdin: "help 'tensor'\n?svd.linear\n")
         #expect(topic.stdout.contains("  a:matmul(b)\n      the matrix product a·b"))
         #expect(topic.stdout.contains("layer:singular_values()"))
+        // A constructor that is also a class: its options, then its objects' methods.
+        #expect(topic.stdout.contains("lab.svd.linear(in, out [, options]): a linear layer"))
+        #expect(topic.stdout.contains("Options:\n  reflectors = integer 1…65536 (default all)"))
+        let householder = try cli.run(["repl"], stdin: "help(lab.householder.backward)\n")
+        #expect(householder.stdout.contains("method = string \"wy\" | \"reflectorwise\" (default \"wy\")"), "\(householder.stdout)")
     }
 
     @Test func loggingFromTheReplMakesARunDirectoryOnFirstUse() throws {

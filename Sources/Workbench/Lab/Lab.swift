@@ -120,17 +120,21 @@ enum LabModule {
         }
         if let spec = args.state.classes[args.typeName(1)] { return spec.help }
         let name = args.state.documentedName(of: args, 1) ?? (try? args.string(1)) ?? ""
+        // A function: its line and declared options; a class (help "tensor"): its methods; a
+        // constructor that is both (lab.svd.linear): both.
+        var parts: [String] = []
+        if let d = docs.first(where: { $0.name == name || $0.name == "lab." + name }) {
+            parts.append(d.doc)
+            if let declaration = args.state.declarations[d.name] { parts.append("Options:\n" + declaration.help) }
+        }
         if let t = args.state.topics.first(where: { $0.topic == name || "lab." + $0.topic == name }) {
-            return (["The \(t.title):"] + t.methods.flatMap { m -> [String] in
+            parts.append((["The \(t.title):"] + t.methods.flatMap { m -> [String] in
                 let (sig, summary) = split(m.doc)
                 return ["  " + sig, "      " + summary]
-            }).joined(separator: "\n")
+            }).joined(separator: "\n"))
         }
-        guard let d = docs.first(where: { $0.name == name || $0.name == "lab." + name }) else {
-            return "no help for \(name.isEmpty ? args.typeName(1) : name); help() lists what there is"
-        }
-        guard let declaration = args.state.declarations[d.name] else { return d.doc }
-        return d.doc + "\nOptions:\n" + declaration.help
+        if parts.isEmpty { return "no help for \(name.isEmpty ? args.typeName(1) : name); help() lists what there is" }
+        return parts.joined(separator: "\n")
     }
 
     /// "lab.log(t): appends ..." → ("lab.log(t)", "appends ..."): the call ends at ")" or "}".

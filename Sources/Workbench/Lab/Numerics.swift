@@ -93,20 +93,22 @@ enum LuaNumerics {
 
     // MARK: lab.householder
 
-    static let householderOptions = LuaOptions("lab.householder", [
-        .init("transpose", .boolean, default: false, help: "apply Qᵀ instead of Q"),
-        .init("layout", .choice(["rows", "columns"]), default: "rows", help: "the vectors are X's rows or its columns"),
-        .init("method", .choice(["wy", "reflectorwise"]), default: "wy", help: "compact WY blocks (BLAS-3) or one reflector at a time"),
-        .init("block", .integer(1 ... 4096), default: 64, help: "reflectors per compact WY block", only: ("method", ["wy"])),
-    ])
+    /// The options every lab.householder function takes, declared under the function's own name.
+    static func householderOptions(_ function: String) -> LuaOptions {
+        LuaOptions("lab.householder.\(function)", [
+            .init("transpose", .boolean, default: false, help: "apply Qᵀ instead of Q"),
+            .init("layout", .choice(["rows", "columns"]), default: "rows", help: "the vectors are X's rows or its columns"),
+            .init("method", .choice(["wy", "reflectorwise"]), default: "wy", help: "compact WY blocks (BLAS-3) or one reflector at a time"),
+            .init("block", .integer(1 ... 4096), default: 64, help: "reflectors per compact WY block", only: ("method", ["wy"])),
+        ])
+    }
 
     struct HouseholderOptions {
         var transpose: Bool
         var layout: Householder.Layout
         var method: Householder.Method
 
-        init(_ args: LuaArgs, _ i: Int) throws {
-            let o = try args.options(i, householderOptions)
+        init(_ o: LuaOptionValues) throws {
             transpose = try o.bool("transpose")
             layout = try o.string("layout") == "rows" ? .rows : .columns
             method = try o.string("method") == "wy" ? .compactWY(blockSize: o.int("block")) : .reflectorwise
@@ -115,44 +117,46 @@ enum LuaNumerics {
 
     static func householderModule() -> LuaModule {
         var m = LuaModule("householder")
-        m.function("apply", "lab.householder.apply(V, X [, {transpose=, layout=\"rows\"|\"columns\", method=\"wy\"|\"reflectorwise\", block=64}]): Q x for every vector x of X (Q = H(v₁)⋯H(v_k), reflectors the rows of V)") { args in
-            try apply(args, forceTranspose: false)
+        /// A function of tensors at 1…index−1 and the options table at `index`, for both dtypes.
+        func function(_ name: String, _ doc: String, at index: Int,
+                      _ body: @escaping (LuaArgs, HouseholderOptions, any TensorScalar.Type) throws -> [LuaValue]) {
+            m.function(name, doc, options: householderOptions(name), at: index) { args, o in
+                try body(args, HouseholderOptions(o), args.requireTensor(1) == .float32 ? Float.self : Double.self)
+            }
         }
-        m.function("apply_transpose", "lab.householder.apply_transpose(V, X [, options]): Qᵀ x for every vector x of X") { args in
-            try apply(args, forceTranspose: true)
-        }
-        m.function("backward", "lab.householder.backward(V, Y, dY [, options]): for Y = apply(V, X, options), returns dX, dV") { args in
+        function("apply", "lab.householder.apply(V, X [, options]): Q x for every vector x of X (Q = H(v₁)⋯H(v_k), reflectors the rows of V)", at: 3) { args, o, type in
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-                let o = try HouseholderOptions(args, 4)
+                [.object(try Householder.apply(args.tensor(1, T.self), to: args.tensor(2, T.self), transpose: o.transpose, layout: o.layout, method: o.method))]
+            }
+            return try run(type)
+        }
+        function("apply_transpose", "lab.householder.apply_transpose(V, X [, options]): Qᵀ x for every vector x of X", at: 3) { args, o, type in
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
+                [.object(try Householder.apply(args.tensor(1, T.self), to: args.tensor(2, T.self), transpose: true, layout: o.layout, method: o.method))]
+            }
+            return try run(type)
+        }
+        function("backward", "lab.householder.backward(V, Y, dY [, options]): for Y = apply(V, X, options), returns dX, dV", at: 4) { args, o, type in
+            func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
                 let (gx, gv) = try Householder.backward(args.tensor(1, T.self), output: args.tensor(2, T.self), gradOutput: args.tensor(3, T.self),
                                                         transpose: o.transpose, layout: o.layout, method: o.method)
                 return [.object(gx), .object(gv)]
             }
-            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+            return try run(type)
         }
-        m.function("matrix", "lab.householder.matrix(V [, options]): the n×n matrix Q = H(v₁)⋯H(v_k)") { args in
+        function("matrix", "lab.householder.matrix(V [, options]): the n×n matrix Q = H(v₁)⋯H(v_k)", at: 2) { args, o, type in
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-                [.object(try Householder.matrix(args.tensor(1, T.self), method: HouseholderOptions(args, 2).method))]
+                [.object(try Householder.matrix(args.tensor(1, T.self), method: o.method))]
             }
-            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+            return try run(type)
         }
-        m.function("matrix_backward", "lab.householder.matrix_backward(V, Q, dQ [, options]): dV for Q = matrix(V)") { args in
+        function("matrix_backward", "lab.householder.matrix_backward(V, Q, dQ [, options]): dV for Q = matrix(V)", at: 4) { args, o, type in
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-                [.object(try Householder.matrixBackward(args.tensor(1, T.self), matrix: args.tensor(2, T.self), gradMatrix: args.tensor(3, T.self),
-                                                        method: HouseholderOptions(args, 4).method))]
+                [.object(try Householder.matrixBackward(args.tensor(1, T.self), matrix: args.tensor(2, T.self), gradMatrix: args.tensor(3, T.self), method: o.method))]
             }
-            return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
+            return try run(type)
         }
         return m
-    }
-
-    private static func apply(_ args: LuaArgs, forceTranspose: Bool) throws -> [LuaValue] {
-        func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
-            let o = try HouseholderOptions(args, 3)
-            return [.object(try Householder.apply(args.tensor(1, T.self), to: args.tensor(2, T.self),
-                                                  transpose: forceTranspose || o.transpose, layout: o.layout, method: o.method))]
-        }
-        return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
     }
 
     // MARK: lab.svd
