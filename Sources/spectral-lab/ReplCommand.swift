@@ -25,6 +25,10 @@ extension SpectralLab {
         @Option(name: .customShort("i"), help: ArgumentHelp("Run this script first and keep its globals (as `th -i`).", valueName: "script.lua"))
         var script: String?
 
+        func validate() throws {
+            guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
+        }
+
         func run() throws {
             let session = try LabSession(mode: .interactive(runsBase: "runs"), seed: seed, searchPath: .standard())
             let repl = Workbench.Repl(session: session, interactive: isatty(0) != 0 && isatty(1) != 0)

@@ -40,6 +40,7 @@ extension SpectralLab {
 
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
         func validate() throws {
+            guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
             _ = try parsedOverrides()
             if resume != nil {
                 guard overrides.isEmpty, out == nil else {

@@ -7,7 +7,7 @@ extension LuaModels {
 
     static func diagnosticsModule() -> LuaModule {
         var m = LuaModule("diagnostics")
-        m.function("grad_norms", "lab.diagnostics.grad_norms(model, batch): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters on a batch {x=, y=, loss=, ignore=} (as task:batch() gives), with field first_last_ratio (gradients are left untouched)", options: batchOptions, at: 2) { args, batch in
+        m.function("grad_norms", "lab.diagnostics.grad_norms(model, batch): ‖∂L/∂h_t‖ for t = 1…T at the model's current parameters on a batch {x=, y=, loss=, ignore=} (as task:batch() gives), with field first_last_ratio (gradients are left untouched)", options: batchOptions("lab.diagnostics.grad_norms"), at: 2) { args, batch in
             guard case .object(let xo) = batch["x"] else { throw LuaError.argument(index: 2, message: "batch.x must be a tensor") }
             func run<M: SequenceModel>(_ model: M) throws -> [LuaValue] {
                 typealias T = M.Scalar

@@ -9,44 +9,79 @@ enum EmbeddedLua {
 local lab = require "lab"
 local experiment = {}
 
--- The shared hyperparameters. Defaults are the authors' where known (spectral cell, ReLU, n = 128,
--- reflectors n/4, r = 0.01, σ* = 1, Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping).
+-- What a parameter may hold: an integer ≥ lo, a finite number ≥ lo (> lo when open), one of names.
+local function integer(lo)
+  return function(v) return math.type(v) == "integer" and v >= lo, "an integer ≥ " .. lo end
+end
+local function number(lo, open)
+  return function(v)
+    return type(v) == "number" and v == v and v ~= math.huge and (open and v > lo or not open and v >= lo),
+           string.format("a finite number %s %g", open and ">" or "≥", lo)
+  end
+end
+local function one_of(...)
+  local names = { ... }
+  return function(v)
+    for _, n in ipairs(names) do if v == n then return true end end
+    return false, "one of " .. table.concat(names, ", ")
+  end
+end
+local known_cells = { spectral = true, orthogonal = true, rnn = true, lstm = true, gru = true }
+local function cell_list(v)
+  local ok = type(v) == "string" and v:find("%S") ~= nil
+  for c in (type(v) == "string" and v or ""):gmatch("[^,%s]+") do ok = ok and known_cells[c] ~= nil end
+  return ok, "a comma-separated list of cells (spectral, orthogonal, rnn, lstm, gru)"
+end
+
+-- The shared hyperparameters, declared once: name, default, what values it takes, help. Defaults
+-- are the authors' where known (spectral cell, ReLU, n = 128, reflectors n/4, r = 0.01, σ* = 1,
+-- Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping).
 local shared = {
-  cells = "spectral", hidden = 128, reflectors = 0, r = 0.01, sigma_star = 1.0,
-  activation = "auto", init = "gaussian", optimizer = "adam", lr = 1e-3, lr_decay = 0.99,
-  decay_every = 0, batch = 128, steps = 1000, clip = 0.0, minutes = 0.0, every = 100,
-  eval_every = 500, checkpoint_every = 0, target = 0.0, seed = 0,
-}
-local shared_help = {
-  cells = "comma-separated cells to train and compare: spectral, orthogonal, rnn, lstm, gru",
-  hidden = "hidden units n",
-  reflectors = "Householder reflectors per factor (0: n/4, the authors' default)",
-  r = "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)",
-  sigma_star = "centre of the singular-value band (spectral cell)",
-  activation = "relu, tanh or leaky_relu; auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)",
-  init = "rnn cell's W: gaussian, identity or orthogonal",
-  optimizer = "adam, rmsprop or sgd",
-  lr = "initial learning rate",
-  lr_decay = "learning-rate factor per epoch (the authors: 0.99)",
-  decay_every = "steps per learning-rate decay (0: one epoch of the task)",
-  batch = "sequences per batch",
-  steps = "training steps per cell (a recipe over a dataset may declare epochs, which then win when > 0)",
-  clip = "clip the gradient's global norm to this (0: no clipping, the authors' choice)",
-  minutes = "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints",
-  every = "log a metrics line every this many steps",
-  eval_every = "evaluate on held-out batches every this many steps",
-  checkpoint_every = "write a checkpoint every this many steps (0: none; one cell only)",
-  target = "report the first logged step whose eval loss is at or under this (0: none)",
-  seed = "reseed before each cell (0: the run's --seed)",
+  { "cells", "spectral", cell_list, "comma-separated cells to train and compare: spectral, orthogonal, rnn, lstm, gru" },
+  { "hidden", 128, integer(1), "hidden units n" },
+  { "reflectors", 0, integer(0), "Householder reflectors per factor (0: n/4, the authors' default)" },
+  { "r", 0.01, number(0), "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)" },
+  { "sigma_star", 1.0, number(0, true), "centre of the singular-value band (spectral cell)" },
+  { "activation", "auto", one_of("auto", "relu", "tanh", "leaky_relu", "identity"),
+    "relu, tanh or leaky_relu; auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)" },
+  { "init", "gaussian", one_of("gaussian", "identity", "orthogonal"), "rnn cell's W: gaussian, identity or orthogonal" },
+  { "optimizer", "adam", one_of("adam", "rmsprop", "sgd"), "adam, rmsprop or sgd" },
+  { "lr", 1e-3, number(0), "initial learning rate" },
+  { "lr_decay", 0.99, number(0), "learning-rate factor per epoch (the authors: 0.99)" },
+  { "decay_every", 0, integer(0), "steps per learning-rate decay (0: one epoch of the task)" },
+  { "batch", 128, integer(1), "sequences per batch" },
+  { "steps", 1000, integer(1), "training steps per cell (a recipe over a dataset may declare epochs, which then win when > 0)" },
+  { "clip", 0.0, number(0), "clip the gradient's global norm to this (0: no clipping, the authors' choice)" },
+  { "minutes", 0.0, number(0), "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
+  { "every", 100, integer(0), "log a metrics line every this many steps (0: at the end only)" },
+  { "eval_every", 500, integer(0), "evaluate on held-out batches every this many steps (0: none)" },
+  { "checkpoint_every", 0, integer(0), "write a checkpoint every this many steps (0: none; one cell only)" },
+  { "target", 0.0, number(0), "report the first logged step whose eval loss is at or under this (0: none)" },
+  { "seed", 0, integer(0), "reseed before each cell (0: the run's --seed)" },
 }
 
+-- The shared hyperparameters in p, checked; errors `level` frames up, naming `what`.
+local function check_shared(p, what, level)
+  for _, d in ipairs(shared) do
+    local v = p[d[1]]
+    local ok, wanted = d[3](v)
+    if not ok then
+      error(string.format("%s: parameter '%s' must be %s, got %s", what, d[1], wanted,
+                          type(v) == "string" and string.format("%q", v) or tostring(v)), level + 1)
+    end
+  end
+end
+
+-- lab.params over the shared hyperparameters and the recipe's own (`defaults`, which may also
+-- change a shared default); the shared ones are checked after --set, at the caller's line.
 function experiment.params(defaults, help)
   local all, all_help = {}, {}
-  for k, v in pairs(shared) do all[k] = v end
-  for k, v in pairs(shared_help) do all_help[k] = v end
+  for _, d in ipairs(shared) do all[d[1]], all_help[d[1]] = d[2], d[4] end
   for k, v in pairs(defaults or {}) do all[k] = v end
   for k, v in pairs(help or {}) do all_help[k] = v end
-  return lab.params(all, all_help)
+  local p = lab.params(all, all_help)
+  check_shared(p, "lab.experiment.params", 2)
+  return p
 end
 
 local auto_activation = { spectral = "relu", orthogonal = "leaky_relu" }
@@ -87,12 +122,12 @@ end
 function experiment.run(o)
   o = lab.check("lab.experiment.run", o, 2)
   local p, name = o.params, o.name
+  check_shared(p, "lab.experiment.run: params", 2)
   local cells = split_cells(p.cells)
   if p.checkpoint_every > 0 and #cells > 1 then
     error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
   end
   local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
-  if not optimizers[p.optimizer] then error("optimizer must be adam, rmsprop or sgd, got " .. p.optimizer, 0) end
   -- Every cell starts from the same seed (so the same data and the same draws): the recipe's, or
   -- one drawn once from the run's generator (--seed decides).
   local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)
@@ -284,7 +319,8 @@ function lab.evaluate(model, batches)
   if type(batches) ~= "table" then
     error(string.format("bad argument #2 to 'lab.evaluate' (list of batches expected, got %s)", type(batches)), 2)
   end
-  return mean_over(model, batches, "lab.evaluate", 2)
+  local loss, accuracy = mean_over(model, batches, "lab.evaluate", 2)   -- not a tail call: levels count this frame
+  return loss, accuracy
 end
 
 local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
@@ -301,7 +337,9 @@ reserved_list = table.concat(reserved_list, ", ")
 function lab.train(o)
   o = check("lab.train", o, 2)
   local model, task, opt = o.model, o.task, o.optimizer
-  if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
+  if (type(task) ~= "table" and type(task) ~= "userdata") or type(task.batch) ~= "function" then
+    error(string.format("lab.train: task must be a task from lab.tasks or a table with a batch() method, got %s", type(task)), 2)
+  end
   if (o.steps == nil) == (o.epochs == nil) then error("lab.train: give steps or epochs (one of them)", 2) end
   local steps = o.steps
   if o.epochs then

@@ -37,7 +37,7 @@ enum LabModule {
         }
 
         lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl and prints it compactly") { [unowned session] args in
-            let t = try args.table(1)
+            let t = try record(args, 1)
             let dir = try session.runDirectory()
             try dir.appendMetrics(JSON.encode(.table(t)))
             print(compactLine(t))
@@ -45,7 +45,7 @@ enum LabModule {
         }
 
         lab.function("result", "lab.result(t): a run's outcome: appends the table t as one JSON line to the run's results.jsonl and prints it as \"result: k=v ...\"") { [unowned session] args in
-            let t = try args.table(1)
+            let t = try record(args, 1)
             try session.runDirectory().appendLine(JSON.encode(.table(t)), to: "results.jsonl")
             print("result: " + compactLine(t))
             return []
@@ -104,6 +104,15 @@ enum LabModule {
             print(try helpText(args))
             return []
         }
+    }
+
+    /// A line of metrics or results: a table of named fields (a JSON object), not a list.
+    private static func record(_ args: LuaArgs, _ i: Int) throws -> LuaTable {
+        let t = try args.table(i)
+        if let key = t.entries.first(where: { if case .string = $0.key { return false } else { return true } })?.key {
+            throw LuaError.argument(index: i, message: "a table of named fields expected (key \(LuaOptions.show(key.value)) is not a name)")
+        }
+        return t
     }
 
     private static func helpText(_ args: LuaArgs) throws -> String {

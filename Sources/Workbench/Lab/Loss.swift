@@ -10,14 +10,14 @@ extension LuaModels {
     ])
 
     static let tensorKind = LuaOptionKind.object("tensor", prefixes: ["lab.FloatTensor", "lab.DoubleTensor"])
-    /// A batch as task:batch() gives it and lab.train reads it.
-    static let batchOptions = LuaOptions("batch", [
+    /// A batch as task:batch() gives it and lab.train reads it, declared for each function that takes one.
+    static func batchOptions(_ function: String) -> LuaOptions { LuaOptions(function, [
         .init("x", tensorKind, required: true, help: "inputs, T×B×features"),
         .init("y", .data("tensor or labels"), required: true, help: "targets: a tensor (mse) or 1-based labels (xent)"),
         .init("loss", .choice(["mse", "xent"]), default: "mse", help: "mean squared error or softmax cross-entropy"),
         .init("ignore", .integer(Int.min ... Int.max), help: "a label that counts for nothing (xent)"),
         .init("reset", .boolean, default: false, help: "a new stream begins: a stateful model forgets its state"),
-    ])
+    ]) }
 
     /// The one loss dispatch (lab.loss.batch, lab.train, lab.evaluate, grad_norms): the loss a batch
     /// names, of the model's outputs y, with its gradient and the accuracy (nil for mse).
@@ -53,7 +53,7 @@ extension LuaModels {
             }
             return try args.requireTensor(1) == .float32 ? run(Float.self) : run(Double.self)
         }
-        m.function("batch", "lab.loss.batch(y, batch): the loss batch.loss names (mse or xent, with batch.ignore) of outputs y against batch.y, its gradient, and the accuracy (nil for mse)", options: batchOptions, at: 2) { args, batch in
+        m.function("batch", "lab.loss.batch(y, batch): the loss batch.loss names (mse or xent, with batch.ignore) of outputs y against batch.y, its gradient, and the accuracy (nil for mse)", options: batchOptions("lab.loss.batch"), at: 2) { args, batch in
             func run<T: TensorScalar>(_: T.Type) throws -> [LuaValue] {
                 let r = try batchLoss(args.tensor(1, T.self), batch, argument: 2)
                 return [.number(r.loss), .object(r.grad), r.accuracy.map { .number($0) } ?? .nil]
@@ -78,7 +78,10 @@ extension LuaModels {
         }
         return try values.enumerated().map { k, v in
             guard let n = Int(exactly: v) else { throw LuaError.argument(index: i, message: "label \(k + 1) is not an integer") }
-            return n == ignore ? -1 : n - 1
+            if n == ignore { return -1 }
+            // 0 would become −1, the mark of an ignored row: a silent drop, not a class.
+            guard n >= 1 else { throw LuaError.argument(index: i, message: "label \(k + 1) is \(n): labels are classes 1…C") }
+            return n - 1
         }
     }
 }

@@ -39,7 +39,8 @@ enum LuaNumerics {
     static func install(into lab: inout LuaModule, session: LabSession) {
         lab.function("seed", "lab.seed(n): reseeds the one generator behind math.random, lab.tensor.rand/randn and layer initialization") { [unowned session] args in
             let n = try args.integer(1)
-            session.random = Random(seed: UInt64(bitPattern: Int64(n)))
+            guard n >= 0 else { throw LuaError.argument(index: 1, message: "a seed ≥ 0 expected, got \(n)") }
+            session.random = Random(seed: UInt64(n))
             return []
         }
         session.state.document(topic: "tensor", title: "tensor methods (lab.FloatTensor and lab.DoubleTensor)", floatTensorClass)

@@ -90,7 +90,8 @@ function lab.evaluate(model, batches)
   if type(batches) ~= "table" then
     error(string.format("bad argument #2 to 'lab.evaluate' (list of batches expected, got %s)", type(batches)), 2)
   end
-  return mean_over(model, batches, "lab.evaluate", 2)
+  local loss, accuracy = mean_over(model, batches, "lab.evaluate", 2)   -- not a tail call: levels count this frame
+  return loss, accuracy
 end
 
 local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
@@ -107,7 +108,9 @@ reserved_list = table.concat(reserved_list, ", ")
 function lab.train(o)
   o = check("lab.train", o, 2)
   local model, task, opt = o.model, o.task, o.optimizer
-  if type(task.batch) ~= "function" then error("lab.train: the task has no batch() method", 2) end
+  if (type(task) ~= "table" and type(task) ~= "userdata") or type(task.batch) ~= "function" then
+    error(string.format("lab.train: task must be a task from lab.tasks or a table with a batch() method, got %s", type(task)), 2)
+  end
   if (o.steps == nil) == (o.epochs == nil) then error("lab.train: give steps or epochs (one of them)", 2) end
   local steps = o.steps
   if o.epochs then
