@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static slab_dispatch_fn swift_dispatch = NULL;
-
 // ---- The Lua heap ---------------------------------------------------------------------------------
 // Lua raises "not enough memory" when its allocator returns NULL, and raising longjmps. That is safe
 // only while Lua code runs under a protected call with no Swift frame above it; inside a Swift
@@ -91,6 +89,10 @@ void slab_close(lua_State *L) {
 void slab_set_heap_limit(lua_State *L, size_t bytes) { heap_of(L)->limit = bytes; }
 
 size_t slab_heap_used(lua_State *L) { return heap_of(L)->used; }
+
+// ---- Swift callbacks ----------------------------------------------------------------------------
+
+static slab_dispatch_fn swift_dispatch = NULL;
 static slab_release_fn swift_release = NULL;
 
 void slab_set_callbacks(slab_dispatch_fn dispatch, slab_release_fn release) {
