@@ -21,7 +21,7 @@ extension SpectralLab {
         @Argument(help: "A Lua file, or the name of a recipe (optional with --resume: the run's own script).")
         var script: String?
 
-        @Option(help: ArgumentHelp("Continue the run in this directory from its newest checkpoint, with its script, seed and parameters.", valueName: "run-dir"))
+        @Option(help: ArgumentHelp("Continue the run in this directory from its newest checkpoint, with its script, seed and parameters (--set steps=, epochs= or minutes= extends it).", valueName: "run-dir"))
         var resume: String?
 
         @Option(name: .customLong("set"), help: ArgumentHelp(
@@ -43,9 +43,7 @@ extension SpectralLab {
             guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
             _ = try parsedOverrides()
             if resume != nil {
-                guard overrides.isEmpty, out == nil else {
-                    throw ValidationError("--resume continues a run as it was started: it takes no --set or --out")
-                }
+                guard out == nil else { throw ValidationError("--resume continues a run in its own directory: it takes no --out") }
                 _ = try resumedRunner()
             } else {
                 guard script != nil else { throw ValidationError("Missing expected argument '<script>'") }
@@ -55,7 +53,8 @@ extension SpectralLab {
 
         private func resumedRunner() throws -> ScriptRunner {
             do {
-                return try ScriptRunner.resuming(RunDirectory(resuming: resume!), script: script == nil ? nil : resolveScript())
+                return try ScriptRunner.resuming(RunDirectory(resuming: resume!), script: script == nil ? nil : resolveScript(),
+                                                 overrides: parsedOverrides())
             } catch let e as RunDirectoryError { throw ValidationError(e.description) }
         }
 

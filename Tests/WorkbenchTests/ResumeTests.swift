@@ -40,7 +40,71 @@ print("final", last.loss, last.eval_loss, last.lr)
         let bad = try cli.run(["run", "--resume", "nowhere"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("'nowhere' is not a run directory"))
-        #expect(try cli.run(["run", "--resume", "b", "--set", "steps=5"]).status == 2)
+        // A finished run is not trained again, unless extended; only its length may change.
+        let finished = try cli.run(["run", "--resume", "b"])
+        #expect(finished.status == 2 && finished.stderr.contains("has finished (status ok); to train it further"), "\(finished.stderr)")
+        let other = try cli.run(["run", "--resume", "b", "--set", "T=5"])
+        #expect(other.status == 2 && other.stderr.contains("--set may only extend it (steps=, epochs=, minutes=), not change 'T'"), "\(other.stderr)")
+        let shorter = try cli.run(["run", "--resume", "b", "--set", "steps=5"])
+        #expect(shorter.status == 1 && shorter.stderr.contains("the checkpoint is at step 300, and steps is 5: nothing to train"), "\(shorter.stderr)")
+        let extended = try cli.run(["run", "--resume", "b", "--set", "steps=400"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(try losses("b").count == 8)
+        #expect(try cli.json(cli.directory.appendingPathComponent("b/params.json").path)["steps"] as? Int == 400)
+    }
+
+    /// What a resume must not do: train from step 1 into a run that has no checkpoint; keep lines
+    /// logged after the checkpoint (or a half-written one); give up on a damaged newest checkpoint.
+    @Test func resumeRefusesARunWithoutACheckpointAndCutsTheLogsBack() throws {
+        let cli = try CLI()
+        let path = try cli.write("resume.lua", Self.script)
+        let none = try cli.run(["run", path, "--out", "c", "--set", "crash_at=30", "--set", "steps=40"])
+        #expect(none.status == 1)
+        let refused = try cli.run(["run", "--resume", "c"])
+        #expect(refused.status == 2 && refused.stderr.contains("nothing to resume in") && refused.stderr.contains("no complete checkpoint"), "\(refused.stderr)")
+
+        #expect(try cli.run(["run", path, "--out", "a"]).status == 0)
+        #expect(try cli.run(["run", path, "--out", "b", "--set", "crash_at=280"]).status == 1)
+        let dir = cli.directory.appendingPathComponent("b")
+        // Odd bytes after the last line, and a damaged newest checkpoint (step 250): resume from 200.
+        let metrics = try FileHandle(forWritingTo: dir.appendingPathComponent("metrics.jsonl"))
+        metrics.seekToEndOfFile()
+        metrics.write(Data("{\"step\": 26".utf8))
+        try metrics.close()
+        let newest = dir.appendingPathComponent("checkpoints/step-00000250.safetensors")
+        let bytes = try Data(contentsOf: newest)
+        try bytes.prefix(bytes.count / 2).write(to: newest)
+        try Data().write(to: dir.appendingPathComponent("checkpoints/.step-00000300.safetensors.1234.tmp"))
+        let resumed = try cli.run(["run", "--resume", "b"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("warning: checkpoint") && resumed.stderr.contains("step-00000250 is damaged")
+                && resumed.stderr.contains("resuming from the checkpoint at step 200 instead"), "\(resumed.stderr)")
+        func lines(_ run: String) throws -> [String] {
+            try cli.read(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path).split(separator: "\n").map {
+                // The same numbers, logged at other times.
+                String($0).replacingOccurrences(of: #""(steps_per_s|eta_s)":[^,}]*"#, with: "", options: .regularExpression)
+            }
+        }
+        let la = try lines("a"), lb = try lines("b")
+        #expect(la == lb, "\(la.joined(separator: "\n"))\n--\n\(lb.joined(separator: "\n"))")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints").path)
+        #expect(!left.contains { $0.hasSuffix(".tmp") }, "\(left)")
+    }
+
+    /// Steps are 64-bit in checkpoint names: step 2^32 + 3 does not overwrite step 3.
+    @Test func checkpointStepsPastThirtyTwoBits() throws {
+        let cli = try CLI()
+        let path = try cli.write("big.lua", """
+            local m = lab.models.rnn { input = 1, hidden = 2, output = 1 }
+            local o = lab.optim.adam {}
+            lab.checkpoint.save(3, m, o)
+            lab.checkpoint.save((1 << 32) + 3, m, o)
+            print(table.concat(lab.checkpoint.steps(), ","))
+            """)
+        let r = try cli.run(["run", path, "--out", "big"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "3,4294967299\n")
+        #expect(FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("big/checkpoints/step-4294967299.json").path))
     }
 }
 

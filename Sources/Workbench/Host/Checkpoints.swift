@@ -2,32 +2,49 @@ import Foundation
 import LuaBridge
 import SpectralNumerics
 
-/// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the model's
+/// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the step, at least
+/// eight digits, any number of them) (the model's
 /// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v", and the state
 /// a stateful recurrent model carries between batches as "carried/<i>") and, written
 /// after it, step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning
-/// rate, and the training loop's own state). A checkpoint counts only once its JSON exists, and both
-/// files are written atomically, so an interrupted save never leaves a half checkpoint. The newest
-/// `keep` checkpoints are kept.
+/// rate, the training loop's own state, and how long metrics.jsonl and results.jsonl were, so that a
+/// resume cuts them back to that moment). A checkpoint counts only once its JSON exists, and both
+/// files are written atomically, so an interrupted save never leaves a half checkpoint; what an
+/// interrupted save leaves (temporary files) is removed by the next one. The newest `keep`
+/// checkpoints are kept; a damaged one is skipped for the next older on restore.
 struct Checkpoints {
     let directory: String
     var keep = 3
 
     init(run: RunDirectory) { directory = run.file("checkpoints") }
 
-    private func stem(_ step: Int) -> String { "\(directory)/step-\(String(format: "%08d", step))" }
+    private func stem(_ step: Int) -> String {
+        let digits = String(step)
+        return "\(directory)/step-\(String(repeating: "0", count: max(0, 8 - digits.count)))\(digits)"
+    }
 
     /// Steps that have a complete checkpoint, ascending.
     func steps() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> Int? in
             guard name.hasPrefix("step-"), name.hasSuffix(".json") else { return nil }
-            return Int(name.dropFirst(5).dropLast(5))
+            let digits = name.dropFirst(5).dropLast(5)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+            return Int(digits)
         }.filter { FileManager.default.fileExists(atPath: stem($0) + ".safetensors") }.sorted()
     }
 
-    func save<M: Trainable>(step: Int, model: M, optimizer: LuaOptimizer, random: Random, loop: LuaTable) throws {
+    /// Files an interrupted save left behind: anything but step-N.json and step-N.safetensors.
+    private func removeLeftovers() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where !(name.hasPrefix("step-") && (name.hasSuffix(".json") || name.hasSuffix(".safetensors"))) {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        }
+    }
+
+    func save<M: Trainable>(step: Int, model: M, optimizer: LuaOptimizer, random: Random, loop: LuaTable, logs: [String: Int]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        removeLeftovers()
         let params = model.parameters
         var tensors: [(name: String, tensor: AnyTensor)] = params.map { ("model/\($0.name)", AnyTensor($0.value)) }
         tensors += optimizer.exportState(params).map { ("optimizer/\($0.name)", $0.tensor) }
@@ -43,6 +60,7 @@ struct Checkpoints {
             "optimizer_steps": .integer(optimizer.steps),
             "lr": .number(optimizer.learningRate),
             "loop": .table(loop),
+            "logs": .table(LuaTable(array: [], fields: Dictionary(uniqueKeysWithValues: logs.map { (.string($0.key), .integer($0.value)) }))),
             "written": .string(RunDirectory.isoNow()),
         ]
         try Data((JSON.encode(.table(record), pretty: true) + "\n").utf8)
@@ -53,14 +71,34 @@ struct Checkpoints {
         }
     }
 
-    /// Restores the newest checkpoint into the model, optimizer and generator. Returns its step and
-    /// the loop's saved state, or nil when there is none.
-    func restore<M: Trainable>(model: M, optimizer: LuaOptimizer, random: inout Random) throws -> (step: Int, loop: LuaTable)? {
-        guard let step = steps().last else { return nil }
+    /// Restores the newest intact checkpoint into the model, optimizer and generator (a damaged
+    /// newer one is reported by `warn` and skipped). Returns its step, the loop's saved state and
+    /// the log sizes it recorded, or nil when there is none.
+    func restore<M: Trainable>(model: M, optimizer: LuaOptimizer, random: inout Random,
+                               warn: (String) -> Void) throws -> (step: Int, loop: LuaTable, logs: [String: Int]?)? {
+        var damaged: [String] = []
+        for step in steps().reversed() {
+            do {
+                let r = try restore(step, model: model, optimizer: optimizer, random: &random)
+                for d in damaged { warn("\(d); resuming from the checkpoint at step \(step) instead") }
+                return r
+            } catch {
+                damaged.append("checkpoint \(stem(step)) is damaged (\(error))")
+            }
+        }
+        if let newest = damaged.first {
+            throw LuaError.runtime(damaged.count == 1 ? newest : "every checkpoint is damaged; the newest: \(newest)")
+        }
+        return nil
+    }
+
+    private func restore<M: Trainable>(_ step: Int, model: M, optimizer: LuaOptimizer,
+                                       random: inout Random) throws -> (step: Int, loop: LuaTable, logs: [String: Int]?) {
         let record = try JSON.table(contentsOf: stem(step) + ".json")
         let words = (record["random"].table?.array ?? []).compactMap { $0.string.flatMap(UInt64.init) }
-        guard words.count == 4, let optimizerSteps = record["optimizer_steps"].int, let lr = record["lr"].double else {
-            throw LuaError.runtime("checkpoint \(stem(step)).json is malformed")
+        guard words.count == 4, let optimizerSteps = record["optimizer_steps"].int, optimizerSteps >= 0,
+              let lr = record["lr"].double, lr.isFinite, lr >= 0 else {
+            throw LuaError.runtime("\(stem(step)).json is malformed")
         }
         let loaded = try Safetensors.load(stem(step) + ".safetensors").tensors
         let byName = Dictionary(loaded.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -70,7 +108,7 @@ struct Checkpoints {
         }
         for p in model.parameters {
             guard let t = byName["model/\(p.name)"]?.tensor(M.Scalar.self), t.shape == p.value.shape else {
-                throw LuaError.runtime("checkpoint \(stem(step)).safetensors has no \(M.Scalar.dtypeName) tensor '\(p.name)' of shape \(p.value.shapeDescription): was it written by another model?")
+                throw LuaError.runtime("\(stem(step)).safetensors has no \(M.Scalar.dtypeName) tensor '\(p.name)' of shape \(p.value.shapeDescription): was it written by another model?")
             }
             try p.value.assign(t)
         }
@@ -82,6 +120,10 @@ struct Checkpoints {
         }
         optimizer.learningRate = lr
         random.state = (words, record["random_spare_normal"].double)
-        return (step, record["loop"].table ?? LuaTable(array: []))
+        // Checkpoints written before the log sizes were recorded have none.
+        let logs = record["logs"].table.map { t in
+            Dictionary(uniqueKeysWithValues: t.namedFields.compactMap { f in f.value.int.flatMap { $0 >= 0 ? (f.name, $0) : nil } })
+        }
+        return (step, record["loop"].table ?? LuaTable(array: []), logs)
     }
 }

@@ -64,34 +64,15 @@ enum JSON {
         }
     }
 
-    /// A value from JSONSerialization back as Lua sees it: numbers written as integers stay
-    /// integers (Foundation hands every number over as an NSNumber; its storage type tells), the
-    /// "NaN"/"Infinity" strings stay strings, null is nil.
-    static func value(from any: Any) -> LuaValue {
-        switch any {
-        case let s as String: return .string(s)
-        case let n as NSNumber:
-            switch String(cString: n.objCType) {
-            case "c": return .boolean(n.boolValue)
-            case "q", "l", "i", "s": return .integer(n.intValue)
-            default: return .number(n.doubleValue)
-            }
-        case let a as [Any]: return .table(LuaTable(array: a.map(value(from:))))
-        case let o as [String: Any]:
-            var t = LuaTable(array: [])
-            for (k, v) in o { t[k] = value(from: v) }
-            return .table(t)
-        default: return .nil
-        }
-    }
-
-    /// A JSON file's top-level object as a Lua table.
+    /// A JSON file's top-level object as a Lua table, numbers exact (JSONReader).
     static func table(contentsOf path: String) throws -> LuaTable {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let t = value(from: object).table else {
-            throw RunDirectoryError("\(path) is not a JSON object")
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw RunDirectoryError("cannot read \(path): \(error.localizedDescription)")
         }
+        let value: LuaValue
+        do { value = try JSONReader.parse(text) } catch { throw RunDirectoryError("\(path): \(error)") }
+        guard case .table(let t) = value, t.array.isEmpty else { throw RunDirectoryError("\(path) is not a JSON object") }
         return t
     }
 

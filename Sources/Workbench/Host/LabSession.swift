@@ -83,9 +83,9 @@ public final class LabSession {
 
     /// After a checkpoint at `step` is restored: metrics logged after it (by the interrupted run)
     /// are dropped, so that the resumed run's lines follow on without duplicates.
-    func didRestore(step: Int) throws {
+    func didRestore(step: Int, logs: [String: Int]?) throws {
         guard let dir = existingRunDirectory else { return }
-        try dir.truncateMetrics(after: step)
+        if let logs { try dir.truncateLogs(to: logs) } else { try dir.truncateMetrics(after: step) }
         try dir.updateRecord(["resumed_from_step": .integer(step)])
     }
 }

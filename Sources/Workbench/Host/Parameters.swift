@@ -126,6 +126,31 @@ struct ParameterSet {
         }
     }
 
+    /// A value read back from params.json as the type of `example`: JSON has no ±Infinity or NaN
+    /// (JSON.number writes them as strings) and writes 3.0 and 3 alike for a float; anything else
+    /// of the wrong type is an error naming the parameter, not a silent change of type.
+    static func restore(_ saved: LuaValue, like example: LuaValue, name: String) throws -> LuaValue {
+        func fail() -> ParameterError {
+            ParameterError("params.json: parameter '\(name)' holds \(JSON.encode(saved)), not a value like its default \(JSON.encode(example))")
+        }
+        switch (example, saved) {
+        case (.integer, .integer), (.boolean, .boolean), (.string, .string), (.number, .number): return saved
+        case (.number, .integer(let i)): return .number(Double(i))
+        case (.number, .string(let s)):
+            switch s {
+            case "Infinity": return .number(.infinity)
+            case "-Infinity": return .number(-.infinity)
+            case "NaN": return .number(.nan)
+            default: throw fail()
+            }
+        case (.table(let t), .table(let u)) where u.fields.isEmpty:
+            let element = t.array.contains { if case .number = $0 { return true } else { return false } }
+                ? LuaValue.number(0) : (t.array.first ?? u.array.first ?? .string(""))
+            return .table(LuaTable(array: try u.array.map { try restore($0, like: element, name: name) }))
+        default: throw fail()
+        }
+    }
+
     /// 'text' or "text" as text; anything else as it is.
     private static func unquote(_ s: String) -> String {
         if s.count >= 2, let f = s.first, f == s.last, f == "\"" || f == "'" {

@@ -84,13 +84,36 @@ public final class RunDirectory {
         return h
     }
 
-    /// Keeps only the metrics lines whose "step" is at most `step` (and lines without a step).
+    /// The files a checkpoint records the length of, so that a resume cuts them back to it.
+    static let logs = ["metrics.jsonl", "results.jsonl"]
+
+    /// Their sizes in bytes now (a missing file is 0).
+    func logSizes() -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: RunDirectory.logs.map { name in
+            (name, ((try? FileManager.default.attributesOfItem(atPath: file(name)))?[.size] as? Int) ?? 0)
+        })
+    }
+
+    /// Cuts each log back to the size a checkpoint recorded: whatever was written after it (lines
+    /// of steps to be trained again, a result to be computed again, a half-written line) goes.
+    func truncateLogs(to sizes: [String: Int]) throws {
+        try? metrics?.close()
+        metrics = nil
+        for name in RunDirectory.logs {
+            let size = sizes[name] ?? 0
+            guard let h = FileHandle(forUpdatingAtPath: file(name)) else { continue }
+            defer { try? h.close() }
+            if (try h.seekToEnd()) > UInt64(size) { try h.truncate(atOffset: UInt64(size)) }
+        }
+    }
+
+    /// For checkpoints that recorded no log sizes: keeps the metrics lines whose "step" is at most
+    /// `step` (and lines without one).
     func truncateMetrics(after step: Int) throws {
         let p = file("metrics.jsonl")
         guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = object["step"] as? Int else { return true }
+            guard case .table(let object)? = try? JSONReader.parse(String(line)), let s = object["step"].int else { return true }
             return s <= step
         }
         try? metrics?.close()

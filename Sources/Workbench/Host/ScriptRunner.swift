@@ -17,8 +17,26 @@ public struct ScriptRunner {
 
     public init(script: String) { self.script = script }
 
-    /// A runner that continues the run in `dir` with its own script, seed and parameters.
-    public static func resuming(_ dir: RunDirectory, script: String?) throws -> ScriptRunner {
+    /// The parameters `--set` may change on a resume: how long to train, nothing about what.
+    public static let extendingParameters: Set<String> = ["steps", "epochs", "minutes"]
+
+    /// A runner that continues the run in `dir` with its own script, seed and parameters, from its
+    /// newest complete checkpoint; `overrides` (steps, epochs, minutes only) extend it. A run with
+    /// no checkpoint, or a finished one not extended, is refused: resuming it could only train
+    /// again from step 1 into the same files, or append a second result.
+    public static func resuming(_ dir: RunDirectory, script: String?, overrides: [ParameterOverride] = []) throws -> ScriptRunner {
+        if let other = overrides.first(where: { !extendingParameters.contains($0.key) }) {
+            throw RunDirectoryError("--resume continues a run as it was started: --set may only extend it "
+                + "(steps=, epochs=, minutes=), not change '\(other.key)'")
+        }
+        if dir.recorded("status").string == "ok", overrides.isEmpty {
+            throw RunDirectoryError("the run in '\(dir.path)' has finished (status ok); to train it further, "
+                + "resume it with --set steps=N (or epochs=, minutes=)")
+        }
+        guard !Checkpoints(run: dir).steps().isEmpty else {
+            throw RunDirectoryError("nothing to resume in '\(dir.path)': it has no complete checkpoint "
+                + "(lab.train writes them with checkpoint_every=N); start a new run")
+        }
         guard let recorded = dir.recorded("script").string ?? script else {
             throw RunDirectoryError("\(dir.path)/run.json names no script")
         }
@@ -26,6 +44,7 @@ public struct ScriptRunner {
         runner.seed = dir.recorded("seed").int ?? 1
         runner.arguments = dir.recorded("arguments").table?.array.compactMap(\.string) ?? []
         runner.resume = dir
+        runner.overrides = overrides
         return runner
     }
 

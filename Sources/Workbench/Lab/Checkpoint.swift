@@ -14,7 +14,8 @@ extension LuaModels {
             let opt = try args.object(3, LuaOptimizer.self)
             let loop = try args.table(4, default: [:])
             func save<M: Trainable>(_ m: M) throws {
-                try Checkpoints(run: session.runDirectory()).save(step: step, model: m, optimizer: opt, random: session.random, loop: loop)
+                let dir = try session.runDirectory()
+                try Checkpoints(run: dir).save(step: step, model: m, optimizer: opt, random: session.random, loop: loop, logs: dir.logSizes())
             }
             try save(model)
             return []
@@ -22,11 +23,11 @@ extension LuaModels {
         m.function("restore", "lab.checkpoint.restore(model, optimizer): loads the newest checkpoint of the run into them (and the generator); returns its step and saved state, or nil") { [unowned session] args in
             guard let model = args.trainable(1) else { throw LuaError.type(1, expected: "model or layer", got: args.typeName(1)) }
             let opt = try args.object(2, LuaOptimizer.self)
-            func restore<M: Trainable>(_ m: M) throws -> (step: Int, loop: LuaTable)? {
-                try Checkpoints(run: session.runDirectory()).restore(model: m, optimizer: opt, random: &session.random)
+            func restore<M: Trainable>(_ m: M) throws -> (step: Int, loop: LuaTable, logs: [String: Int]?)? {
+                try Checkpoints(run: session.runDirectory()).restore(model: m, optimizer: opt, random: &session.random) { Console.error("spectral-lab: warning: \($0)") }
             }
-            guard let (step, loop) = try restore(model) else { return [.nil] }
-            try session.didRestore(step: step)
+            guard let (step, loop, logs) = try restore(model) else { return [.nil] }
+            try session.didRestore(step: step, logs: logs)
             return [.integer(step), .table(loop)]
         }
         m.function("resuming", "lab.checkpoint.resuming(): true when this run was started with --resume (lab.train then restores the newest checkpoint)") { [unowned session] _ in

@@ -181,9 +181,20 @@ extension LabSession {
         parametersDeclaredAt = position
         if isDescribing { throw LuaError.lua(LabModule.describeStop) }
         if let saved = resumedParameters {
-            // A resumed run gets the parameters it was started with (params.json), not new ones.
+            // A resumed run gets the parameters it was started with (params.json), with their
+            // declared types; --set may only extend it (ScriptRunner.extendingParameters).
             var resolved = declared.defaults
-            for (name, value) in saved.namedFields where !declared.defaults[name].isNil { resolved[name] = value }
+            do {
+                for (name, value) in saved.namedFields where !declared.defaults[name].isNil {
+                    resolved[name] = try ParameterSet.restore(value, like: declared.defaults[name], name: name)
+                }
+                let extended = try declared.resolve(overrides, in: state)
+                for o in overrides { resolved[o.key] = extended[o.key] }
+            } catch let e as ParameterError {
+                usageError = e.description
+                throw LuaError.runtime(e.description)
+            }
+            if !overrides.isEmpty, let dir = existingRunDirectory { try dir.writeParams(resolved) }
             return resolved
         }
         let resolved: LuaTable

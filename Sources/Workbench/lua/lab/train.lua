@@ -145,6 +145,10 @@ function lab.train(o)
       sum_loss, sum_acc, count, acc_count = state.sum_loss or 0, state.sum_acc or 0, state.count or 0, state.acc_count or 0
       if state.last_step then metrics = { step = state.last_step, loss = state.last_loss } end
       if state.task_state and type(task.set_state) == "function" then task:set_state(state.task_state) end
+      if first > steps then
+        error(string.format("lab.train: the checkpoint is at step %d, and steps is %d: nothing to train "
+                            .. "(resume with a larger --set steps=)", step, steps), 2)
+      end
       print(string.format("resumed from the checkpoint at step %d", step))
     end
   end
