@@ -201,18 +201,30 @@ public final class LuaState {
     /// Stops Lua code in this state after `count` VM instructions (for reading untrusted recipes).
     public func limitInstructions(_ count: Int32) { slab_limit_instructions(L, count) }
 
-    // MARK: Ctrl-C
+    // MARK: Stop requests (Ctrl-C, SIGTERM, SIGHUP)
 
-    /// Makes Ctrl-C stop the Lua code running in this state (and flag Swift code to stop).
-    public func catchInterrupts() { slab_sigint_install(L) }
+    /// Makes Ctrl-C (and, with `alsoTerminate`, SIGTERM and SIGHUP) stop the Lua code running in
+    /// this state; a pcall cannot swallow the stop, and a second signal ends the process.
+    public func catchInterrupts(alsoTerminate: Bool = false) { slab_sigint_install(L, alsoTerminate ? 1 : 0) }
     public static func releaseInterrupts() { slab_sigint_restore() }
     public func clearInterrupt() { slab_interrupt_clear(L) }
 
-    /// True once Ctrl-C was pressed (until clearInterrupt).
+    /// True once a stop was requested (until clearInterrupt).
     public static var interruptPending: Bool { slab_interrupt_pending() != 0 }
 
-    /// For long Swift computations: throws "interrupted!" once the user pressed Ctrl-C.
-    public static func checkInterrupt() throws {
-        if slab_interrupt_pending() != 0 { throw LuaError.runtime(interruptedMessage) }
+    /// The signal number of the pending stop request, or nil.
+    public static var interruptSignal: Int32? { slab_interrupt_signal() == 0 ? nil : slab_interrupt_signal() }
+
+    /// Sets `<module>.defer_interrupts`, a C function (it must catch and re-raise errors, which a
+    /// Swift function cannot): f(...) runs with stop requests deferred to when it returns.
+    public func registerInterruptDeferral(in module: String) {
+        let name = "\(module).defer_interrupts"
+        documentation.append((name, "\(name)(f, ...): calls f(...) with stop requests (Ctrl-C, SIGTERM, SIGHUP) deferred: f polls \(module).interrupted() to stop cleanly; the stop is raised as f returns"))
+        lua_getglobal(L, module)
+        defer { slab_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TTABLE else { return }
+        slab_push_defer_interrupts(L)
+        if let p = lua_topointer(L, -1) { documentedFunctions[p] = name }
+        lua_setfield(L, -2, "defer_interrupts")
     }
 }

@@ -278,57 +278,91 @@ void slab_limit_instructions(lua_State *L, int count) {
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, count);
 }
 
-// ---- Ctrl-C ------------------------------------------------------------------------------------
+// ---- Ctrl-C, SIGTERM, SIGHUP ---------------------------------------------------------------------
+// A stop request (Ctrl-C; SIGTERM, which Slurm and every scheduler send; SIGHUP) makes the running
+// Lua code raise "interrupted!" through a hook, as lua.c does. The hook stays set until the host
+// clears it, so a pcall cannot swallow the stop: the next instruction raises again. Inside
+// lab.defer_interrupts(f) the request only sets the flag (lab.interrupted() reads it), so a loop can
+// stop at a step boundary and checkpoint; the hook is set as f returns. A second request ends the
+// process at once.
 
 static lua_State *volatile sigint_state = NULL;
 static volatile sig_atomic_t interrupt_pending = 0;
-static struct sigaction previous_action;
+static volatile sig_atomic_t interrupt_signal = 0;
+static volatile sig_atomic_t deferred = 0;
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+enum { STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
+static struct sigaction previous_actions[STOP_SIGNALS];
 static int installed = 0;
 
 // The hook runs inside the Lua VM (never inside a Swift frame): raising here is safe.
 static void stop_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
-    lua_sethook(L, NULL, 0, 0);
     luaL_error(L, "interrupted!");
 }
 
-static void on_sigint(int sig) {
-    (void)sig;
-    interrupt_pending = 1;
-    lua_State *L = sigint_state;
-    if (L != NULL)   // lua_sethook is documented as safe to call from a signal handler
-        lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+static void set_stop_hook(lua_State *L) {
+    // lua_sethook is documented as safe to call from a signal handler.
+    lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
-void slab_sigint_install(lua_State *L) {
+static void on_stop_signal(int sig) {
+    if (interrupt_pending) _exit(128 + sig);   // the second request: at once
+    interrupt_pending = 1;
+    interrupt_signal = sig;
+    lua_State *L = sigint_state;
+    if (L != NULL && !deferred) set_stop_hook(L);
+}
+
+void slab_sigint_install(lua_State *L, int all) {
     sigint_state = L;
     if (installed) return;
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = on_sigint;
+    action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_action);
-    // A parent may have started us with SIGINT blocked (the mask is inherited): Ctrl-C must still work.
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
+    for (int i = 0; i < (all ? STOP_SIGNALS : 1); i++) {
+        sigaction(stop_signals[i], &action, &previous_actions[i]);
+        sigaddset(&set, stop_signals[i]);
+    }
+    // A parent may have started us with these blocked (the mask is inherited): they must still work.
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    installed = 1;
+    installed = all ? STOP_SIGNALS : 1;
 }
 
 void slab_sigint_restore(void) {
-    if (!installed) return;
-    sigaction(SIGINT, &previous_action, NULL);
+    for (int i = 0; i < installed; i++) sigaction(stop_signals[i], &previous_actions[i], NULL);
     installed = 0;
     sigint_state = NULL;
 }
 
 int slab_interrupt_pending(void) { return interrupt_pending; }
 
+int slab_interrupt_signal(void) { return interrupt_pending ? interrupt_signal : 0; }
+
 void slab_interrupt_clear(lua_State *L) {
     interrupt_pending = 0;
+    interrupt_signal = 0;
+    deferred = 0;
     if (L != NULL) lua_sethook(L, NULL, 0, 0);
 }
+
+// lab.defer_interrupts(f, ...): f(...) with stop requests deferred; its results, or its error
+// raised again (the same value) once deferral is back as it was.
+static int defer_interrupts(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    sig_atomic_t saved = deferred;
+    deferred = 1;
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    deferred = saved;
+    if (!saved && interrupt_pending && sigint_state != NULL) set_stop_hook(sigint_state);
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+
+void slab_push_defer_interrupts(lua_State *L) { lua_pushcfunction(L, defer_interrupts); }
 
 // ---- Output -------------------------------------------------------------------------------------
 

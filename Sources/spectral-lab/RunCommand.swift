@@ -14,7 +14,8 @@ extension SpectralLab {
                 Each run writes a run directory: params.json (the parameters as resolved), \
                 metrics.jsonl (one line per lab.log call) and run.json (what ran and how it ended).
 
-                Exit status: 0 done, 1 the script failed, 2 a bad command line, 130 interrupted.
+                Exit status: 0 done, 1 the script failed, 2 a bad command line, 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP \
+                (the run stops at the next step and checkpoints if it checkpoints; a second signal ends it at once).
                 """
         )
 

@@ -147,12 +147,11 @@ import Testing
         #expect(one.stdout != other.stdout)
     }
 
-    @Test func ctrlCStopsARunWithStatus130AndKeepsTheRecord() throws {
-        let cli = try CLI()
-        let script = try cli.write("spin.lua", "lab.log{step = 1}\nprint('ready'); io.stdout:flush()\nwhile true do end\n")
+    /// Runs `arguments`, waits for "ready" on stdout, sends `signal`; returns status, stdout, stderr.
+    static func signalled(_ cli: CLI, _ arguments: [String], _ signal: Int32) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["run", script, "--out", "spin"]
+        process.arguments = arguments
         process.currentDirectoryURL = cli.directory
         process.environment = cli.environment
         let out = Pipe(), err = Pipe()
@@ -165,14 +164,69 @@ import Testing
             if chunk.isEmpty { break }
             seen += chunk
         }
-        process.interrupt()
+        kill(process.processIdentifier, signal)
         let e = err.fileHandleForReading.readDataToEndOfFile()
+        seen += out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
-        #expect(String(decoding: e, as: UTF8.self).contains("interrupted!"))
+        return (process.terminationStatus, String(decoding: seen, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func ctrlCStopsARunWithStatus130AndKeepsTheRecord() throws {
+        let cli = try CLI()
+        let script = try cli.write("spin.lua", "lab.log{step = 1}\nprint('ready'); io.stdout:flush()\nwhile true do end\n")
+        let r = try Self.signalled(cli, ["run", script, "--out", "spin"], SIGINT)
+        #expect(r.status == 130)
+        #expect(r.stderr.contains("interrupted!"))
         let dir = cli.directory.appendingPathComponent("spin").path
         #expect(try cli.json("\(dir)/run.json")["status"] as? String == "interrupted")
         #expect(try cli.jsonLines("\(dir)/metrics.jsonl").count == 1)
+    }
+
+    /// SIGTERM (what Slurm sends) and SIGHUP stop a run as Ctrl-C does, with 128 + the signal; a
+    /// pcall in a retry loop cannot swallow the stop.
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGHUP, Int32(129))])
+    func terminationSignalsStopARunThatPcallCannotKeepAlive(signal: Int32, status: Int32) throws {
+        let cli = try CLI()
+        let script = try cli.write("retry.lua", """
+            print('ready'); io.stdout:flush()
+            for attempt = 1, 3 do
+              print(pcall(function() while true do end end))
+            end
+            print('swallowed')
+            """)
+        let r = try Self.signalled(cli, ["run", script, "--out", "r"], signal)
+        #expect(r.status == status, "\(r.stderr)")
+        #expect(!r.stdout.contains("swallowed") && !r.stdout.contains("false"), "\(r.stdout)")
+        #expect(try cli.json(cli.directory.appendingPathComponent("r/run.json").path)["status"] as? String == "interrupted")
+    }
+
+    /// SIGTERM in lab.train: the step finishes, a checkpoint is written there, and the resumed run
+    /// logs exactly the numbers of an uninterrupted one.
+    @Test func sigtermCheckpointsTrainingAndTheRunResumes() throws {
+        let cli = try CLI()
+        let script = try cli.write("term.lua", """
+            local p = lab.params { steps = 400, T = 10 }
+            """ + addingTaskLua + """
+            lab.seed(1)
+            local model = lab.models.rnn { input = 2, hidden = 16, output = 1, reflectors = 4, r = 0.1 }
+            lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps,
+                        every = 20, checkpoint_every = 100, on_log = function(m)
+                          if m.step == 40 then print('ready'); io.stdout:flush() end
+                        end }
+            """)
+        #expect(try cli.run(["run", script, "--out", "a"]).status == 0)
+        let r = try Self.signalled(cli, ["run", script, "--out", "b"], SIGTERM)
+        #expect(r.status == 143, "\(r.stderr)")
+        #expect(r.stdout.contains("SIGTERM: stopping after step") && r.stdout.contains("(checkpoint at step"), "\(r.stdout)")
+        #expect(try cli.json(cli.directory.appendingPathComponent("b/run.json").path)["status"] as? String == "interrupted")
+        let resumed = try cli.run(["run", "--resume", "b"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        func losses(_ run: String) throws -> [Double] {
+            try cli.jsonLines(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path).compactMap { $0["loss"] as? Double }
+        }
+        let a = try losses("a"), b = try losses("b")
+        #expect(a.count == 20)
+        #expect(a == b)
     }
 
     @Test func versionAndHelp() throws {

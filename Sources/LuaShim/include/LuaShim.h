@@ -6,7 +6,7 @@
 //    side reports an error by return code, and the C side raises it after the Swift frame is gone.
 // 3. Swift objects as full userdata whose __gc releases them, exactly once.
 // 4. Lua's allocator must not fail inside a Swift frame either: the heap in LuaShim.c.
-// 5. Ctrl-C: a signal handler that stops the running Lua code through a hook, as lua.c does.
+// 5. Ctrl-C, SIGTERM, SIGHUP: a handler that stops the running Lua code through a hook, as lua.c does.
 #ifndef LUASHIM_H
 #define LUASHIM_H
 
@@ -67,13 +67,18 @@ int slab_tostring_protected(lua_State *L, int idx);
 // Makes the Lua code of L fail with "instruction budget exhausted" after `count` VM instructions.
 void slab_limit_instructions(lua_State *L, int count);
 
-// ---- Ctrl-C ------------------------------------------------------------------------------------
-// Installs a SIGINT handler that makes the running Lua code of L raise "interrupted!" and sets a flag
-// that long Swift computations poll. slab_sigint_restore puts the previous handler back.
-void slab_sigint_install(lua_State *L);
+// ---- Ctrl-C, SIGTERM, SIGHUP --------------------------------------------------------------------
+// Installs a handler (SIGINT only, or also SIGTERM and SIGHUP when `all`) that makes the running Lua
+// code of L raise "interrupted!" (a hook that stays set, so pcall cannot swallow it) and sets a flag;
+// a second signal ends the process. slab_sigint_restore puts the previous handlers back.
+void slab_sigint_install(lua_State *L, int all);
 void slab_sigint_restore(void);
 int slab_interrupt_pending(void);
+// The signal of the pending stop request, or 0.
+int slab_interrupt_signal(void);
 void slab_interrupt_clear(lua_State *L);
+// Pushes lab.defer_interrupts (a C function: see LuaShim.c).
+void slab_push_defer_interrupts(lua_State *L);
 
 // ---- Output -------------------------------------------------------------------------------------
 // Writes to stderr after flushing stdout, so that the two streams stay in order on a terminal.

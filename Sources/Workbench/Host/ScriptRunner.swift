@@ -2,7 +2,8 @@ import Foundation
 import LuaBridge
 
 /// `spectral-lab run`: one script, one run directory, one exit code
-/// (0 done, 1 the script failed, 2 a bad command line, 130 interrupted).
+/// (0 done, 1 the script failed, 2 a bad command line, 128 + the signal when stopped by one:
+/// 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 public struct ScriptRunner {
     public var script: String
     public var arguments: [String] = []
@@ -100,7 +101,7 @@ public struct ScriptRunner {
             Console.error("spectral-lab: cannot start Lua: \(error)")
             return (1, "error", "\(error)")
         }
-        session.state.catchInterrupts()
+        session.state.catchInterrupts(alsoTerminate: true)
         defer { LuaState.releaseInterrupts() }
         do {
             try session.state.run(file: script, displayName: displayPath(script), arguments: arguments.map { .string($0) })
@@ -111,7 +112,8 @@ public struct ScriptRunner {
             }
             let message = "\(error)"
             Console.error(message)
-            if message.contains(interruptedMessage) { return (130, "interrupted", message) }
+            // Stopped by a signal: 128 + its number, as a shell reports it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+            if let signal = LuaState.interruptSignal, message.contains(interruptedMessage) { return (128 + signal, "interrupted", message) }
             return (1, "error", message)
         }
         if !overrides.isEmpty, session.parameters == nil {

@@ -382,60 +382,75 @@ function lab.train(o)
     end
   end
   local last_checkpoint
-  for step = first, steps do
-    if lr_of then opt.lr = lr_of(step) end
-    local batch = task:batch()
-    if type(batch) == "table" and batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
-    local loss, grad, acc = evaluate(model, batch, "lab.train: the task's batch at step " .. step, 2)
-    if not finite(loss) then
-      error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
-            metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
-            last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or ""), 2)
-    end
-    model:zero_grad()
-    model:backward(grad)
-    if o.clip > 0 then lab.optim.clip_grad_norm(model, o.clip) end
-    local grad_norm = opt:step(model)
-    sum_loss, count = sum_loss + loss, count + 1
-    if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
+  local function checkpoint(step)
+    lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
+                                            last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
+                                            task_state = type(task.state) == "function" and task:state() or nil })
+    last_checkpoint = step
+  end
+  -- The loop runs with stop requests deferred: a Ctrl-C or SIGTERM lets the current step finish,
+  -- the run checkpoints there (when it checkpoints at all), and the stop is raised as the loop
+  -- returns. Errors raised in here name the caller of lab.train: level 4 (this function, then
+  -- lab.defer_interrupts, then lab.train).
+  local function loop()
+    for step = first, steps do
+      local stop = lab.interrupted()
+      if stop then
+        if o.checkpoint_every > 0 and step > first and last_checkpoint ~= step - 1 then checkpoint(step - 1) end
+        print(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
+                            last_checkpoint and string.format(" (checkpoint at step %d)", last_checkpoint) or ""))
+        return
+      end
+      if lr_of then opt.lr = lr_of(step) end
+      local batch = task:batch()
+      if type(batch) == "table" and batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
+      local loss, grad, acc = evaluate(model, batch, "lab.train: the task's batch at step " .. step, 4)
+      if not finite(loss) then
+        error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
+              metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
+              last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or ""), 4)
+      end
+      model:zero_grad()
+      model:backward(grad)
+      if o.clip > 0 then lab.optim.clip_grad_norm(model, o.clip) end
+      local grad_norm = opt:step(model)
+      sum_loss, count = sum_loss + loss, count + 1
+      if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
 
-    local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
-    if due(every, step) or step == steps or out_of_time then
-      local now = clock()
-      local rate = count / math.max(now - last_time, 1e-9)
-      metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
-                  steps_per_s = rate, eta_s = (steps - step) / rate }
-      if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
-      if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
-      if out_of_time then metrics.stopped = "time_limit" end
-      if o.eval_every > 0 and (due(o.eval_every, step) or step == steps or out_of_time) and type(task.eval_batches) == "function" then
-        metrics.eval_loss, metrics.eval_accuracy = mean_over(model, task:eval_batches(), "lab.train: task:eval_batches()", 2)
+      local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
+      if due(every, step) or step == steps or out_of_time then
+        local now = clock()
+        local rate = count / math.max(now - last_time, 1e-9)
+        metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
+                    steps_per_s = rate, eta_s = (steps - step) / rate }
+        if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
+        if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
+        if out_of_time then metrics.stopped = "time_limit" end
+        if o.eval_every > 0 and (due(o.eval_every, step) or step == steps or out_of_time) and type(task.eval_batches) == "function" then
+          metrics.eval_loss, metrics.eval_accuracy = mean_over(model, task:eval_batches(), "lab.train: task:eval_batches()", 4)
+        end
+        if diag_every > 0 and (due(diag_every, step) or step == steps) then
+          local b = task:batch()
+          local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
+          metrics.grad_first_last_ratio = g.first_last_ratio
+          local s = lab.diagnostics.spectrum(model)
+          metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
+          metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
+          for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
+        end
+        lab.log(metrics)
+        if o.on_log then o.on_log(metrics) end
+        sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+        last_time = clock()
       end
-      if diag_every > 0 and (due(diag_every, step) or step == steps) then
-        local b = task:batch()
-        local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
-        metrics.grad_first_last_ratio = g.first_last_ratio
-        local s = lab.diagnostics.spectrum(model)
-        metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
-        metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
-        for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
+      if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then checkpoint(step) end
+      if out_of_time then
+        print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
+        break
       end
-      lab.log(metrics)
-      if o.on_log then o.on_log(metrics) end
-      sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
-      last_time = clock()
-    end
-    if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
-      lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
-                                              last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
-                                              task_state = type(task.state) == "function" and task:state() or nil })
-      last_checkpoint = step
-    end
-    if out_of_time then
-      print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
-      break
     end
   end
+  lab.defer_interrupts(loop)
   return metrics
 end
 

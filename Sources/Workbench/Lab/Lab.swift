@@ -75,6 +75,10 @@ enum LabModule {
             clock_gettime(CLOCK_MONOTONIC, &ts)
             return [.number(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)]
         }
+        lab.function("interrupted", "lab.interrupted(): the stop request pending (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), or false; inside lab.defer_interrupts a loop polls it to stop at a clean point") { _ in
+            guard let signal = LuaState.interruptSignal else { return [.boolean(false)] }
+            return [.string([SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)")]
+        }
         lab.function("check", "lab.check(name, options [, level]): checks a table of options against the declaration of the function name (help(name) lists them) and returns it with the defaults filled in; errors point at the code level calls up (1: the caller of lab.check)") { args in
             let name = try args.string(1)
             guard let declaration = args.state.declarations[name] else {
@@ -97,6 +101,7 @@ enum LabModule {
         LuaModels.install(into: &lab, session: session)
         lab.module(LuaTasks.module(session))
         try session.state.register(lab)
+        session.state.registerInterruptDeferral(in: "lab")
         try Training.install(in: session.state)
         try Reporting.install(in: session.state)
         try Experiment.install(in: session.state)
