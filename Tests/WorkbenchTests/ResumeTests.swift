@@ -91,6 +91,42 @@ print("final", last.loss, last.eval_loss, last.lr)
         #expect(!left.contains { $0.hasSuffix(".tmp") }, "\(left)")
     }
 
+    /// One writer per run directory; a run whose process was killed shows as died and resumes.
+    @Test func aRunDirectoryHasOneWriterAndADeadRunShowsAsDied() throws {
+        let cli = try CLI()
+        let script = try cli.write("hold.lua", """
+            local p = lab.params { steps = 1 }
+            lab.checkpoint.save(1, lab.models.rnn { input = 1, hidden = 2, output = 1 }, lab.optim.adam {})
+            if not lab.checkpoint.resuming() then print('ready'); io.stdout:flush(); while true do end end
+            """)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["run", script, "--out", "held"]
+        process.currentDirectoryURL = cli.directory
+        process.environment = cli.environment
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        let dir = cli.directory.appendingPathComponent("held").path
+        #expect(RunDirectory.status(of: dir) == "running")
+        let second = try cli.run(["run", "--resume", "held"])
+        #expect(second.status == 2 && second.stderr.contains("is in use by process \(process.processIdentifier)"), "\(second.stderr)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(try cli.json("\(dir)/run.json")["status"] as? String == "running")
+        #expect(RunDirectory.status(of: dir) == "died")
+        let resumed = try cli.run(["run", "--resume", "held", "--set", "steps=2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("died without recording how it ended; resuming"), "\(resumed.stderr)")
+        #expect(RunDirectory.status(of: dir) == "ok")
+    }
+
     /// Steps are 64-bit in checkpoint names: step 2^32 + 3 does not overwrite step 3.
     @Test func checkpointStepsPastThirtyTwoBits() throws {
         let cli = try CLI()

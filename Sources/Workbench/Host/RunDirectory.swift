@@ -1,5 +1,8 @@
 import Foundation
 import LuaBridge
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The directory one run writes: params.json (parameters as resolved), metrics.jsonl (one JSON
 /// object per lab.log call, flushed line by line so a crash loses nothing logged), run.json (what ran,
@@ -8,6 +11,8 @@ public final class RunDirectory {
     public let path: String
     private var metrics: FileHandle?
     private var record: LuaTable
+    /// run.lock, held (flock) for as long as this process writes the run: one writer per directory.
+    private var lockDescriptor: Int32 = -1
 
     /// Creates `runs/<UTC timestamp>-<name>/` below `base` (a new, unique directory).
     public static func create(under base: String, name: String, date: Date = Date()) throws -> RunDirectory {
@@ -28,7 +33,40 @@ public final class RunDirectory {
             throw RunDirectoryError("'\(path)' is not a run directory (no run.json)")
         }
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        record = [:]
+        try lock()
         record = try JSON.table(contentsOf: "\(path)/run.json")
+        // We hold the lock, so no process writes this run: one that is still "running" died.
+        if record["status"].string == "running" { record["status"] = "died" }
+    }
+
+    /// The run's status as recorded, except that a run recorded as running whose process is gone
+    /// (nobody holds its lock) is "died". For reading runs other processes may be writing.
+    public static func status(of path: String) -> String? {
+        guard let record = try? JSON.table(contentsOf: "\(path)/run.json"), let status = record["status"].string else { return nil }
+        guard status == "running" else { return status }
+        let fd = open("\(path)/run.lock", O_RDONLY)
+        guard fd >= 0 else { return "died" }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) == 0 ? "died" : "running"
+    }
+
+    /// Takes run.lock (creating it) and writes our pid into it, or fails naming the holder.
+    private func lock() throws {
+        let lockPath = file("run.lock")
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RunDirectoryError("cannot open '\(lockPath)': \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = Glibc.read(fd, &buffer, 31)
+            close(fd)
+            let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            throw RunDirectoryError.inUse("run directory '\(path)' is in use by process \(holder) (it holds \(lockPath))")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { Glibc.write(fd, $0, strlen($0)) }
+        lockDescriptor = fd
     }
 
     /// params.json as a Lua table (integers stay integers), or nil when the run declared none.
@@ -57,9 +95,13 @@ public final class RunDirectory {
         }
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
         record = [:]
+        try lock()
     }
 
-    deinit { try? metrics?.close() }
+    deinit {
+        try? metrics?.close()
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+    }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 
@@ -140,7 +182,7 @@ public final class RunDirectory {
     /// True when nothing but our own run.json is in it (a run that failed before doing anything).
     var holdsOnlyRecord: Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.allSatisfy { $0 == "run.json" }
+        return names.allSatisfy { $0 == "run.json" || $0 == "run.lock" }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
@@ -158,5 +200,12 @@ public final class RunDirectory {
 
 public struct RunDirectoryError: Error, CustomStringConvertible {
     public let description: String
+    /// Another process holds the directory (a usage error: exit 2).
+    public var inUse = false
     init(_ d: String) { description = d }
+    static func inUse(_ d: String) -> RunDirectoryError {
+        var e = RunDirectoryError(d)
+        e.inUse = true
+        return e
+    }
 }

@@ -55,7 +55,10 @@ public struct ScriptRunner {
         do {
             if let resume {
                 dir = resume
-                try dir.updateRecord(["status": "running", "resumed": .string(RunDirectory.isoNow()), "error": .nil, "finished": .nil])
+                if dir.recorded("status").string == "died" {
+                    Console.error("spectral-lab: the run's process (pid \(dir.recorded("pid").int.map(String.init) ?? "?")) died without recording how it ended; resuming")
+                }
+                try dir.updateRecord(["status": "running", "pid": .integer(Int(getpid())), "resumed": .string(RunDirectory.isoNow()), "error": .nil, "finished": .nil])
             } else {
                 dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
                 try dir.updateRecord([
@@ -66,12 +69,13 @@ public struct ScriptRunner {
                     "started": .string(RunDirectory.isoNow()),
                     "status": "running",
                     "spectral_lab": .string(Lab.version),
+                    "pid": .integer(Int(getpid())),
                     "lua": .string(Lab.luaRelease),
                 ])
             }
         } catch {
             Console.error("spectral-lab: \(error)")
-            return out == nil ? 1 : 2
+            return out == nil && (error as? RunDirectoryError)?.inUse != true ? 1 : 2
         }
 
         let (code, status, message) = run(in: dir)
