@@ -24,6 +24,7 @@ public final class LuaState {
         self.L = L
         slab_set_extraspace(L, Unmanaged.passUnretained(self).toOpaque())
         luaL_openlibs(L)
+        slab_text_chunks_only(L)
     }
 
     deinit {

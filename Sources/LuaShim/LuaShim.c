@@ -278,6 +278,70 @@ void slab_limit_instructions(lua_State *L, int count) {
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, count);
 }
 
+// ---- Text chunks only ----------------------------------------------------------------------------
+// The Lua manual warns that malformed bytecode can crash the interpreter (a mutated string.dump
+// did): load, loadfile, dofile and require's Lua searcher accept text chunks only.
+
+static int load_text_only(lua_State *L) {      // load(chunk [, chunkname [, mode [, env]]])
+    if (lua_gettop(L) < 3) lua_settop(L, 3);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 3);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int loadfile_text_only(lua_State *L) {  // loadfile([filename [, mode [, env]]])
+    if (lua_gettop(L) < 2) lua_settop(L, 2);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int dofile_text_only(lua_State *L) {    // dofile([filename])
+    const char *fname = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK) return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+static int searcher_text_only(lua_State *L) {  // package.searchers[2], as loadlib.c's, mode "t"
+    const char *name = luaL_checkstring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushstring(L, name);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 1;   // searchpath's message: the files it tried
+    const char *filename = lua_tostring(L, -2);
+    if (luaL_loadfilex(L, filename, "t") != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename, lua_tostring(L, -1));
+    lua_pushstring(L, filename);
+    return 2;
+}
+
+void slab_text_chunks_only(lua_State *L) {
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, load_text_only, 1);
+    lua_setglobal(L, "load");
+    lua_getglobal(L, "loadfile");
+    lua_pushcclosure(L, loadfile_text_only, 1);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, dofile_text_only);
+    lua_setglobal(L, "dofile");
+    lua_getglobal(L, "package");
+    if (lua_getfield(L, -1, "searchers") == LUA_TTABLE) {
+        lua_pushcfunction(L, searcher_text_only);
+        lua_rawseti(L, -2, 2);
+    }
+    lua_pop(L, 2);
+}
+
 // ---- Ctrl-C, SIGTERM, SIGHUP ---------------------------------------------------------------------
 // A stop request (Ctrl-C; SIGTERM, which Slurm and every scheduler send; SIGHUP) makes the running
 // Lua code raise "interrupted!" through a hook, as lua.c does. The hook stays set until the host

@@ -32,6 +32,19 @@ public enum Safetensors {
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix.append(contentsOf: $0) }
         prefix.append(contentsOf: header)
 
+        // The rename below replaces whatever is at `path`: only ever a regular file (never a symlink,
+        // a device such as /dev/null, or a directory).
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            let kind = switch info.st_mode & S_IFMT {
+            case S_IFLNK: "a symbolic link"
+            case S_IFDIR: "a directory"
+            case S_IFCHR, S_IFBLK: "a device"
+            default: "not a regular file"
+            }
+            throw fail("is \(kind); safetensors files are written only as regular files (choose another path)")
+        }
+
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")

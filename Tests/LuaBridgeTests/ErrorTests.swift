@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import LuaBridge
 
@@ -70,6 +71,28 @@ import LuaBridge
         } catch let LuaError.syntax(message) {
             #expect(message.hasPrefix("bad:1:"))
         }
+    }
+}
+
+/// Bytecode can crash Lua: load, loadfile, dofile and require take text chunks only.
+@Suite struct TextChunksTests {
+    @Test func binaryChunksAreRefusedEverywhere() throws {
+        let s = try makeState()
+        let path = NSTemporaryDirectory() + "chunk-\(UUID().uuidString).luac"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try s.run("""
+            local bytes = string.dump(function() return 1 end)
+            local f = assert(io.open("\(path)", "wb")); f:write(bytes); f:close()
+            local a = select(2, load(bytes, "m", "b"))
+            local b = select(2, load(bytes))
+            local c = select(2, loadfile("\(path)", "b"))
+            local d = select(2, pcall(dofile, "\(path)"))
+            package.path = "\(NSTemporaryDirectory())?.luac"
+            local e = select(2, pcall(require, "\(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)"))
+            return a, b, c, d, e, load("return 1 + 1")()
+            """)
+        for i in 0 ..< 5 { #expect(r[i].string?.contains("attempt to load a binary chunk (mode is 't')") == true, "\(i): \(r[i])") }
+        #expect(r[5] == 2)
     }
 }
 

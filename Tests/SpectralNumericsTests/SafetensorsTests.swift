@@ -118,6 +118,24 @@ import Testing
 
     // MARK: Malformed files
 
+    /// The rename replaces what is at the path: only regular files may be replaced.
+    @Test func saveWritesRegularFilesOnly() throws {
+        let dir = NSTemporaryDirectory() + "st-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { remove(dir) }
+        let target = dir + "/target.txt"
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.safetensors", withDestinationPath: target)
+        let t = [("a", AnyTensor(filled([2], Float.self)))]
+        for (path, kind) in [(dir + "/link.safetensors", "a symbolic link"), (dir, "a directory"), ("/dev/null", "a device")] {
+            #expect { try Safetensors.save(t, to: path) } throws: { "\($0)".contains("is \(kind)") }
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/link.safetensors") == target)
+        try Safetensors.save(t, to: dir + "/plain.safetensors")
+        try Safetensors.save(t, to: dir + "/plain.safetensors")   // a regular file is replaced
+    }
+
     @Test func missingFileAndDirectory() throws {
         let path = temporaryPath()
         let error = #expect(throws: SafetensorsError.self) { try Safetensors.load(path) }

@@ -67,6 +67,10 @@ int slab_tostring_protected(lua_State *L, int idx);
 // Makes the Lua code of L fail with "instruction budget exhausted" after `count` VM instructions.
 void slab_limit_instructions(lua_State *L, int count);
 
+// Replaces load, loadfile, dofile and require's Lua searcher with versions that accept text
+// chunks only (malformed bytecode can crash Lua).
+void slab_text_chunks_only(lua_State *L);
+
 // ---- Ctrl-C, SIGTERM, SIGHUP --------------------------------------------------------------------
 // Installs a handler (SIGINT only, or also SIGTERM and SIGHUP when `all`) that makes the running Lua
 // code of L raise "interrupted!" (a hook that stays set, so pcall cannot swallow it) and sets a flag;
