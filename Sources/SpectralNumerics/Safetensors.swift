@@ -14,6 +14,9 @@ public enum Safetensors {
     /// Writes the tensors (and string metadata) atomically: to a temporary file in the same
     /// directory, then rename, so a crash mid-save never leaves a half-written checkpoint behind.
     /// Tensors are stored in the order given; names must be unique, non-empty and not "__metadata__".
+    /// The largest rank a file's tensor may have.
+    public static let maxRank = 16
+
     public static func save(_ tensors: [(name: String, tensor: AnyTensor)], metadata: [String: String] = [:],
                             to path: String) throws {
         func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem) }
@@ -249,6 +252,8 @@ public enum Safetensors {
         }
 
         let shape = try integers("shape")
+        // A cap on the rank: a tensor of rank 60 001 (all ones) once loaded, then crashed in totable().
+        guard shape.count <= maxRank else { throw fail("\(tensor): rank \(shape.count) is more than \(maxRank), the most a tensor here has") }
         do { try Tensor<Float>.checkShape(shape) } catch { throw fail("\(tensor): \(error)") }
         let offsets = try integers("data_offsets")
         guard offsets.count == 2 else { throw fail("\(tensor): \"data_offsets\" must be [begin, end] (got \(offsets.count) numbers)") }

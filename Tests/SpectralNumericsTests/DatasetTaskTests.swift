@@ -82,9 +82,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let good = Self.idx([3, 2, 2], Array(repeating: 1, count: 12))
         var lcg: UInt32 = 1
-        let gz = try Self.gzip(Data((0 ..< 20000).map { _ in lcg = lcg &* 1_664_525 &+ 1_013_904_223; return UInt8(lcg >> 24) }))
+        let gz = try Self.gzip(Self.idx([5000, 2, 2], (0 ..< 20000).map { _ in lcg = lcg &* 1_664_525 &+ 1_013_904_223; return UInt8(lcg >> 24) }))
         var corrupt = gz
-        for i in 20 ..< 40 { corrupt[i] ^= 0x5a }
+        for i in gz.count / 2 ..< gz.count / 2 + 20 { corrupt[i] ^= 0x5a }   // past the header
         let cases: [(String, Data, Int, String)] = [
             ("magic", Self.idx([3, 2, 2], Array(repeating: 1, count: 12), rank: 1), 3,
              "wrong IDX magic number 0x00000801 (expected 0x00000803: unsigned bytes, 3 dimensions)"),
@@ -94,6 +94,9 @@ import Testing
             ("data", good.dropLast(1), 3, "truncated IDX data (11 of 12 bytes for 3×2×2)"),
             ("corrupt.gz", corrupt, 3, "corrupt gzip data"),
             ("cut.gz", gz.prefix(gz.count / 2), 3, "truncated gzip file (the compressed data ends early)"),
+            // Dimensions whose product overflows Int (this trapped), or is past any image file.
+            ("huge", Data([0, 0, 8, 3] + Array(repeating: 0xFF, count: 12)), 3, "IDX dimensions 4294967295×4294967295×4294967295 are too large"),
+            ("big", Data([0, 0, 8, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]), 3, "IDX dimensions 65536×65536×65536 are too large"),
         ]
         for (name, data, rank, expected) in cases {
             let path = dir + "/" + name
@@ -102,6 +105,11 @@ import Testing
             #expect(m.hasPrefix(path + ": ") && m.contains(expected), "\(name): \(m)")
         }
         #expect(Self.message { try IDXFile(path: dir + "/absent", rank: 1) } == dir + "/absent: no such file")
+        // A gzip file that inflates far past what its header announces (64 MiB of zeros after a
+        // 1×2×2 image) is refused after the first chunk, not inflated to the end.
+        let bomb = dir + "/bomb.gz"
+        try Self.gzip(Self.idx([1, 2, 2], [1, 2, 3, 4]) + Data(count: 64 << 20)).write(to: URL(fileURLWithPath: bomb))
+        #expect(Self.message { try IDXFile(path: bomb, rank: 3) } == bomb + ": decompresses to more than the 20 bytes expected (a damaged or hostile gzip file)")
     }
 
     // MARK: Pixel MNIST

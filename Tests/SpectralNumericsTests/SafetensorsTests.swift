@@ -182,6 +182,7 @@ import Testing
             (#"{"dtype":"F32","shape":[1]}"#, #"missing "data_offsets""#),
             (#"{"dtype":5,"shape":[1],"data_offsets":[0,4]}"#, #""dtype" is not a string (got 5)"#),
             (#"{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}"#, #"dtype "BF16", which is not supported"#),
+            (#"{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}"#, "rank 17 is more than 16"),
             (#"{"dtype":"I64","shape":[1],"data_offsets":[0,4]}"#, #"dtype "I64""#),
             (#"{"dtype":"F32","shape":"1","data_offsets":[0,4]}"#, #""shape" is not an array (got "1")"#),
             (#"{"dtype":"F32","shape":{},"data_offsets":[0,4]}"#, #""shape" is not an array"#),

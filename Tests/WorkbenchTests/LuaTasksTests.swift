@@ -72,6 +72,10 @@ import Testing
             ("lab.tasks.pixel_mnist { permutation_seed = 2 }", "option 'permutation_seed' does not apply to permuted 'false' in 'lab.tasks.pixel_mnist'"),
             ("lab.tasks.char_lm { path = '/nowhere.txt' }", "/nowhere.txt: no such file or directory"),
             ("lab.tasks.char_lm { format = 'xml' }", "bad option 'format' to 'lab.tasks.char_lm' (must be one of \"auto\" | \"plain\" | \"ptb\" | \"fortune\", got \"xml\")"),
+            // A checkpoint's task state is checked before use (this cursor trapped on resume).
+            ("lab.tasks.char_lm {}:set_state { epoch = '0', cursor = '18446744073709551615' }", "cursor 18446744073709551615 is past the end of an epoch"),
+            ("lab.tasks.char_lm {}:set_state { epoch = '0', cursor = '-1' }", "state field 'cursor' is not a word from task:state()"),
+            ("lab.tensor.zeros({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1})", "at most 16 dimensions, got 17"),
             ("lab.tasks.char_lm { split = { 0.9 } }", "bad option 'split' to 'lab.tasks.char_lm' (2 entries, each ≥ 0, ≤ 1 expected, got 1)"),
         ]
         for (code, expected) in cases {

@@ -57,6 +57,11 @@ public final class CharLMTask: SequenceTask {
         }
     }
 
+    public func restore(state: [String: UInt64]) throws {
+        _ = try position(state, "cursor", limit: batchesPerEpoch ?? 0)
+        self.state = state
+    }
+
     public var state: [String: UInt64] {
         get { ["epoch": epoch, "cursor": UInt64(cursor)] }
         set {

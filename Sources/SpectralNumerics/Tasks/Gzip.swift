@@ -6,8 +6,10 @@ import Foundation
 enum Gzip {
     static func isCompressed(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
 
-    /// The decompressed bytes; `name` (the file) goes into the errors.
-    static func decompress(_ data: Data, name: String) throws -> Data {
+    /// The decompressed bytes, at most `limit` of them: the first `limit` when `prefix` (a reader
+    /// that needs only a header), else an error past it, so a small file that inflates without
+    /// bound (3 MB → 3 GB) is refused instead of exhausting memory. `name` goes into the errors.
+    static func decompress(_ data: Data, name: String, limit: Int, prefix: Bool = false) throws -> Data {
         var out = Data()
         var stream = z_stream()
         // 15 + 32: the largest window, and a gzip (or zlib) header detected automatically.
@@ -27,6 +29,13 @@ enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 out.append(contentsOf: buffer[0 ..< chunk - Int(stream.avail_out)])
+                if out.count >= limit && prefix {
+                    out.removeSubrange(out.startIndex + limit ..< out.endIndex)
+                    return
+                }
+                if out.count > limit {
+                    throw TaskError("\(name): decompresses to more than the \(limit) bytes expected (a damaged or hostile gzip file)")
+                }
                 switch status {
                 case Z_STREAM_END:
                     if stream.avail_in == 0 { return }

@@ -11,20 +11,30 @@ struct IDXFile {
         guard let raw = FileManager.default.contents(atPath: path) else {
             throw TaskError(FileManager.default.fileExists(atPath: path) ? "\(path): cannot be read" : "\(path): no such file")
         }
-        let data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, name: path) : raw
-        let b = [UInt8](data)
-        guard b.count >= 4 else { throw TaskError("\(path): truncated IDX file (\(b.count) bytes, no header)") }
-        let magic = b[0 ..< 4].reduce(0) { $0 << 8 | Int($1) }
-        guard b[0] == 0, b[1] == 0, b[2] == 0x08, Int(b[3]) == rank else {
+        let compressed = Gzip.isCompressed(raw)
+        let header = 4 + 4 * rank
+        // The header first (for a gzipped file, only as much as it takes), so that the data is
+        // read no further than the dimensions announce.
+        let head = [UInt8](compressed ? try Gzip.decompress(raw, name: path, limit: header, prefix: true) : raw.prefix(header))
+        guard head.count >= 4 else { throw TaskError("\(path): truncated IDX file (\(head.count) bytes, no header)") }
+        let magic = head[0 ..< 4].reduce(0) { $0 << 8 | Int($1) }
+        guard head[0] == 0, head[1] == 0, head[2] == 0x08, Int(head[3]) == rank else {
             throw TaskError(String(format: "%@: wrong IDX magic number 0x%08x (expected 0x%08x: unsigned bytes, %d dimensions)",
                                    path, magic, 0x0800 | rank, rank))
         }
-        let header = 4 + 4 * rank
-        guard b.count >= header else { throw TaskError("\(path): truncated IDX header (\(b.count) of \(header) bytes)") }
-        dimensions = (0 ..< rank).map { i in b[4 + 4 * i ..< 8 + 4 * i].reduce(0) { $0 << 8 | Int($1) } }
-        let count = dimensions.reduce(1, *)
+        guard head.count >= header else { throw TaskError("\(path): truncated IDX header (\(head.count) of \(header) bytes)") }
+        dimensions = (0 ..< rank).map { i in head[4 + 4 * i ..< 8 + 4 * i].reduce(0) { $0 << 8 | Int($1) } }
+        let shape = dimensions.map(String.init).joined(separator: "×")
+        var count = 1
+        for d in dimensions {
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= 1 << 34 else { throw TaskError("\(path): IDX dimensions \(shape) are too large for an image file (over 16 GiB)") }
+            count = p
+        }
+        // All of it (zlib checks the CRC at the end), but no more than the header announces.
+        let b = [UInt8](compressed ? try Gzip.decompress(raw, name: path, limit: header + count) : raw)
         guard b.count - header >= count else {
-            throw TaskError("\(path): truncated IDX data (\(b.count - header) of \(count) bytes for \(dimensions.map(String.init).joined(separator: "×")))")
+            throw TaskError("\(path): truncated IDX data (\(b.count - header) of \(count) bytes for \(shape))")
         }
         bytes = Array(b[header ..< header + count])
     }

@@ -119,6 +119,11 @@ public final class PixelMNIST: SequenceTask {
 
     public func testBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>]? { Self.batches(T.self, test, evalBatchSize, pixels, permutation) }
 
+    public func restore(state: [String: UInt64]) throws {
+        _ = try position(state, "cursor", limit: trainCount)
+        self.state = state
+    }
+
     public var state: [String: UInt64] {
         get { random.taskState().merging(["epoch": epoch, "cursor": UInt64(cursor), "epoch_seed": epochSeed]) { a, _ in a } }
         set {

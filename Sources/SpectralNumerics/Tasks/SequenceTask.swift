@@ -24,6 +24,20 @@ public protocol SequenceTask: AnyObject, CustomStringConvertible {
     /// Where the task's stream of training batches is (its generator, epoch, position): saved with a
     /// checkpoint so that a resumed run sees the same batches as an uninterrupted one.
     var state: [String: UInt64] { get set }
+    /// Sets `state` from a checkpoint, after checking it (a cursor past the epoch is an error, not
+    /// a trap later).
+    func restore(state: [String: UInt64]) throws
+}
+
+extension SequenceTask {
+    public func restore(state: [String: UInt64]) throws { self.state = state }
+
+    /// A checkpoint's stream position, checked: at most `limit`.
+    func position(_ state: [String: UInt64], _ key: String, limit: Int) throws -> Int {
+        guard let v = state[key] else { throw TaskError("the task state has no '\(key)'") }
+        guard v <= UInt64(limit) else { throw TaskError("the task state's \(key) \(v) is past the end of an epoch (\(limit)): not this task's state") }
+        return Int(v)
+    }
 }
 
 public enum TaskReadout: String, Sendable { case last, all }

@@ -87,6 +87,9 @@ enum LuaNumerics {
                 let what = "a \(n)-element \(d.rawValue) tensor"
                 try Memory.reserve(Memory.bytes([n], elementSize: 8 + d.size, for: what), for: what, state: args.state)
             }
+            guard shape.count <= Safetensors.maxRank else {
+                throw LuaError.argument(index: 1, message: "at most \(Safetensors.maxRank) dimensions, got \(shape.count)")
+            }
             return [d == .float32 ? .object(try Tensor<Float>(shape, values.map(Float.init))) : .object(try Tensor<Double>(shape, values))]
         }
         return m

@@ -73,7 +73,7 @@ final class LuaTask: LuaObject {
                 }
                 state[k] = word
             }
-            t.task.state = state
+            do { try t.task.restore(state: state) } catch let e as TaskError { throw LuaError.argument(index: 2, message: "\(e)") }
             return []
         }
     }

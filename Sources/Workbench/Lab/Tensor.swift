@@ -69,6 +69,9 @@ extension LuaArgs {
                 j += 1
             }
         }
+        guard dims.count <= Safetensors.maxRank else {
+            throw LuaError.argument(index: i, message: "at most \(Safetensors.maxRank) dimensions, got \(dims.count)")
+        }
         let dtype = try dtype(at: j)
         if j + 1 <= count { throw LuaError.argument(index: j + 1, message: "no more arguments expected after the dtype") }
         try reserveTensor(dims, dtype)
