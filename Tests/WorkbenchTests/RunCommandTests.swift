@@ -229,6 +229,33 @@ import Testing
         #expect(a == b)
     }
 
+    /// run.json says what ran and where: the command line, the machine, BLAS, the script's copy
+    /// (which --resume runs) and its repository's commit.
+    @Test func theRunRecordSaysWhatRanAndWhere() throws {
+        let cli = try CLI()
+        let repo = cli.directory.appendingPathComponent("exp").path
+        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
+        let script = try cli.write("exp/one.lua", "print('hi')\n")
+        for args in [["init", "-q"], ["add", "one.lua"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one"]] {
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            git.arguments = ["-C", repo] + args
+            try git.run()
+            git.waitUntilExit()
+        }
+        let r = try cli.run(["run", "exp/one.lua", "--out", "rec"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try cli.json(cli.directory.appendingPathComponent("rec/run.json").path)
+        #expect((record["argv"] as? [String])?.suffix(4) == ["run", "exp/one.lua", "--out", "rec"])
+        #expect(record["script_path"] as? String == URL(fileURLWithPath: script).standardizedFileURL.path)
+        #expect(record["source"] as? String == "source/one.lua")
+        #expect(try cli.read(cli.directory.appendingPathComponent("rec/source/one.lua").path) == "print('hi')\n")
+        #expect((record["git_commit"] as? String)?.count == 40 && record["git_dirty"] as? Bool == false, "\(record)")
+        #expect(record["exit_code"] as? Int == 0 && record["pid"] is Int)
+        for key in ["cwd", "host", "cpu", "blas"] { #expect((record[key] as? String)?.isEmpty == false, "\(key)") }
+        #expect((record["cores"] as? Int ?? 0) >= 1 && (record["blas_threads"] as? Int ?? 0) >= 1)
+    }
+
     @Test func versionAndHelp() throws {
         let cli = try CLI()
         let v = try cli.run(["--version"])

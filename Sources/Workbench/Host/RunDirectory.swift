@@ -182,7 +182,7 @@ public final class RunDirectory {
     /// True when nothing but our own run.json is in it (a run that failed before doing anything).
     var holdsOnlyRecord: Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.allSatisfy { $0 == "run.json" || $0 == "run.lock" }
+        return names.allSatisfy { $0 == "run.json" || $0 == "run.lock" || $0 == "source" }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }

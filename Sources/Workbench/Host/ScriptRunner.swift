@@ -38,7 +38,9 @@ public struct ScriptRunner {
             throw RunDirectoryError("nothing to resume in '\(dir.path)': it has no complete checkpoint "
                 + "(lab.train writes them with checkpoint_every=N); start a new run")
         }
-        guard let recorded = dir.recorded("script").string ?? script else {
+        // The copy the run made of its script, else the absolute path it recorded, else the path as typed.
+        let copy = dir.recorded("source").string.map(dir.file).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        guard let recorded = copy ?? dir.recorded("script_path").string ?? dir.recorded("script").string ?? script else {
             throw RunDirectoryError("\(dir.path)/run.json names no script")
         }
         var runner = ScriptRunner(script: script ?? recorded)
@@ -58,10 +60,22 @@ public struct ScriptRunner {
                 if dir.recorded("status").string == "died" {
                     Console.error("spectral-lab: the run's process (pid \(dir.recorded("pid").int.map(String.init) ?? "?")) died without recording how it ended; resuming")
                 }
-                try dir.updateRecord(["status": "running", "pid": .integer(Int(getpid())), "resumed": .string(RunDirectory.isoNow()), "error": .nil, "finished": .nil])
+                try dir.updateRecord(["status": "running", "pid": .integer(Int(getpid())), "resumed": .string(RunDirectory.isoNow()),
+                                      "resumed_with": .table(LuaTable(array: [], fields: Dictionary(uniqueKeysWithValues:
+                                          RunRecord.environment(arguments: CommandLine.arguments).map { (LuaKey.string($0.key), $0.value) }))),
+                                      "error": .nil, "finished": .nil, "exit_code": .nil])
             } else {
                 dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
-                try dir.updateRecord([
+                // The script as it ran: a copy in source/ (what --resume runs, even if the original
+                // is edited or moved), its absolute path, and its repository's commit.
+                let scriptPath = URL(fileURLWithPath: script).standardizedFileURL.path
+                let copy = "source/" + URL(fileURLWithPath: script).lastPathComponent
+                try FileManager.default.createDirectory(atPath: dir.file("source"), withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: scriptPath, toPath: dir.file(copy))
+                var fields = RunRecord.environment(arguments: CommandLine.arguments).merging(RunRecord.repository(of: scriptPath)) { a, _ in a }
+                fields["script_path"] = .string(scriptPath)
+                fields["source"] = .string(copy)
+                try dir.updateRecord(fields.merging([
                     "script": .string(script),
                     "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
                     "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
@@ -71,7 +85,7 @@ public struct ScriptRunner {
                     "spectral_lab": .string(Lab.version),
                     "pid": .integer(Int(getpid())),
                     "lua": .string(Lab.luaRelease),
-                ])
+                ]) { _, b in b })
             }
         } catch {
             Console.error("spectral-lab: \(error)")
@@ -82,7 +96,7 @@ public struct ScriptRunner {
         if code == 2, dir.holdsOnlyRecord {
             dir.remove()   // nothing ran: leave no empty run behind
         } else {
-            var fields: [String: LuaValue] = ["status": .string(status), "finished": .string(RunDirectory.isoNow())]
+            var fields: [String: LuaValue] = ["status": .string(status), "finished": .string(RunDirectory.isoNow()), "exit_code": .integer(Int(code))]
             if let message { fields["error"] = .string(message) }
             do { try dir.updateRecord(fields) } catch { Console.error("spectral-lab: \(error)") }
             Console.error("spectral-lab: run directory \(dir.path)")

@@ -1,0 +1,52 @@
+import Foundation
+import LuaBridge
+import SpectralNumerics
+
+/// What run.json says about where and how a run ran, beside its script, seed and parameters:
+/// enough to tell whether another run can reproduce it bit for bit (same binary, BLAS library and
+/// thread count; see docs/workbench.md).
+enum RunRecord {
+    /// The command line, the working directory, and the machine: host, CPU, cores, BLAS and its threads.
+    static func environment(arguments: [String]) -> [String: LuaValue] {
+        [
+            "argv": .table(LuaTable(array: arguments.map { .string($0) })),
+            "cwd": .string(FileManager.default.currentDirectoryPath),
+            "host": .string(ProcessInfo.processInfo.hostName),
+            "cpu": .string(cpuModel() ?? "unknown"),
+            "cores": .integer(ProcessInfo.processInfo.activeProcessorCount),
+            "blas": .string(BLASLibrary.description),
+            "blas_threads": .integer(BLASLibrary.threads),
+        ]
+    }
+
+    /// /proc/cpuinfo's "model name".
+    private static func cpuModel() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        return nil
+    }
+
+    /// The git commit of the repository a script lives in, and whether its tree had changes, or
+    /// nothing when it is in none (or git is not installed).
+    static func repository(of script: String) -> [String: LuaValue] {
+        let folder = URL(fileURLWithPath: script).deletingLastPathComponent().path
+        guard let commit = git(["rev-parse", "HEAD"], in: folder), let status = git(["status", "--porcelain"], in: folder) else { return [:] }
+        return ["git_commit": .string(commit), "git_dirty": .boolean(!status.isEmpty)]
+    }
+
+    private static func git(_ arguments: [String], in folder: String) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = ["-C", folder] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
