@@ -22,5 +22,5 @@ public enum LuaError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Thrown by long Swift computations when the user pressed Ctrl-C (see `LuaState.checkInterrupt`).
+/// The message of a stop request (Ctrl-C, SIGTERM, SIGHUP) raised in Lua code.
 public let interruptedMessage = "interrupted!"
