@@ -282,25 +282,19 @@ void slab_limit_instructions(lua_State *L, int count) {
 // The Lua manual warns that malformed bytecode can crash the interpreter (a mutated string.dump
 // did): load, loadfile, dofile and require's Lua searcher accept text chunks only.
 
-static int load_text_only(lua_State *L) {      // load(chunk [, chunkname [, mode [, env]]])
-    if (lua_gettop(L) < 3) lua_settop(L, 3);
+// The original function (upvalue 1) with argument `mode` forced to "t".
+static int call_text_mode(lua_State *L, int mode) {
+    if (lua_gettop(L) < mode) lua_settop(L, mode);
     lua_pushliteral(L, "t");
-    lua_replace(L, 3);
+    lua_replace(L, mode);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
 }
 
-static int loadfile_text_only(lua_State *L) {  // loadfile([filename [, mode [, env]]])
-    if (lua_gettop(L) < 2) lua_settop(L, 2);
-    lua_pushliteral(L, "t");
-    lua_replace(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
+static int load_text_only(lua_State *L) { return call_text_mode(L, 3); }       // load(chunk [, chunkname [, mode [, env]]])
+static int loadfile_text_only(lua_State *L) { return call_text_mode(L, 2); }   // loadfile([filename [, mode [, env]]])
 
 static int dofile_text_only(lua_State *L) {    // dofile([filename])
     const char *fname = luaL_optstring(L, 1, NULL);

@@ -99,20 +99,7 @@ print("final", last.loss, last.eval_loss, last.lr)
             lab.checkpoint.save(1, lab.models.rnn { input = 1, hidden = 2, output = 1 }, lab.optim.adam {})
             if not lab.checkpoint.resuming() then print('ready'); io.stdout:flush(); while true do end end
             """)
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["run", script, "--out", "held"]
-        process.currentDirectoryURL = cli.directory
-        process.environment = cli.environment
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("ready") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
-        }
+        let (process, _, _, _) = try cli.start(["run", script, "--out", "held"])
         let dir = cli.directory.appendingPathComponent("held").path
         #expect(RunDirectory.status(of: dir) == "running")
         let second = try cli.run(["run", "--resume", "held"])

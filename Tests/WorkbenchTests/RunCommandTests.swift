@@ -149,21 +149,7 @@ import Testing
 
     /// Runs `arguments`, waits for "ready" on stdout, sends `signal`; returns status, stdout, stderr.
     static func signalled(_ cli: CLI, _ arguments: [String], _ signal: Int32) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = cli.directory
-        process.environment = cli.environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("ready") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
-        }
+        var (process, out, err, seen) = try cli.start(arguments)
         kill(process.processIdentifier, signal)
         let e = err.fileHandleForReading.readDataToEndOfFile()
         seen += out.fileHandleForReading.readDataToEndOfFile()
