@@ -214,7 +214,10 @@ public final class LuaState {
     public static var interruptPending: Bool { slab_interrupt_pending() != 0 }
 
     /// The signal number of the pending stop request, or nil.
-    public static var interruptSignal: Int32? { slab_interrupt_signal() == 0 ? nil : slab_interrupt_signal() }
+    public static var interruptSignal: Int32? {
+        let signal = slab_interrupt_signal()
+        return signal == 0 ? nil : signal
+    }
 
     /// Sets `<module>.defer_interrupts`, a C function (it must catch and re-raise errors, which a
     /// Swift function cannot): f(...) runs with stop requests deferred to when it returns.

@@ -2,8 +2,8 @@ import Foundation
 import LuaBridge
 import SpectralNumerics
 
-/// Training checkpoints in a run directory: checkpoints/step-NNNNNNNN.safetensors (the step, at least
-/// eight digits, any number of them) (the model's
+/// Training checkpoints in a run directory (NNNNNNNN: the step, zero-padded to at least eight
+/// digits): checkpoints/step-NNNNNNNN.safetensors (the model's
 /// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v", and the state
 /// a stateful recurrent model carries between batches as "carried/<i>") and, written
 /// after it, step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning
@@ -29,7 +29,7 @@ struct Checkpoints {
         return names.compactMap { name -> Int? in
             guard name.hasPrefix("step-"), name.hasSuffix(".json") else { return nil }
             let digits = name.dropFirst(5).dropLast(5)
-            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+            guard !digits.isEmpty, digits.allSatisfy({ ("0" ... "9").contains($0) }) else { return nil }   // Int() also takes "+5"
             return Int(digits)
         }.filter { FileManager.default.fileExists(atPath: stem($0) + ".safetensors") }.sorted()
     }

@@ -38,6 +38,12 @@ enum Memory {
         throw LuaError.runtime("not enough memory for \(what()) (\(describe(bytes)))")
     }
 
+    /// `reserve` of `bytes(counts, elementSize:)`: what every tensor, table and activation a script
+    /// asks for goes through. `what` is built only for a message (tensor arithmetic calls this).
+    static func reserve(_ counts: [Int], elementSize: Int, for what: @autoclosure () -> String, state: LuaState?) throws {
+        try reserve(bytes(counts, elementSize: elementSize, for: what()), for: what(), state: state)
+    }
+
     private static func probe(_ bytes: Int) -> Bool { slab_memory_available(bytes) != 0 }
 
     /// "64 GiB", "3.5 MiB".

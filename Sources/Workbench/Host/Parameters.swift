@@ -112,8 +112,7 @@ struct ParameterSet {
         case .string:
             return .string(unquote(text))
         case .table(let t):
-            let element = t.array.contains { if case .number = $0 { return true } else { return false } }
-                ? LuaValue.number(0) : (t.array.first ?? .string(""))
+            let element = listElement(t, or: .string(""))
             if trimmed.isEmpty { return .table([:]) }
             let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             do {
@@ -144,11 +143,17 @@ struct ParameterSet {
             default: throw fail()
             }
         case (.table(let t), .table(let u)) where u.fields.isEmpty:
-            let element = t.array.contains { if case .number = $0 { return true } else { return false } }
-                ? LuaValue.number(0) : (t.array.first ?? u.array.first ?? .string(""))
+            let element = listElement(t, or: u.array.first ?? .string(""))
             return .table(LuaTable(array: try u.array.map { try restore($0, like: element, name: name) }))
         default: throw fail()
         }
+    }
+
+    /// What each item of a list parameter is like: a number if any default item is a float (so
+    /// {1, 2.5} takes 3.5), else the first default item, else `empty` for an empty default.
+    private static func listElement(_ defaults: LuaTable, or empty: LuaValue) -> LuaValue {
+        defaults.array.contains { if case .number = $0 { return true } else { return false } }
+            ? .number(0) : (defaults.array.first ?? empty)
     }
 
     /// 'text' or "text" as text; anything else as it is.

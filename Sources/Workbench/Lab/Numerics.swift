@@ -84,8 +84,7 @@ enum LuaNumerics {
             let d = try args.dtype(at: 2)
             let (shape, values) = try args.numberArray(1) { n in
                 // The values as Double, then the tensor: both live at once.
-                let what = "a \(n)-element \(d.rawValue) tensor"
-                try Memory.reserve(Memory.bytes([n], elementSize: 8 + d.size, for: what), for: what, state: args.state)
+                try Memory.reserve([n], elementSize: 8 + d.size, for: "a \(n)-element \(d.rawValue) tensor", state: args.state)
             }
             guard shape.count <= Safetensors.maxRank else {
                 throw LuaError.argument(index: 1, message: "at most \(Safetensors.maxRank) dimensions, got \(shape.count)")

@@ -124,8 +124,7 @@ enum LuaTasks {
         func reserve(_ o: LuaOptionValues, steps: Int, features: Int) throws {
             let what = "a \(o.declaration.function) task with T = \(steps) and batch = \(try o.int("batch"))"
             let dtype = try DType(lua: o.string("dtype"))
-            try Memory.reserve(Memory.bytes([steps, try o.int("batch"), features, 8], elementSize: dtype.size, for: what),
-                               for: what, state: session.state)
+            try Memory.reserve([steps, try o.int("batch"), features, 8], elementSize: dtype.size, for: what, state: session.state)
         }
 
         m.function("adding", "lab.tasks.adding{T=100, batch=128, ...}: the adding problem (MSE; always answering 1 scores 1/6)", options: addingOptions) { _, o in

@@ -103,18 +103,16 @@ extension LuaArgs {
 
     /// Prices what a forward pass will allocate: `rows` rows of each width (overflow-checked), so
     /// that an input of many steps or a huge batch is an error here, not an abort in the model.
-    func reserveActivations<T: TensorScalar>(rows: Int, widths: [Int], _: T.Type, of what: String) throws {
+    func reserveActivations<T: TensorScalar>(rows: Int, widths: [Int], _: T.Type, of what: @autoclosure () -> String) throws {
         let width = widths.reduce(0) { $0 &+ Swift.max($1, 0) }
-        let description = "\(what) (\(rows) rows × \(width) numbers kept)"
-        try Memory.reserve(Memory.bytes([rows, width], elementSize: MemoryLayout<T>.stride, for: description), for: description, state: state)
+        try Memory.reserve([rows, width], elementSize: MemoryLayout<T>.stride, for: "\(what()) (\(rows) rows × \(width) numbers kept)", state: state)
     }
 
     /// Checks a shape a script asks for (no negative sizes, no overflow, under the limit for one
     /// block) and that the memory for it is there now.
     func reserveTensor(_ dims: [Int], _ dtype: DType) throws {
         guard dims.allSatisfy({ $0 >= 0 }) else { throw LuaError.runtime("negative dimension in \(Tensor<Float>.describe(dims))") }
-        let what = "a \(Tensor<Float>.describe(dims)) \(dtype.rawValue) tensor"
-        try Memory.reserve(Memory.bytes(dims, elementSize: dtype.size, for: what), for: what, state: state)
+        try Memory.reserve(dims, elementSize: dtype.size, for: "a \(Tensor<Float>.describe(dims)) \(dtype.rawValue) tensor", state: state)
     }
 
     private func isTable(_ i: Int) -> Bool { typeName(i) == "table" }
@@ -230,8 +228,7 @@ private func declareTensorClass<T: TensorScalar>(_ c: LuaClass<Tensor<T>>) {
     c.method("numel", "t:numel(): the number of elements") { t, _ in [.integer(t.count)] }
     c.method("totable", "t:totable(): the values as nested tables") { t, args in
         // Each element is a LuaValue in Swift, then a slot of a Lua table: both live at once.
-        let what = "the table of a \(Tensor<Float>.describe(t.shape)) tensor"
-        try Memory.reserve(Memory.bytes(t.shape, elementSize: MemoryLayout<LuaValue>.stride + 16, for: what), for: what, state: args.state)
+        try Memory.reserve(t.shape, elementSize: MemoryLayout<LuaValue>.stride + 16, for: "the table of a \(Tensor<Float>.describe(t.shape)) tensor", state: args.state)
         return [t.luaValue]
     }
     c.method("clone", "t:clone(): a copy") { t, args in
