@@ -16,7 +16,7 @@ local p = lab.experiment.params({
 }, {
   T = "sequence length",
   decay_every = "steps per learning-rate decay (781: one epoch of the authors' 100 000 training sequences at batch 128)",
-})
+}, { T = { min = 1, max = 2^20 } })
 
 lab.experiment.run {
   name = "adding", params = p,

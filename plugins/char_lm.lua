@@ -17,7 +17,7 @@ local p = lab.experiment.params({
   path = "a text file, a directory of them, or a directory with PTB's ptb.char.{train,valid,test}.txt",
   seq_len = "characters per truncated-BPTT step",
   epochs = "passes over the training text (0: use steps)",
-})
+}, { seq_len = { min = 1, max = 2^20 }, epochs = { min = 0, instead_of = "steps" } })
 
 lab.experiment.run {
   name = "char_lm", params = p,

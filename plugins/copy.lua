@@ -17,7 +17,7 @@ local p = lab.experiment.params({
   symbols = "alphabet size",
   length = "symbols to copy",
   answer_only = "count the loss over the answer positions only (baseline log(symbols))",
-})
+}, { T = { min = 1, max = 2^20 }, symbols = { min = 1, max = 1024 }, length = { min = 1, max = 65536 } })
 
 lab.experiment.run {
   name = "copy", params = p,

@@ -12,13 +12,16 @@ lab.recipe {
 }
 
 local p = lab.experiment.params({
-  cells = "spectral,rnn", tasks = "adding,copy,pixel_mnist,permuted_pixel_mnist,char_lm",
+  cells = { "spectral", "rnn" }, tasks = { "adding", "copy", "pixel_mnist", "permuted_pixel_mnist", "char_lm" },
   adding_T = 200, copy_T = 100, batches = 4,
 }, {
-  tasks = "comma-separated: adding, copy, pixel_mnist, permuted_pixel_mnist, char_lm",
+  tasks = "tasks to profile, comma-separated",
   adding_T = "adding task's sequence length",
   copy_T = "copy task's blanks",
   batches = "batches the profile is averaged over",
+}, {
+  tasks = { "adding", "copy", "pixel_mnist", "permuted_pixel_mnist", "char_lm", min_items = 1 },
+  adding_T = { min = 1, max = 2^20 }, copy_T = { min = 1, max = 2^20 }, batches = { min = 1 },
 })
 
 local makers = {
@@ -31,9 +34,8 @@ local makers = {
 
 local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)   -- the same for every task and cell
 local rows = {}
-for task_name in p.tasks:gmatch("[^,%s]+") do
-  if not makers[task_name] then error("tasks: unknown task '" .. task_name .. "'", 0) end
-  for cell in p.cells:gmatch("[^,%s]+") do
+for _, task_name in ipairs(p.tasks) do
+  for _, cell in ipairs(p.cells) do
     lab.seed(seed)
     local task = makers[task_name]()
     local model = lab.experiment.model(cell, p, task)

@@ -22,7 +22,7 @@ local p = lab.experiment.params({
   permutation_seed = "seed of that order",
   valid = "training images held out for validation (the last ones)",
   epochs = "passes over the training images (0: use steps)",
-})
+}, { permutation_seed = { min = 0 }, valid = { min = 0, max = 2^20 }, epochs = { min = 0, instead_of = "steps" } })
 
 lab.experiment.run {
   name = p.permuted and "permuted_pixel_mnist" or "pixel_mnist", params = p,

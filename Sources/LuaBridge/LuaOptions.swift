@@ -150,75 +150,6 @@ public struct LuaOptions: Sendable {
     /// What is wrong with a value, in the words inside "bad option 'x' to 'f' (…)".
     struct Problem: Error { let detail: String; init(_ detail: String) { self.detail = detail } }
 
-    /// Checks one value against a kind and its range; returns it in its canonical form (integers
-    /// as .integer).
-    func check(_ kind: LuaOptionKind, _ v: LuaValue, typeName: String) throws(Problem) -> LuaValue {
-        switch kind {
-        case .integer(let r):
-            guard case .integer = v.kindOfNumber else {
-                if v.double != nil { throw Problem("integer expected, got \(LuaOptions.show(v))") }
-                throw Problem("integer expected, got \(typeName)")
-            }
-            let i = v.int!
-            guard r.contains(i) else { throw Problem("must be \(kind.range), got \(i)") }
-            return .integer(i)
-        case let .number(lo, hi, open):
-            guard let d = v.double else { throw Problem("number expected, got \(typeName)") }
-            guard d.isFinite, open ? d > lo : d >= lo, d <= hi else {
-                throw Problem("must be a finite number \(kind.range), got \(LuaOptions.show(v))")
-            }
-            return v
-        case .boolean:
-            guard v.bool != nil else { throw Problem("boolean expected, got \(typeName)") }
-            return v
-        case .string:
-            guard v.string != nil else { throw Problem("string expected, got \(typeName)") }
-            return v
-        case .choice(let names):
-            guard let s = v.string else { throw Problem("string expected, got \(typeName)") }
-            guard names.contains(s) else {
-                throw Problem("must be one of \(kind.range), got \"\(s)\"\(LuaOptions.suggestion(s, names))")
-            }
-            return v
-        case .list(let k, let count):
-            guard let t = v.table else { throw Problem("\(kind.expected) expected, got \(typeName)") }
-            guard t.fields.isEmpty else { throw Problem("a list expected (keys 1…n only)") }
-            guard count.contains(t.array.count) else {
-                throw Problem("\(kind.range) expected, got \(t.array.count)")
-            }
-            var checked: [LuaValue] = []
-            for (i, e) in t.array.enumerated() {
-                do { checked.append(try check(k, e, typeName: e.typeName)) } catch {
-                    throw Problem("entry \(i + 1): \(error.detail)")
-                }
-            }
-            return .table(LuaTable(array: checked))
-        case .record:
-            guard let t = v.table else { throw Problem("table expected, got \(typeName)") }
-            guard t.array.isEmpty, t.fields.count == t.namedFields.count else { throw Problem("name = value pairs expected") }
-            for (k, e) in t.namedFields {
-                switch e {
-                case .string, .integer, .number, .boolean: continue
-                default: throw Problem("field '\(k)' is a \(e.typeName) (strings, numbers and booleans only)")
-                }
-            }
-            return v
-        case .function:
-            guard case .ref(let r) = v, r.typeName == "function" else { throw Problem("function expected, got \(typeName)") }
-            return v
-        case .table:
-            guard typeName == "table" else { throw Problem("table expected, got \(typeName)") }
-            return v
-        case let .object(what, prefixes):
-            guard case .object(let obj) = v, prefixes.contains(where: { obj.luaClassName.hasPrefix($0) }) else {
-                throw Problem("\(what) expected, got \(typeName)")
-            }
-            return v
-        case .value, .data:
-            return v
-        }
-    }
-
     /// ", did you mean 'hidden'?" for a near miss (edit distance ≤ 2), else "".
     public static func suggestion(_ word: String, _ names: [String]) -> String {
         let best = names.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
@@ -240,6 +171,84 @@ public struct LuaOptions: Sendable {
             }
         }
         return a.isEmpty ? b.count : row[b.count]
+    }
+}
+
+extension LuaOptionKind {
+    /// What is wrong with `v` for this kind, in the words of "must be ≥ 1, got 0", or nil when it
+    /// is allowed.
+    public func problem(with v: LuaValue) -> String? {
+        do { _ = try check(v, typeName: v.typeName); return nil } catch { return error.detail }
+    }
+
+    /// Checks one value against a kind and its range; returns it in its canonical form (integers
+    /// as .integer).
+    func check(_ v: LuaValue, typeName: String) throws(LuaOptions.Problem) -> LuaValue {
+        let kind = self
+        switch kind {
+        case .integer(let r):
+            guard case .integer = v.kindOfNumber else {
+                if v.double != nil { throw LuaOptions.Problem("integer expected, got \(LuaOptions.show(v))") }
+                throw LuaOptions.Problem("integer expected, got \(typeName)")
+            }
+            let i = v.int!
+            guard r.contains(i) else { throw LuaOptions.Problem("must be \(kind.range), got \(i)") }
+            return .integer(i)
+        case let .number(lo, hi, open):
+            guard let d = v.double else { throw LuaOptions.Problem("number expected, got \(typeName)") }
+            guard d.isFinite, open ? d > lo : d >= lo, d <= hi else {
+                throw LuaOptions.Problem("must be a finite number \(kind.range), got \(LuaOptions.show(v))")
+            }
+            return v
+        case .boolean:
+            guard v.bool != nil else { throw LuaOptions.Problem("boolean expected, got \(typeName)") }
+            return v
+        case .string:
+            guard v.string != nil else { throw LuaOptions.Problem("string expected, got \(typeName)") }
+            return v
+        case .choice(let names):
+            guard let s = v.string else { throw LuaOptions.Problem("string expected, got \(typeName)") }
+            guard names.contains(s) else {
+                throw LuaOptions.Problem("must be one of \(kind.range), got \"\(s)\"\(LuaOptions.suggestion(s, names))")
+            }
+            return v
+        case .list(let k, let count):
+            guard let t = v.table else { throw LuaOptions.Problem("\(kind.expected) expected, got \(typeName)") }
+            guard t.fields.isEmpty else { throw LuaOptions.Problem("a list expected (keys 1…n only)") }
+            guard count.contains(t.array.count) else {
+                throw LuaOptions.Problem("must have \(kind.range), got \(t.array.count)")
+            }
+            var checked: [LuaValue] = []
+            for (i, e) in t.array.enumerated() {
+                do { checked.append(try k.check(e, typeName: e.typeName)) } catch {
+                    throw LuaOptions.Problem("entry \(i + 1): \(error.detail)")
+                }
+            }
+            return .table(LuaTable(array: checked))
+        case .record:
+            guard let t = v.table else { throw LuaOptions.Problem("table expected, got \(typeName)") }
+            guard t.array.isEmpty, t.fields.count == t.namedFields.count else { throw LuaOptions.Problem("name = value pairs expected") }
+            for (k, e) in t.namedFields {
+                switch e {
+                case .string, .integer, .number, .boolean: continue
+                default: throw LuaOptions.Problem("field '\(k)' is a \(e.typeName) (strings, numbers and booleans only)")
+                }
+            }
+            return v
+        case .function:
+            guard case .ref(let r) = v, r.typeName == "function" else { throw LuaOptions.Problem("function expected, got \(typeName)") }
+            return v
+        case .table:
+            guard typeName == "table" else { throw LuaOptions.Problem("table expected, got \(typeName)") }
+            return v
+        case let .object(what, prefixes):
+            guard case .object(let obj) = v, prefixes.contains(where: { obj.luaClassName.hasPrefix($0) }) else {
+                throw LuaOptions.Problem("\(what) expected, got \(typeName)")
+            }
+            return v
+        case .value, .data:
+            return v
+        }
     }
 }
 
@@ -318,7 +327,7 @@ extension LuaOptions {
         }
         for o in options {
             guard let v = t.fields[.string(o.name)] else { continue }
-            do { values[o.name] = try check(o.kind, v, typeName: typeNames[o.name] ?? v.typeName) } catch {
+            do { values[o.name] = try o.kind.check(v, typeName: typeNames[o.name] ?? v.typeName) } catch {
                 throw self.error(o.name, error.detail)
             }
             given.insert(o.name)

@@ -75,7 +75,8 @@ extension SpectralLab.Recipes {
                 let width = r.parameters.map { $0.name.count + display($0.value).count + 3 }.max() ?? 0
                 for p in r.parameters {
                     let left = "\(p.name) = \(display(p.value))"
-                    print("  " + left.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (p.help ?? ""))
+                    let allowed = p.allowed.map { " [\($0)]" } ?? ""
+                    print("  " + left.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (p.help ?? "") + allowed)
                 }
             }
             print("run: spectral-lab run \(r.name)" + (r.parameters.first.map { " --set \($0.name)=\(display($0.value))" } ?? ""))

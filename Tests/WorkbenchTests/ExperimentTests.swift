@@ -47,7 +47,7 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
     @Test func everyCellSeesTheSameDataAndDraws() throws {
         let cli = try CLI()
         let path = try cli.write("twice.lua", Self.task + """
-            local q = lab.experiment.params({ steps = 20, every = 10, eval_every = 20, hidden = 8, cells = "rnn,rnn" })
+            local q = lab.experiment.params({ steps = 20, every = 10, eval_every = 20, hidden = 8, cells = { "rnn", "rnn" } })
             lab.experiment.run { name = "adding", params = q, task = function() return task end }
             """)
         func losses(_ seed: String) throws -> [Double] {
@@ -84,13 +84,46 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
             """)
         var r = try cli.run(["run", path, "--set", "cells=spectral,rnn", "--set", "checkpoint_every=2"])
         #expect(r.status == 1 && r.stderr.contains("checkpoint_every works with one cell per run"), "\(r.stderr)")
-        r = try cli.run(["run", path, "--set", "cells=spectral,banana"])
-        // The shared parameters are checked where they are declared, before anything trains.
-        #expect(r.status == 1 && r.stderr.contains(": lab.experiment.params: parameter 'cells' must be a comma-separated list of cells (spectral, orthogonal, rnn, lstm, gru), got \"spectral,banana\""), "\(r.stderr)")
-        r = try cli.run(["run", path, "--set", "optimizer=lbfgs"])
-        #expect(r.status == 1 && r.stderr.contains("parameter 'optimizer' must be one of adam, rmsprop, sgd, got \"lbfgs\""), "\(r.stderr)")
-        r = try cli.run(["run", path, "--set", "steps=0"])
-        #expect(r.status == 1 && r.stderr.contains("parameter 'steps' must be an integer ≥ 1, got 0"), "\(r.stderr)")
+        // The shared parameters are checked where they are declared, before anything trains: exit 2
+        // naming the parameter and what it takes, and the run directory holds no metrics.
+        for (set, message) in [
+            ("cells=spectral, lstmm", "--set cells=spectral, lstmm: parameter 'cells' entry 2: must be one of \"spectral\" | \"orthogonal\" | \"rnn\" | \"lstm\" | \"gru\", got \"lstmm\"; did you mean 'lstm'?"),
+            ("cells=", "parameter 'cells' must have ≥ 1 entries"),
+            ("optimizer=adamw", "parameter 'optimizer' must be one of \"adam\" | \"rmsprop\" | \"sgd\", got \"adamw\"; did you mean 'adam'?"),
+            ("hidden=0", "parameter 'hidden' must be 1…65536, got 0"),
+            ("steps=-5", "parameter 'steps' must be ≥ 1, got -5"),
+            ("sigma_star=0", "parameter 'sigma_star' must be a finite number > 0, got 0.0"),
+            ("lr=1e999", "parameter 'lr' must be a finite number ≥ 0, got inf"),
+        ] {
+            r = try cli.run(["run", path, "--out", "bad", "--set", set])
+            #expect(r.status == 2 && r.stderr.contains(message), "\(set): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("bad/metrics.jsonl").path))
+        }
+        // List items are trimmed.
+        r = try cli.run(["run", path, "--out", "trimmed", "--set", "cells= rnn , gru", "--set", "steps=2", "--set", "hidden=4"])
+        #expect(r.status == 0 && r.stdout.contains("result: task=adding cell=rnn") && r.stdout.contains("cell=gru"), "\(r.stderr)")
+    }
+
+    /// A recipe that trains by epochs: --set steps alone trains by steps (the explicit value wins and
+    /// params.json says so, so a resume agrees); both given is an error.
+    @Test func anExplicitStepsWinsOverTheDefaultEpochs() throws {
+        let cli = try CLI()
+        let corpus = try cli.write("corpus.txt", String(repeating: "abcdefgh\n", count: 40))
+        let path = try cli.write("epochs.lua", """
+            local p = lab.experiment.params({ epochs = 1.0, hidden = 4, batch = 4, every = 1, eval_every = 0 },
+                                            {}, { epochs = { min = 0, instead_of = "steps" } })
+            lab.experiment.run { name = "lm", params = p, task = function()
+              return lab.tasks.char_lm { path = "\(corpus)", seq_len = 5, batch = p.batch, split = { 0.8, 0.1 } }
+            end }
+            """)
+        var r = try cli.run(["run", path, "--out", "steps", "--set", "steps=3"])
+        #expect(r.status == 0 && r.stdout.contains("result: task=lm cell=spectral") && r.stdout.contains(" steps=3 "), "\(r.stdout)\(r.stderr)")
+        let params = try cli.json(cli.directory.appendingPathComponent("steps/params.json").path)
+        #expect(params["epochs"] as? Double == 0 && params["steps"] as? Int == 3, "\(params)")
+        r = try cli.run(["run", path, "--out", "both", "--set", "steps=3", "--set", "epochs=2"])
+        #expect(r.status == 2 && r.stderr.contains("'epochs' is used instead of 'steps' when it is not 0; give one of them (or epochs=0)"), "\(r.stderr)")
+        r = try cli.run(["run", path, "--out", "zero", "--set", "steps=3", "--set", "epochs=0"])
+        #expect(r.status == 0 && r.stdout.contains("steps=3"), "\(r.stderr)")
     }
 
     @Test func aTimeLimitStopsTrainingWithAnEvaluationAndACheckpoint() throws {

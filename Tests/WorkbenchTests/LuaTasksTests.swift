@@ -76,7 +76,7 @@ import Testing
             ("lab.tasks.char_lm {}:set_state { epoch = '0', cursor = '18446744073709551615' }", "cursor 18446744073709551615 is past the end of an epoch"),
             ("lab.tasks.char_lm {}:set_state { epoch = '0', cursor = '-1' }", "state field 'cursor' is not a word from task:state()"),
             ("lab.tensor.zeros({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1})", "at most 16 dimensions, got 17"),
-            ("lab.tasks.char_lm { split = { 0.9 } }", "bad option 'split' to 'lab.tasks.char_lm' (2 entries, each ≥ 0, ≤ 1 expected, got 1)"),
+            ("lab.tasks.char_lm { split = { 0.9 } }", "bad option 'split' to 'lab.tasks.char_lm' (must have 2 entries, each ≥ 0, ≤ 1, got 1)"),
         ]
         for (code, expected) in cases {
             let m = try error(code)

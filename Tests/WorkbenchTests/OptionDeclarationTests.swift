@@ -59,7 +59,7 @@ import Testing
         case .choice: return [("'no such thing'", "must be one of \(kind.range), got \"no such thing\""), ("1", "string expected, got number")]
         case .list(_, let n):
             var cases = [("'x'", "\(kind.expected) expected, got string"), ("{a = 1}", "a list expected")]
-            if n.lowerBound > 0 { cases.append(("{}", "expected, got 0")) }
+            if n.lowerBound > 0 { cases.append(("{}", "must have \(kind.range), got 0")) }
             return cases
         case .record: return [("1", "table expected, got number"), ("{x = {}}", "field 'x' is a table")]
         case .function: return [("1", "function expected, got number"), ("{}", "function expected, got table")]

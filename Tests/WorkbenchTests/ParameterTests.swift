@@ -38,6 +38,60 @@ import Testing
         }
     }
 
+    @Test func allowedValuesAndRangesAreChecked() throws {
+        let set = try ParameterSet(defaults: ["n": 4, "x": 0.5, "s": "adam", "l": ["a"], "v": [1.5]], help: [:], allowed: [
+            "n": ["min": 1, "max": 8], "x": ["above": 0], "s": ["adam", "sgd"], "l": .table(LuaTable(array: ["a", "b"], fields: [.string("min_items"): 1])), "v": ["min": 1],
+        ])
+        func resolve(_ s: String) throws -> LuaTable { try set.resolve([ParameterOverride(parsing: s)], in: state) }
+        #expect(try resolve("n=8")["n"] == 8)
+        #expect(try resolve("l= b , a")["l"] == ["b", "a"])     // items trimmed
+        for (bad, fragment) in [
+            ("n=0", "--set n=0: parameter 'n' must be 1…8, got 0"), ("n=9", "must be 1…8, got 9"),
+            ("x=0", "must be a finite number > 0, got 0.0"), ("x=1e999", "got inf"),
+            ("s=sdg", "must be one of \"adam\" | \"sgd\", got \"sdg\"; did you mean 'sgd'?"),
+            ("l=a,c", "entry 2: must be one of"), ("l=", "must have ≥ 1 entries"), ("v=2,0.5", "entry 2: must be a finite number ≥ 1"),
+        ] {
+            #expect { try resolve(bad) } throws: { ($0 as? ParameterError)?.description.contains(fragment) == true }
+        }
+        #expect(set.allowedText("n") == "1…8" && set.allowedText("s") == "\"adam\" | \"sgd\"")
+    }
+
+    @Test func badAllowedDeclarationsAreErrors() {
+        for (defaults, allowed, fragment) in [
+            (["n": 1] as LuaTable, ["m": ["min": 1]] as LuaTable, "not a declared parameter"),
+            (["n": 1], ["n": ["minimum": 1]], "unknown key \"minimum\""),
+            (["n": 1], ["n": ["a"]], "a list of allowed values applies to strings"),
+            (["n": 1], ["n": ["above": 0]], "above applies to a float"),
+            (["n": 1], ["n": ["min": 0.5]], "min and max of an integer are integers"),
+            (["n": 1], ["n": ["min": 2, "max": 1]], "min is over max"),
+            (["s": "a"], ["s": ["min": 1]], "min, max and above apply to numbers"),
+            (["s": "c"], ["s": ["a", "b"]], "the default of 's' is not among its allowed values"),
+            (["n": 1], ["n": ["instead_of": "steps"]], "which is not a declared parameter"),
+            (["s": "a", "n": 1], ["s": ["instead_of": "n"]], "instead_of applies to a number parameter"),
+            (["n": 1], ["n": 3], "are a table"),
+        ] {
+            #expect { try ParameterSet(defaults: defaults, help: [:], allowed: allowed) } throws: {
+                ($0 as? ParameterError)?.description.contains(fragment) == true
+            }
+        }
+    }
+
+    /// epochs declared instead_of steps: --set steps alone sets epochs to 0 (over a resumed run's
+    /// parameters too); both, with epochs not 0, is an error.
+    @Test func insteadOfGivesWayToTheExplicitOne() throws {
+        let set = try ParameterSet(defaults: ["steps": 100, "epochs": 1.0], help: [:], allowed: ["epochs": ["min": 0, "instead_of": "steps"]])
+        func apply(_ sets: [String], to base: LuaTable? = nil) throws -> LuaTable {
+            try set.apply(sets.map { try ParameterOverride(parsing: $0) }, to: base ?? set.defaults, in: state)
+        }
+        #expect(try apply(["steps=20"]) == ["steps": 20, "epochs": 0.0])
+        #expect(try apply(["epochs=2"]) == ["steps": 100, "epochs": 2.0])
+        #expect(try apply(["steps=20", "epochs=0"]) == ["steps": 20, "epochs": 0.0])
+        #expect(try apply(["steps=20"], to: ["steps": 10, "epochs": 3.0]) == ["steps": 20, "epochs": 0.0])
+        #expect { try apply(["steps=20", "epochs=2"]) } throws: {
+            ($0 as? ParameterError)?.description.contains("'epochs' is used instead of 'steps' when it is not 0") == true
+        }
+    }
+
     @Test func defaultsMustBeData() {
         #expect(throws: ParameterError.self) { try ParameterSet(defaults: [1, 2], help: [:]) }
         #expect(throws: ParameterError.self) { try ParameterSet(defaults: ["t": ["a": 1]], help: [:]) }

@@ -26,8 +26,10 @@ public struct ParameterError: Error, CustomStringConvertible {
 struct ParameterSet {
     let defaults: LuaTable
     let help: [String: String]
+    /// What each parameter may hold beyond its type (lab.params' third argument).
+    let rules: [String: ParameterRule]
 
-    init(defaults: LuaTable, help: LuaTable) throws {
+    init(defaults: LuaTable, help: LuaTable, allowed: LuaTable = [:]) throws {
         guard defaults.array.isEmpty else {
             throw ParameterError("lab.params expects a table of name = default pairs, not a list")
         }
@@ -39,13 +41,38 @@ struct ParameterSet {
         }
         self.defaults = defaults
         self.help = Dictionary(uniqueKeysWithValues: help.namedFields.compactMap { f in f.value.string.map { (f.name, $0) } })
+        var rules: [String: ParameterRule] = [:]
+        for (key, spec) in allowed.entries {
+            guard case .string(let name) = key, let example = Optional(defaults[name]), !example.isNil else {
+                throw ParameterError("lab.params: allowed values given for \(LuaOptions.show(key.value)), which is not a declared parameter")
+            }
+            guard let spec = spec.table else {
+                throw ParameterError("lab.params: the allowed values of '\(name)' are a table ({\"a\", \"b\"}, {min = 1}, …), got \(spec.typeName)")
+            }
+            let rule = try ParameterRule(spec, like: example, name: name)
+            if let other = rule.insteadOf, defaults[other].isNil {
+                throw ParameterError("lab.params: '\(name)' is declared instead_of '\(other)', which is not a declared parameter")
+            }
+            if let problem = rule.kind?.problem(with: example) {
+                throw ParameterError("lab.params: the default of '\(name)' is not among its allowed values: \(problem)")
+            }
+            rules[name] = rule
+        }
+        self.rules = rules
     }
 
     var names: [String] { defaults.namedFields.map(\.name) }
 
-    /// The defaults with the overrides applied, every value type-checked.
+    /// The defaults with the overrides applied, every value checked against its type and rule.
     func resolve(_ overrides: [ParameterOverride], in state: LuaState) throws -> LuaTable {
-        var resolved = defaults
+        try apply(overrides, to: defaults, in: state)
+    }
+
+    /// `base` (the defaults, or a resumed run's parameters) with the overrides applied. A parameter
+    /// declared `instead_of` another gives way when only the other is set (--set steps=20 on a
+    /// recipe that trains by epochs: epochs becomes 0); both set, the first nonzero, is an error.
+    func apply(_ overrides: [ParameterOverride], to base: LuaTable, in state: LuaState) throws -> LuaTable {
+        var resolved = base
         for o in overrides {
             guard case let d = defaults[o.key], !d.isNil else {
                 var message = "unknown parameter '\(o.key)' in --set \(o.key)=\(o.text)"
@@ -56,9 +83,32 @@ struct ParameterSet {
                 message += "; known parameters: " + names.joined(separator: ", ")
                 throw ParameterError(message)
             }
-            resolved[o.key] = try ParameterSet.parse(o.text, like: d, name: o.key, in: state)
+            let value = try ParameterSet.parse(o.text, like: d, name: o.key, in: state)
+            if let problem = rules[o.key]?.kind?.problem(with: value) {
+                throw ParameterError("--set \(o.key)=\(o.text): parameter '\(o.key)' \(problem)")
+            }
+            resolved[o.key] = value
+        }
+        let given = Set(overrides.map(\.key))
+        for (name, rule) in rules.sorted(by: { $0.key < $1.key }) {
+            guard let other = rule.insteadOf, given.contains(other) else { continue }
+            if !given.contains(name) {
+                resolved[name] = defaults[name].int != nil ? .integer(0) : .number(0)
+            } else if resolved[name].double != 0 {
+                throw ParameterError("--set \(other)= and --set \(name)=: '\(name)' is used instead of '\(other)' "
+                    + "when it is not 0; give one of them (or \(name)=0)")
+            }
         }
         return resolved
+    }
+
+    /// One line saying what values `name` takes ("≥ 1", "one of …"), or nil when its type says it all.
+    func allowedText(_ name: String) -> String? {
+        guard let rule = rules[name] else { return nil }
+        var parts: [String] = []
+        if let r = rule.kind?.range, !r.isEmpty { parts.append(r) }
+        if let other = rule.insteadOf { parts.append("instead of \(other) when not 0") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     private static func checkDefault(_ name: String, _ value: LuaValue) throws {
@@ -114,7 +164,8 @@ struct ParameterSet {
         case .table(let t):
             let element = listElement(t, or: .string(""))
             if trimmed.isEmpty { return .table([:]) }
-            let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let items = text.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
             do {
                 return .table(LuaTable(array: try items.map { try parse($0, like: element, name: name, in: state) }))
             } catch {
@@ -151,7 +202,7 @@ struct ParameterSet {
 
     /// What each item of a list parameter is like: a number if any default item is a float (so
     /// {1, 2.5} takes 3.5), else the first default item, else `empty` for an empty default.
-    private static func listElement(_ defaults: LuaTable, or empty: LuaValue) -> LuaValue {
+    static func listElement(_ defaults: LuaTable, or empty: LuaValue) -> LuaValue {
         defaults.array.contains { if case .number = $0 { return true } else { return false } }
             ? .number(0) : (defaults.array.first ?? empty)
     }
@@ -162,5 +213,82 @@ struct ParameterSet {
             return String(s.dropFirst().dropLast())
         }
         return s
+    }
+}
+
+/// What one parameter may hold beyond its type, from lab.params' third argument: a list of allowed
+/// values (for a string, or each item of a list of strings), `min`, `max` or `above` (exclusive) for
+/// a number or each item of a list of numbers, `min_items` for a list; `instead_of = "steps"` for a
+/// number that, when not 0, decides in place of another parameter (epochs instead of steps).
+struct ParameterRule {
+    /// The check, as a declared option's kind (so ranges read as in help): nil when only instead_of.
+    let kind: LuaOptionKind?
+    let insteadOf: String?
+
+    init(_ spec: LuaTable, like example: LuaValue, name: String) throws {
+        func fail(_ m: String) -> ParameterError { ParameterError("lab.params: allowed values of '\(name)': \(m)") }
+        let keys: Set<String> = ["min", "max", "above", "min_items", "instead_of"]
+        for (key, _) in spec.fields {
+            guard case .string(let k) = key, keys.contains(k) else {
+                throw fail("unknown key \(LuaOptions.show(key.value)) (a list of values, or min, max, above, min_items, instead_of)")
+            }
+        }
+        func number(_ k: String) throws -> Double? {
+            let v = spec[k]
+            if v.isNil { return nil }
+            guard let d = v.double, d.isFinite else { throw fail("\(k) must be a finite number, got \(LuaOptions.show(v))") }
+            return d
+        }
+        let values = try spec.array.map { v -> String in
+            guard let s = v.string else { throw fail("allowed values are strings, got \(v.typeName)") }
+            return s
+        }
+        let low = try number("above") ?? number("min"), high = try number("max")
+        if !spec["above"].isNil, !spec["min"].isNil { throw fail("give min or above, not both") }
+        let minItems = try number("min_items")
+        if case let o = spec["instead_of"], !o.isNil {
+            guard let other = o.string else { throw fail("instead_of names a parameter, got \(o.typeName)") }
+            guard example.double != nil else { throw fail("instead_of applies to a number parameter") }
+            insteadOf = other
+        } else {
+            insteadOf = nil
+        }
+
+        // The rule for one value like `item` (the parameter itself, or each item of a list).
+        func single(_ item: LuaValue) throws -> LuaOptionKind? {
+            switch item {
+            case .string:
+                guard low == nil, high == nil else { throw fail("min, max and above apply to numbers") }
+                return values.isEmpty ? nil : .choice(values)
+            case .integer, .number:
+                guard values.isEmpty else { throw fail("a list of allowed values applies to strings; give min, max or above") }
+                if low == nil, high == nil { return nil }
+                if case .integer = item {
+                    guard spec["above"].isNil else { throw fail("above applies to a float; give min for an integer") }
+                    func integer(_ d: Double) throws -> Int {
+                        guard let i = Int(exactly: d) else { throw fail("min and max of an integer are integers, got \(d)") }
+                        return i
+                    }
+                    let lo = try low.map(integer) ?? Int.min, hi = try high.map(integer) ?? Int.max
+                    guard lo <= hi else { throw fail("min is over max") }
+                    return .integer(lo ... hi)
+                }
+                return .number(low ?? -.greatestFiniteMagnitude, high ?? .greatestFiniteMagnitude, exclusiveLow: !spec["above"].isNil)
+            default:
+                guard values.isEmpty, low == nil, high == nil else { throw fail("a boolean takes no allowed values") }
+                return nil
+            }
+        }
+        if case .table(let t) = example {
+            let each = try single(ParameterSet.listElement(t, or: values.isEmpty ? .number(0) : .string("")))
+            let count = try minItems.map { m -> Int in
+                guard let i = Int(exactly: m), i >= 0 else { throw fail("min_items must be an integer ≥ 0") }
+                return i
+            } ?? 0
+            kind = each == nil && count == 0 ? nil : .list(each ?? .value("value"), count: count ... Int.max)
+        } else {
+            guard minItems == nil else { throw fail("min_items applies to a list") }
+            kind = try single(example)
+        }
     }
 }

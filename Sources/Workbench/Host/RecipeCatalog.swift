@@ -46,7 +46,7 @@ public struct RecipeInfo {
     public let name: String
     public let path: String
     public var description: String
-    public var parameters: [(name: String, value: LuaValue, help: String?)]
+    public var parameters: [(name: String, value: LuaValue, help: String?, allowed: String?)]
     /// Why the recipe could not be read (it is still listed, with this).
     public var problem: String?
     /// The recipe of the same name found earlier on the path, which hides this one.
@@ -57,6 +57,7 @@ public struct RecipeInfo {
         for p in parameters {
             var entry: LuaTable = ["default": p.value]
             if let h = p.help { entry["help"] = .string(h) }
+            if let a = p.allowed { entry["allowed"] = .string(a) }
             params[p.name] = .table(entry)
         }
         var t: LuaTable = ["name": .string(name), "path": .string(path),
@@ -112,7 +113,7 @@ public struct RecipeCatalog {
             if let n = session.recipeName { info = RecipeInfo(name: n, path: path, description: "", parameters: []) }
             info.description = session.recipeDescription ?? ""
             if let p = session.parameters {
-                info.parameters = p.defaults.namedFields.map { ($0.name, $0.value, p.help[$0.name]) }
+                info.parameters = p.defaults.namedFields.map { ($0.name, $0.value, p.help[$0.name], p.allowedText($0.name)) }
             } else if let outcome {
                 info.problem = firstLine(of: "\(outcome)")
             } else {

@@ -9,78 +9,48 @@ enum EmbeddedLua {
 local lab = require "lab"
 local experiment = {}
 
--- What a parameter may hold: an integer ≥ lo, a finite number ≥ lo (> lo when open), one of names.
-local function integer(lo)
-  return function(v) return math.type(v) == "integer" and v >= lo, "an integer ≥ " .. lo end
-end
-local function number(lo, open)
-  return function(v)
-    return type(v) == "number" and v == v and v ~= math.huge and (open and v > lo or not open and v >= lo),
-           string.format("a finite number %s %g", open and ">" or "≥", lo)
-  end
-end
-local function one_of(...)
-  local names = { ... }
-  return function(v)
-    for _, n in ipairs(names) do if v == n then return true end end
-    return false, "one of " .. table.concat(names, ", ")
-  end
-end
-local known_cells = { spectral = true, orthogonal = true, rnn = true, lstm = true, gru = true }
-local function cell_list(v)
-  local ok = type(v) == "string" and v:find("%S") ~= nil
-  for c in (type(v) == "string" and v or ""):gmatch("[^,%s]+") do ok = ok and known_cells[c] ~= nil end
-  return ok, "a comma-separated list of cells (spectral, orthogonal, rnn, lstm, gru)"
-end
-
--- The shared hyperparameters, declared once: name, default, what values it takes, help. Defaults
--- are the authors' where known (spectral cell, ReLU, n = 128, reflectors n/4, r = 0.01, σ* = 1,
--- Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping).
+-- The shared hyperparameters, declared once: name, default, allowed values (lab.params' third
+-- argument), help. Defaults are the authors' where known (spectral cell, ReLU, n = 128, reflectors
+-- n/4, r = 0.01, σ* = 1, Adam 1e-3 decayed ×0.99 per epoch, batch 128, no clipping). The maxima
+-- are lab.models.rnn's and lab.tasks' own, so that a value over them is refused before any work.
 local shared = {
-  { "cells", "spectral", cell_list, "comma-separated cells to train and compare: spectral, orthogonal, rnn, lstm, gru" },
-  { "hidden", 128, integer(1), "hidden units n" },
-  { "reflectors", 0, integer(0), "Householder reflectors per factor (0: n/4, the authors' default)" },
-  { "r", 0.01, number(0), "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)" },
-  { "sigma_star", 1.0, number(0, true), "centre of the singular-value band (spectral cell)" },
-  { "activation", "auto", one_of("auto", "relu", "tanh", "leaky_relu", "identity"),
-    "relu, tanh or leaky_relu; auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)" },
-  { "init", "gaussian", one_of("gaussian", "identity", "orthogonal"), "rnn cell's W: gaussian, identity or orthogonal" },
-  { "optimizer", "adam", one_of("adam", "rmsprop", "sgd"), "adam, rmsprop or sgd" },
-  { "lr", 1e-3, number(0), "initial learning rate" },
-  { "lr_decay", 0.99, number(0), "learning-rate factor per epoch (the authors: 0.99)" },
-  { "decay_every", 0, integer(0), "steps per learning-rate decay (0: one epoch of the task)" },
-  { "batch", 128, integer(1), "sequences per batch" },
-  { "steps", 1000, integer(1), "training steps per cell (a recipe over a dataset may declare epochs, which then win when > 0)" },
-  { "clip", 0.0, number(0), "clip the gradient's global norm to this (0: no clipping, the authors' choice)" },
-  { "minutes", 0.0, number(0), "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
-  { "every", 100, integer(0), "log a metrics line every this many steps (0: at the end only)" },
-  { "eval_every", 500, integer(0), "evaluate on held-out batches every this many steps (0: none)" },
-  { "checkpoint_every", 0, integer(0), "write a checkpoint every this many steps (0: none; one cell only)" },
-  { "target", 0.0, number(0), "report the first logged step whose eval loss is at or under this (0: none)" },
-  { "seed", 0, integer(0), "reseed before each cell (0: the run's --seed)" },
+  { "cells", { "spectral" }, { "spectral", "orthogonal", "rnn", "lstm", "gru", min_items = 1 }, "cells to train and compare, comma-separated" },
+  { "hidden", 128, { min = 1, max = 65536 }, "hidden units n" },
+  { "reflectors", 0, { min = 0 }, "Householder reflectors per factor (0: n/4, the authors' default)" },
+  { "r", 0.01, { min = 0 }, "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)" },
+  { "sigma_star", 1.0, { above = 0 }, "centre of the singular-value band (spectral cell)" },
+  { "activation", "auto", { "auto", "relu", "tanh", "leaky_relu", "identity" },
+    "auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)" },
+  { "init", "gaussian", { "gaussian", "identity", "orthogonal" }, "rnn cell's W" },
+  { "optimizer", "adam", { "adam", "rmsprop", "sgd" }, "the optimizer" },
+  { "lr", 1e-3, { min = 0 }, "initial learning rate" },
+  { "lr_decay", 0.99, { min = 0 }, "learning-rate factor per epoch (the authors: 0.99)" },
+  { "decay_every", 0, { min = 0 }, "steps per learning-rate decay (0: one epoch of the task)" },
+  { "batch", 128, { min = 1, max = 65536 }, "sequences per batch" },
+  { "steps", 1000, { min = 1 }, "training steps per cell" },
+  { "clip", 0.0, { min = 0 }, "clip the gradient's global norm to this (0: no clipping, the authors' choice)" },
+  { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
+  { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
+  { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
+  { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none; one cell only)" },
+  { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
+  { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
 }
 
--- The shared hyperparameters in p, checked; errors `level` frames up, naming `what`.
-local function check_shared(p, what, level)
-  for _, d in ipairs(shared) do
-    local v = p[d[1]]
-    local ok, wanted = d[3](v)
-    if not ok then
-      error(string.format("%s: parameter '%s' must be %s, got %s", what, d[1], wanted,
-                          type(v) == "string" and string.format("%q", v) or tostring(v)), level + 1)
-    end
-  end
-end
+-- The tables experiment.params returned: experiment.run takes only those (checked values).
+local declared = setmetatable({}, { __mode = "k" })
 
 -- lab.params over the shared hyperparameters and the recipe's own (`defaults`, which may also
--- change a shared default); the shared ones are checked after --set, at the caller's line.
-function experiment.params(defaults, help)
-  local all, all_help = {}, {}
-  for _, d in ipairs(shared) do all[d[1]], all_help[d[1]] = d[2], d[4] end
+-- change a shared default, with `help` and `allowed` as lab.params takes them); every value is
+-- checked before the recipe does any work (exit 2 on a bad --set).
+function experiment.params(defaults, help, allowed)
+  local all, all_help, all_allowed = {}, {}, {}
+  for _, d in ipairs(shared) do all[d[1]], all_allowed[d[1]], all_help[d[1]] = d[2], d[3], d[4] end
   for k, v in pairs(defaults or {}) do all[k] = v end
   for k, v in pairs(help or {}) do all_help[k] = v end
-  local p = lab.params(all, all_help)
-  check_shared(p, "lab.experiment.params", 2)
+  for k, v in pairs(allowed or {}) do all_allowed[k] = v end
+  local p = lab.params(all, all_help, all_allowed)
+  declared[p] = true
   return p
 end
 
@@ -106,13 +76,6 @@ function experiment.model(cell, p, task)
   return lab.models.rnn(o)
 end
 
-local function split_cells(s)
-  local cells = {}
-  for c in s:gmatch("[^,%s]+") do cells[#cells + 1] = c end
-  if #cells == 0 then error("cells: name at least one cell (spectral, orthogonal, rnn, lstm, gru)", 0) end
-  return cells
-end
-
 -- ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ on one batch: ≪ 1 when gradients vanish going back in time, ≫ 1 when they explode.
 local function grad_ratio(model, task)
   local b = task:batch()
@@ -122,8 +85,8 @@ end
 function experiment.run(o)
   o = lab.check("lab.experiment.run", o, 2)
   local p, name = o.params, o.name
-  check_shared(p, "lab.experiment.run: params", 2)
-  local cells = split_cells(p.cells)
+  if not declared[p] then error("lab.experiment.run: params must be the table lab.experiment.params returned", 2) end
+  local cells = p.cells
   if p.checkpoint_every > 0 and #cells > 1 then
     error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
   end

@@ -12,8 +12,8 @@ enum LabModule {
         var lab = LuaModule("lab")
         lab.value("version", .string(Lab.version))
 
-        lab.function("params", "lab.params(defaults [, help]): declares the script's parameters with their defaults (and one-line help per name); returns them with --set values applied") { [unowned session] args in
-            let declared = try ParameterSet(defaults: args.table(1), help: args.table(2, default: [:]))
+        lab.function("params", "lab.params(defaults [, help [, allowed]]): declares the script's parameters with their defaults, one-line help per name, and what values each may take (allowed.name = {\"a\", \"b\"} or {min = 1, max = 9}, {above = 0}, {min_items = 1}, {instead_of = \"steps\"}); returns them with --set values applied, exit 2 on a value not allowed") { [unowned session] args in
+            let declared = try ParameterSet(defaults: args.table(1), help: args.table(2, default: [:]), allowed: args.table(3, default: [:]))
             return [.table(try session.declare(declared, at: args.callerPosition))]
         }
 
@@ -192,9 +192,11 @@ extension LabSession {
             do {
                 for (name, value) in saved.namedFields where !declared.defaults[name].isNil {
                     resolved[name] = try ParameterSet.restore(value, like: declared.defaults[name], name: name)
+                    if let problem = declared.rules[name]?.kind?.problem(with: resolved[name]) {
+                        throw ParameterError("params.json: parameter '\(name)' \(problem)")
+                    }
                 }
-                let extended = try declared.resolve(overrides, in: state)
-                for o in overrides { resolved[o.key] = extended[o.key] }
+                resolved = try declared.apply(overrides, to: resolved, in: state)
             } catch let e as ParameterError {
                 usageError = e.description
                 throw LuaError.runtime(e.description)
