@@ -11,12 +11,12 @@ import Foundation
 /// Tensor bytes are copied as they are in memory: like `AnyTensor.rawBytes`, this assumes a
 /// little-endian machine (x86_64, arm64).
 public enum Safetensors {
-    /// Writes the tensors (and string metadata) atomically: to a temporary file in the same
-    /// directory, then rename, so a crash mid-save never leaves a half-written checkpoint behind.
-    /// Tensors are stored in the order given; names must be unique, non-empty and not "__metadata__".
     /// The largest rank a file's tensor may have.
     public static let maxRank = 16
 
+    /// Writes the tensors (and string metadata) atomically (AtomicFile: a crash mid-save never
+    /// leaves a half-written checkpoint, and only a regular file is replaced). Tensors are stored
+    /// in the order given; names must be unique, non-empty and not "__metadata__".
     public static func save(_ tensors: [(name: String, tensor: AnyTensor)], metadata: [String: String] = [:],
                             to path: String) throws {
         func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem) }
@@ -35,47 +35,15 @@ public enum Safetensors {
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix.append(contentsOf: $0) }
         prefix.append(contentsOf: header)
 
-        // The rename below replaces whatever is at `path`: only ever a regular file (never a symlink,
-        // a device such as /dev/null, or a directory).
-        var info = stat()
-        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
-            let kind = switch info.st_mode & S_IFMT {
-            case S_IFLNK: "a symbolic link"
-            case S_IFDIR: "a directory"
-            case S_IFCHR, S_IFBLK: "a device"
-            default: "not a regular file"
-            }
-            throw fail("is \(kind); safetensors files are written only as regular files (choose another path)")
-        }
-
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw fail("cannot create a temporary file in \(directory.path)")
-        }
-        var renamed = false
-        defer { if !renamed { try? FileManager.default.removeItem(at: temporary) } }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
+            try AtomicFile.write(to: path) { handle in
                 try handle.write(contentsOf: prefix)
                 // One tensor at a time, straight from its memory: no second copy of the whole model.
                 for (_, tensor) in tensors where tensor.byteCount > 0 { try handle.write(contentsOf: tensor.rawBytes) }
-                // On disk before the rename makes it visible, or a crash could expose an empty file.
-                try handle.synchronize()
-            } catch {
-                try? handle.close()
-                throw error
             }
-            try handle.close()
-        } catch {
-            throw fail("cannot write \(temporary.path): \(error.localizedDescription)")
+        } catch let e as AtomicFile.Failure {
+            throw fail(e.problem)
         }
-        guard rename(temporary.path, path) == 0 else {
-            throw fail("cannot rename \(temporary.path) into place: \(String(cString: strerror(errno)))")
-        }
-        renamed = true
     }
 
     /// Reads every tensor: F32 → .float, F64 → .double; other dtypes are an error. Tensors come back

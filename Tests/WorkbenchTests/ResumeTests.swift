@@ -71,10 +71,10 @@ print("final", last.loss, last.eval_loss, last.lr)
         metrics.seekToEndOfFile()
         metrics.write(Data("{\"step\": 26".utf8))
         try metrics.close()
-        let newest = dir.appendingPathComponent("checkpoints/step-00000250.safetensors")
+        let newest = dir.appendingPathComponent("checkpoints/train/step-00000250.safetensors")
         let bytes = try Data(contentsOf: newest)
         try bytes.prefix(bytes.count / 2).write(to: newest)
-        try Data().write(to: dir.appendingPathComponent("checkpoints/.step-00000300.safetensors.1234.tmp"))
+        try Data().write(to: dir.appendingPathComponent("checkpoints/train/.step-00000300.safetensors.1234.tmp"))
         let resumed = try cli.run(["run", "--resume", "b"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("warning: checkpoint") && resumed.stderr.contains("step-00000250 is damaged")
@@ -82,12 +82,12 @@ print("final", last.loss, last.eval_loss, last.lr)
         func lines(_ run: String) throws -> [String] {
             try cli.read(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path).split(separator: "\n").map {
                 // The same numbers, logged at other times.
-                String($0).replacingOccurrences(of: #""(steps_per_s|eta_s)":[^,}]*"#, with: "", options: .regularExpression)
+                String($0).replacingOccurrences(of: #""(steps_per_s|eta_s|seconds)":[^,}]*"#, with: "", options: .regularExpression)
             }
         }
         let la = try lines("a"), lb = try lines("b")
         #expect(la == lb, "\(la.joined(separator: "\n"))\n--\n\(lb.joined(separator: "\n"))")
-        let left = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints").path)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints/train").path)
         #expect(!left.contains { $0.hasSuffix(".tmp") }, "\(left)")
     }
 
@@ -127,7 +127,7 @@ print("final", last.loss, last.eval_loss, last.lr)
         let r = try cli.run(["run", path, "--out", "big"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "3,4294967299\n")
-        #expect(FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("big/checkpoints/step-4294967299.json").path))
+        #expect(FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("big/checkpoints/main/step-4294967299.json").path))
     }
 }
 

@@ -2,21 +2,67 @@ import Foundation
 import LuaBridge
 import SpectralNumerics
 
-/// Training checkpoints in a run directory (NNNNNNNN: the step, zero-padded to at least eight
-/// digits): checkpoints/step-NNNNNNNN.safetensors (the model's
-/// parameters as "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v", and the state
-/// a stateful recurrent model carries between batches as "carried/<i>") and, written
-/// after it, step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning
-/// rate, the training loop's own state, and how long metrics.jsonl and results.jsonl were, so that a
+/// Training checkpoints in a run directory, one folder per lab.train call (`name`: the cell, the
+/// train call's `name` option; "main" for lab.checkpoint used by hand), so that two trainings in
+/// one run never overwrite each other's steps. In checkpoints/<name>/ (NNNNNNNN: the step,
+/// zero-padded to at least eight digits): step-NNNNNNNN.safetensors (the model's parameters as
+/// "model/<name>", the optimizer's buffers as "optimizer/<name>.m|.v", and the state a stateful
+/// recurrent model carries between batches as "carried/<i>") and, written after it,
+/// step-NNNNNNNN.json (step, the generator's state, the optimizer's step count and learning rate,
+/// the training loop's own state, and how long metrics.jsonl and results.jsonl were, so that a
 /// resume cuts them back to that moment). A checkpoint counts only once its JSON exists, and both
-/// files are written atomically, so an interrupted save never leaves a half checkpoint; what an
-/// interrupted save leaves (temporary files) is removed by the next one. The newest `keep`
-/// checkpoints are kept; a damaged one is skipped for the next older on restore.
+/// files are written atomically (AtomicFile), so an interrupted save never leaves a half
+/// checkpoint; what an interrupted save leaves (temporary files) is removed by the next one. The
+/// newest `keep` checkpoints are kept; a damaged one is skipped for the next older on restore.
 struct Checkpoints {
     let directory: String
     var keep = 3
 
-    init(run: RunDirectory) { directory = run.file("checkpoints") }
+    init(run: RunDirectory, name: String) throws {
+        try Checkpoints.check(name: name)
+        directory = run.file("checkpoints/\(name)")
+    }
+
+    /// A name is one path component of letters, digits, '-', '_' and '.', not starting with '.'.
+    static func check(name: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        guard !name.isEmpty, name.count <= 100, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else {
+            throw LuaError.runtime("a checkpoint name is 1 to 100 letters, digits, '-', '_' or '.' (not first), got \(JSON.encode(.string(name)))")
+        }
+    }
+
+    /// The names that have a checkpoint folder in the run.
+    static func names(in run: RunDirectory) -> [String] {
+        let root = run.file("checkpoints")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { name in
+            var isDir: ObjCBool = false
+            return (try? check(name: name)) != nil && FileManager.default.fileExists(atPath: "\(root)/\(name)", isDirectory: &isDir) && isDir.boolValue
+        }.sorted()
+    }
+
+    /// Where a resumed run picks up: of every complete checkpoint with a readable JSON, in any
+    /// folder, the one written last, which is the one after which the logs were longest.
+    static func resumePoint(in run: RunDirectory) -> (name: String, step: Int, logs: [String: Int])? {
+        var best: (name: String, step: Int, logs: [String: Int])?
+        for name in names(in: run) {
+            guard let c = try? Checkpoints(run: run, name: name) else { continue }
+            for step in c.steps().reversed() {
+                guard let record = try? JSON.table(contentsOf: c.stem(step) + ".json"), let logs = record["logs"].table else { continue }
+                let sizes = logSizes(logs)
+                if best.map({ $0.logs.values.reduce(0, +) < sizes.values.reduce(0, +) }) ?? true { best = (name, step, sizes) }
+                break
+            }
+        }
+        return best
+    }
+
+    /// A checkpoint's record of how long each log was (sizes in bytes; anything else ignored).
+    private static func logSizes(_ t: LuaTable) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: t.namedFields.compactMap { f in f.value.int.flatMap { $0 >= 0 ? (f.name, $0) : nil } })
+    }
+
+    /// Removes this folder and everything in it.
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
     private func stem(_ step: Int) -> String {
         let digits = String(step)
@@ -63,8 +109,7 @@ struct Checkpoints {
             "logs": .table(LuaTable(array: [], fields: Dictionary(uniqueKeysWithValues: logs.map { (.string($0.key), .integer($0.value)) }))),
             "written": .string(RunDirectory.isoNow()),
         ]
-        try Data((JSON.encode(.table(record), pretty: true) + "\n").utf8)
-            .write(to: URL(fileURLWithPath: stem(step) + ".json"), options: .atomic)
+        try AtomicFile.write(Data((JSON.encode(.table(record), pretty: true) + "\n").utf8), to: stem(step) + ".json")
         for old in steps().dropLast(keep) {
             try? FileManager.default.removeItem(atPath: stem(old) + ".json")
             try? FileManager.default.removeItem(atPath: stem(old) + ".safetensors")
@@ -120,10 +165,6 @@ struct Checkpoints {
         }
         optimizer.learningRate = lr
         random.state = (words, record["random_spare_normal"].double)
-        // Checkpoints written before the log sizes were recorded have none.
-        let logs = record["logs"].table.map { t in
-            Dictionary(uniqueKeysWithValues: t.namedFields.compactMap { f in f.value.int.flatMap { $0 >= 0 ? (f.name, $0) : nil } })
-        }
-        return (step, record["loop"].table ?? LuaTable(array: []), logs)
+        return (step, record["loop"].table ?? LuaTable(array: []), record["logs"].table.map(Checkpoints.logSizes))
     }
 }

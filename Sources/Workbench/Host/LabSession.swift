@@ -39,6 +39,10 @@ public final class LabSession {
     public var resuming = false
     /// The resumed run's parameters (params.json).
     public var resumedParameters: LuaTable?
+    /// A resumed run's progress through what its logs already hold (LogReplay.swift).
+    var replay: LogReplay?
+    /// The checkpoint folders lab.train calls have taken in this process, in order.
+    var claimedCheckpoints: [String] = []
 
     private var lazyRunDirectory: RunDirectory?
     /// The Lua functions that render values (lab.inspect, and the REPL's printing).
@@ -81,11 +85,4 @@ public final class LabSession {
         return lazyRunDirectory
     }
 
-    /// After a checkpoint at `step` is restored: metrics logged after it (by the interrupted run)
-    /// are dropped, so that the resumed run's lines follow on without duplicates.
-    func didRestore(step: Int, logs: [String: Int]?) throws {
-        guard let dir = existingRunDirectory else { return }
-        if let logs { try dir.truncateLogs(to: logs) } else { try dir.truncateMetrics(after: step) }
-        try dir.updateRecord(["resumed_from_step": .integer(step)])
-    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LuaBridge
+import SpectralNumerics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,8 @@ import Glibc
 /// with which seed, when, and how it ended) and whatever the script saves there.
 public final class RunDirectory {
     public let path: String
-    private var metrics: FileHandle?
+    /// The logs open for appending (metrics.jsonl takes a line per log; kept open).
+    private var handles: [String: FileHandle] = [:]
     private var record: LuaTable
     /// run.lock, held (flock) for as long as this process writes the run: one writer per directory.
     private var lockDescriptor: Int32 = -1
@@ -99,23 +101,16 @@ public final class RunDirectory {
     }
 
     deinit {
-        try? metrics?.close()
+        for h in handles.values { try? h.close() }
         if lockDescriptor >= 0 { close(lockDescriptor) }
     }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 
-    /// Appends one line to metrics.jsonl (kept open: it takes a line per log).
-    func appendMetrics(_ line: String) throws {
-        if metrics == nil { metrics = try openForAppending("metrics.jsonl") }
-        try metrics!.write(contentsOf: Data((line + "\n").utf8))   // unbuffered: on disk when this returns
-    }
-
-    /// Appends one line to the file `name` (created when missing).
+    /// Appends one line to the log `name` (created when missing), unbuffered: on disk when this returns.
     func appendLine(_ line: String, to name: String) throws {
-        let h = try openForAppending(name)
-        defer { try? h.close() }
-        try h.write(contentsOf: Data((line + "\n").utf8))
+        if handles[name] == nil { handles[name] = try openForAppending(name) }
+        try handles[name]!.write(contentsOf: Data((line + "\n").utf8))
     }
 
     private func openForAppending(_ name: String) throws -> FileHandle {
@@ -139,8 +134,8 @@ public final class RunDirectory {
     /// Cuts each log back to the size a checkpoint recorded: whatever was written after it (lines
     /// of steps to be trained again, a result to be computed again, a half-written line) goes.
     func truncateLogs(to sizes: [String: Int]) throws {
-        try? metrics?.close()
-        metrics = nil
+        for h in handles.values { try? h.close() }
+        handles = [:]
         for name in RunDirectory.logs {
             let size = sizes[name] ?? 0
             guard let h = FileHandle(forUpdatingAtPath: file(name)) else { continue }
@@ -149,18 +144,28 @@ public final class RunDirectory {
         }
     }
 
-    /// For checkpoints that recorded no log sizes: keeps the metrics lines whose "step" is at most
-    /// `step` (and lines without one).
-    func truncateMetrics(after step: Int) throws {
-        let p = file("metrics.jsonl")
-        guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            guard case .table(let object)? = try? JSONReader.parse(String(line)), let s = object["step"].int else { return true }
-            return s <= step
+    /// How many lines each log holds in its first `sizes[name]` bytes (all of it when nil).
+    func lineCounts(upTo sizes: [String: Int]? = nil) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: RunDirectory.logs.map { name in
+            let data = FileManager.default.contents(atPath: file(name)) ?? Data()
+            let prefix = data.prefix(sizes.map { $0[name] ?? 0 } ?? data.count)
+            return (name, prefix.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+        })
+    }
+
+    /// Cuts each log back to its first `lines[name]` lines.
+    func truncateLogs(toLines lines: [String: Int]) throws {
+        var sizes: [String: Int] = [:]
+        for name in RunDirectory.logs {
+            let data = FileManager.default.contents(atPath: file(name)) ?? Data()
+            var left = lines[name] ?? 0, size = 0
+            for byte in data where left > 0 {
+                size += 1
+                if byte == UInt8(ascii: "\n") { left -= 1 }
+            }
+            sizes[name] = size
         }
-        try? metrics?.close()
-        metrics = nil
-        try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: p), options: .atomic)
+        try truncateLogs(to: sizes)
     }
 
     func writeParams(_ params: LuaTable) throws {
@@ -174,8 +179,8 @@ public final class RunDirectory {
     }
 
     private func write(_ text: String, to name: String) throws {
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: file(name)), options: .atomic) } catch {
-            throw RunDirectoryError("cannot write '\(file(name))': \(error.localizedDescription)")
+        do { try AtomicFile.write(Data(text.utf8), to: file(name)) } catch {
+            throw RunDirectoryError("cannot write '\(file(name))': \(error)")
         }
     }
 

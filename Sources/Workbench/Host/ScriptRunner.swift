@@ -34,7 +34,7 @@ public struct ScriptRunner {
             throw RunDirectoryError("the run in '\(dir.path)' has finished (status ok); to train it further, "
                 + "resume it with --set steps=N (or epochs=, minutes=)")
         }
-        guard !Checkpoints(run: dir).steps().isEmpty else {
+        guard Checkpoints.resumePoint(in: dir) != nil else {
             throw RunDirectoryError("nothing to resume in '\(dir.path)': it has no complete checkpoint "
                 + "(lab.train writes them with checkpoint_every=N); start a new run")
         }
@@ -111,6 +111,7 @@ public struct ScriptRunner {
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()
+                try session.prepareResume(of: dir)
             }
             var arg = LuaTable(array: arguments.map { .string($0) })
             arg.fields[.integer(0)] = .string(script)

@@ -32,7 +32,7 @@ local shared = {
   { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
   { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
-  { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none; one cell only)" },
+  { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
   { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
   { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
 }
@@ -87,15 +87,14 @@ function experiment.run(o)
   local p, name = o.params, o.name
   if not declared[p] then error("lab.experiment.run: params must be the table lab.experiment.params returned", 2) end
   local cells = p.cells
-  if p.checkpoint_every > 0 and #cells > 1 then
-    error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
-  end
   local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
   -- Every cell starts from the same seed (so the same data and the same draws): the recipe's, or
   -- one drawn once from the run's generator (--seed decides).
   local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)
   local rows = {}
+  local seen = {}   -- a cell named twice checkpoints as cell, cell-2, …
   for _, cell in ipairs(cells) do
+    seen[cell] = (seen[cell] or 0) + 1
     lab.seed(seed)
     local task = o.task()
     local model = experiment.model(cell, p, task)
@@ -109,9 +108,9 @@ function experiment.run(o)
       if not per_epoch then error("epochs needs a task with epochs (batches_per_epoch); give steps", 0) end
       steps = math.ceil(p.epochs * per_epoch)
     end
-    local reached
-    local started = lab.clock()
+    local progress = {}   -- saved with each checkpoint, so a resumed cell still knows when it reached the target
     local last = lab.train {
+      name = seen[cell] == 1 and cell or cell .. "-" .. seen[cell], state = progress,
       model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
       steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
       clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
@@ -119,13 +118,13 @@ function experiment.run(o)
       time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
       on_log = function(m)
         local l = m.eval_loss or m.loss
-        if p.target > 0 and not reached and l <= p.target then reached = m.step end
+        if p.target > 0 and not progress.reached and l <= p.target then progress.reached = m.step end
       end,
     }
-    row.seconds = lab.clock() - started
+    row.seconds = last.seconds
     row.steps, row.loss, row.accuracy = last.step, last.loss, last.accuracy
     row.eval_loss, row.eval_accuracy = last.eval_loss, last.eval_accuracy
-    if p.target > 0 then row.steps_to_target = reached or "not reached" end
+    if p.target > 0 then row.steps_to_target = progress.reached or "not reached" end
     local test = task.test_batches and task:test_batches()
     if test then row.test_loss, row.test_accuracy = lab.evaluate(model, test) end
     row.grad_ratio_end = grad_ratio(model, task)
@@ -290,15 +289,19 @@ local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge en
 
 -- The fields lab.train writes into a metrics line itself: tags may not overwrite them.
 local reserved = {}
-for k in ("step loss lr grad_norm steps_per_s eta_s accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
+for k in ("step loss lr grad_norm steps_per_s eta_s seconds accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
           "sigma_max sigma_min condition_number orthogonality_drift"):gmatch("%S+") do reserved[k] = true end
 local reserved_list = {}
 for k in pairs(reserved) do reserved_list[#reserved_list + 1] = k end
 table.sort(reserved_list)
 reserved_list = table.concat(reserved_list, ", ")
 
+local train_calls = 0   -- names the checkpoint folders of lab.train calls that give no name
+
 function lab.train(o)
   o = check("lab.train", o, 2)
+  train_calls = train_calls + 1
+  local name = o.name or (train_calls == 1 and "train" or "train-" .. train_calls)
   local model, task, opt = o.model, o.task, o.optimizer
   if (type(task) ~= "table" and type(task) ~= "userdata") or type(task.batch) ~= "function" then
     error(string.format("lab.train: task must be a task from lab.tasks or a table with a batch() method, got %s", type(task)), 2)
@@ -325,30 +328,45 @@ function lab.train(o)
   local function due(n, step) return n > 0 and step % n == 0 end
 
   local clock = lab.clock
-  local last_time = clock()
+  local started = clock()
+  local last_time = started
   local deadline = o.time_limit and last_time + o.time_limit
   local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+  local seconds_before = 0   -- trained by the run before it was resumed
   local metrics
   local first = 1
+  if o.checkpoint_every > 0 or lab.checkpoint.resuming() then
+    local ok, e = pcall(lab.checkpoint.claim, name)
+    if not ok then error("lab.train: " .. tostring(e), 2) end
+  end
   if lab.checkpoint.resuming() then
-    local step, state = lab.checkpoint.restore(model, opt)
+    local step, state = lab.checkpoint.restore(model, opt, name)
     if step then
       first = step + 1
       sum_loss, sum_acc, count, acc_count = state.sum_loss or 0, state.sum_acc or 0, state.count or 0, state.acc_count or 0
-      if state.last_step then metrics = { step = state.last_step, loss = state.last_loss } end
+      metrics, seconds_before = state.metrics, state.seconds or 0
       if state.task_state and type(task.set_state) == "function" then task:set_state(state.task_state) end
-      if first > steps then
+      if o.state and state.user_state then for k, v in pairs(state.user_state) do o.state[k] = v end end
+      if step > steps then
         error(string.format("lab.train: the checkpoint is at step %d, and steps is %d: nothing to train "
                             .. "(resume with a larger --set steps=)", step, steps), 2)
       end
+      -- A training that had finished (all its steps, or its time limit) is not repeated, unless
+      -- the resume extends it.
+      if step == steps or (state.done and not lab.checkpoint.extended()) then
+        print(string.format("%s: finished before the resume, at step %d", name, step))
+        return metrics
+      end
       print(string.format("resumed from the checkpoint at step %d", step))
     end
+    lab.checkpoint.will_train(name)
   end
   local last_checkpoint
-  local function checkpoint(step)
+  local function checkpoint(step, done)
     lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
-                                            last_step = metrics and metrics.step, last_loss = metrics and metrics.loss,
-                                            task_state = type(task.state) == "function" and task:state() or nil })
+                                            metrics = metrics, done = done, user_state = o.state,
+                                            seconds = seconds_before + clock() - started,
+                                            task_state = type(task.state) == "function" and task:state() or nil }, name)
     last_checkpoint = step
   end
   -- The loop runs with stop requests deferred: a Ctrl-C or SIGTERM lets the current step finish,
@@ -359,7 +377,7 @@ function lab.train(o)
     for step = first, steps do
       local stop = lab.interrupted()
       if stop then
-        if o.checkpoint_every > 0 and step > first and last_checkpoint ~= step - 1 then checkpoint(step - 1) end
+        if o.checkpoint_every > 0 and step > first and last_checkpoint ~= step - 1 then checkpoint(step - 1, false) end
         print(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
                             last_checkpoint and string.format(" (checkpoint at step %d)", last_checkpoint) or ""))
         return
@@ -385,7 +403,7 @@ function lab.train(o)
         local now = clock()
         local rate = count / math.max(now - last_time, 1e-9)
         metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
-                    steps_per_s = rate, eta_s = (steps - step) / rate }
+                    steps_per_s = rate, eta_s = (steps - step) / rate, seconds = seconds_before + now - started }
         if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
         if o.tags then for k, v in pairs(o.tags) do metrics[k] = v end end
         if out_of_time then metrics.stopped = "time_limit" end
@@ -406,7 +424,9 @@ function lab.train(o)
         sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
         last_time = clock()
       end
-      if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then checkpoint(step) end
+      if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
+        checkpoint(step, step == steps or out_of_time)
+      end
       if out_of_time then
         print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
         break

@@ -38,15 +38,14 @@ enum LabModule {
 
         lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl and prints it compactly") { [unowned session] args in
             let t = try record(args, 1)
-            let dir = try session.runDirectory()
-            try dir.appendMetrics(JSON.encode(.table(t)))
+            try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl")
             print(compactLine(t))
             return []
         }
 
         lab.function("result", "lab.result(t): a run's outcome: appends the table t as one JSON line to the run's results.jsonl and prints it as \"result: k=v ...\"") { [unowned session] args in
             let t = try record(args, 1)
-            try session.runDirectory().appendLine(JSON.encode(.table(t)), to: "results.jsonl")
+            try session.appendLog(JSON.encode(.table(t)), to: "results.jsonl")
             print("result: " + compactLine(t))
             return []
         }

@@ -5,7 +5,7 @@ import LuaBridge
 /// update) is a Swift call. Ctrl-C stops it at the next Lua instruction.
 enum Training {
     static let docs: [(String, String)] = [
-        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, ...}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s and ETA (and the tags) to metrics.jsonl; stops early at time_limit (evaluating and checkpointing there); checkpoints and resumes (run --resume); returns the last metrics"),
+        ("lab.train", "lab.train{model=, task=, optimizer=, steps= or epochs=, ...}: the standard training loop; logs step, loss, accuracy, lr, grad_norm, steps/s, ETA and the seconds trained (and the tags) to metrics.jsonl; stops early at time_limit (evaluating and checkpointing there); checkpoints into checkpoints/<name>/ and resumes (run --resume: a training that had finished is not repeated); returns the last metrics"),
         ("lab.evaluate", "lab.evaluate(model, batches): mean loss and accuracy (nil for regression) over a list of batches; a stateful model reads them as one stream and keeps its training state"),
         ("lab.schedule.constant", "lab.schedule.constant(lr): function(step) returning lr"),
         ("lab.schedule.step", "lab.schedule.step{lr=, every=, gamma=0.1}: lr·gamma^⌊(step−1)/every⌋"),
@@ -34,6 +34,8 @@ enum Training {
             .init("checkpoint_every", count, default: 0, help: "write a checkpoint every this many steps (0: none)"),
             .init("time_limit", positive, help: "stop after this many seconds (evaluating and checkpointing there)"),
             .init("tags", .record, help: "fields added to every metrics line (not the loop's own: step, loss, lr, …)"),
+            .init("name", .string, defaultText: "train, then train-2, … by call", help: "its checkpoints' folder, checkpoints/<name>/ (each lab.train of a run needs its own)"),
+            .init("state", .table, help: "a table of your own (numbers, strings, booleans) saved with each checkpoint and restored into on resume: on_log's bookkeeping"),
         ]),
         LuaOptions("lab.train.diagnostics", [
             .init("every", count, default: 0, help: "every this many steps (0: none)"),

@@ -24,7 +24,7 @@ local shared = {
   { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
   { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
-  { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none; one cell only)" },
+  { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
   { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
   { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
 }
@@ -79,15 +79,14 @@ function experiment.run(o)
   local p, name = o.params, o.name
   if not declared[p] then error("lab.experiment.run: params must be the table lab.experiment.params returned", 2) end
   local cells = p.cells
-  if p.checkpoint_every > 0 and #cells > 1 then
-    error("checkpoint_every works with one cell per run (a resumed run restarts its cells in order); run each cell separately", 0)
-  end
   local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
   -- Every cell starts from the same seed (so the same data and the same draws): the recipe's, or
   -- one drawn once from the run's generator (--seed decides).
   local seed = p.seed ~= 0 and p.seed or math.random(1, 2 ^ 31)
   local rows = {}
+  local seen = {}   -- a cell named twice checkpoints as cell, cell-2, …
   for _, cell in ipairs(cells) do
+    seen[cell] = (seen[cell] or 0) + 1
     lab.seed(seed)
     local task = o.task()
     local model = experiment.model(cell, p, task)
@@ -101,9 +100,9 @@ function experiment.run(o)
       if not per_epoch then error("epochs needs a task with epochs (batches_per_epoch); give steps", 0) end
       steps = math.ceil(p.epochs * per_epoch)
     end
-    local reached
-    local started = lab.clock()
+    local progress = {}   -- saved with each checkpoint, so a resumed cell still knows when it reached the target
     local last = lab.train {
+      name = seen[cell] == 1 and cell or cell .. "-" .. seen[cell], state = progress,
       model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
       steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
       clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
@@ -111,13 +110,13 @@ function experiment.run(o)
       time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
       on_log = function(m)
         local l = m.eval_loss or m.loss
-        if p.target > 0 and not reached and l <= p.target then reached = m.step end
+        if p.target > 0 and not progress.reached and l <= p.target then progress.reached = m.step end
       end,
     }
-    row.seconds = lab.clock() - started
+    row.seconds = last.seconds
     row.steps, row.loss, row.accuracy = last.step, last.loss, last.accuracy
     row.eval_loss, row.eval_accuracy = last.eval_loss, last.eval_accuracy
-    if p.target > 0 then row.steps_to_target = reached or "not reached" end
+    if p.target > 0 then row.steps_to_target = progress.reached or "not reached" end
     local test = task.test_batches and task:test_batches()
     if test then row.test_loss, row.test_accuracy = lab.evaluate(model, test) end
     row.grad_ratio_end = grad_ratio(model, task)
