@@ -181,3 +181,92 @@ lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }
         #expect(a == b)
     }
 }
+
+/// Resume over lab.experiment, which trains one cell after another in one run: each cell keeps its
+/// own checkpoints, a resumed run skips the cells that had finished (recomputing their results
+/// without writing them twice) and picks up the interrupted one, so its logs are the uninterrupted
+/// run's line for line.
+@Suite struct ExperimentResumeTests {
+    /// Three cells of a T = 10 adding task; the second crashes at its 35th batch while a file
+    /// named `crash` exists.
+    static let script = #"""
+local p = lab.experiment.params({ steps = 60, every = 10, eval_every = 20, hidden = 8, checkpoint_every = 10,
+                                  cells = { "spectral", "rnn", "gru" } })
+local made = 0
+lab.experiment.run { name = "adding", params = p, task = function()
+  made = made + 1
+  local inner, calls, cell = lab.tasks.adding { T = 10, batch = 16 }, 0, made
+  local t = { input = inner.input, output = inner.output, readout = inner.readout, baseline = inner.baseline }
+  function t:batch()
+    calls = calls + 1
+    if cell == 2 and calls == 35 and io.open("crash") then error("simulated crash") end
+    return inner:batch()
+  end
+  function t:eval_batches() return inner:eval_batches() end
+  function t:state() return inner:state() end
+  function t:set_state(s) inner:set_state(s) end
+  return t
+end }
+"""#
+
+    /// A log's lines without the fields that time the run (the same numbers, logged at other times).
+    static func untimed(_ cli: CLI, _ run: String, _ log: String) throws -> [String] {
+        try cli.read(cli.directory.appendingPathComponent("\(run)/\(log)").path).split(separator: "\n").map {
+            String($0).replacingOccurrences(of: #""(steps_per_s|eta_s|seconds)":[^,}]*,?"#, with: "", options: .regularExpression)
+        }
+    }
+
+    @Test func aCrashedExperimentResumesAtItsInterruptedCell() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", Self.script)
+        let full = try cli.run(["run", path, "--out", "a"])
+        #expect(full.status == 0, "\(full.stderr)")
+        try cli.write("crash", "")
+        let crashed = try cli.run(["run", path, "--out", "b"])
+        #expect(crashed.status == 1 && crashed.stderr.contains("simulated crash"), "\(crashed.stderr)")
+        try FileManager.default.removeItem(at: cli.directory.appendingPathComponent("crash"))
+        let resumed = try cli.run(["run", "--resume", "b"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("spectral: finished before the resume, at step 60"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("resumed from the checkpoint at step 30"), "\(resumed.stdout)")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            let a = try Self.untimed(cli, "a", log), b = try Self.untimed(cli, "b", log)
+            #expect(a.count == (log == "metrics.jsonl" ? 18 : 3))
+            #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: cli.directory.appendingPathComponent("b/checkpoints").path)
+        #expect(names.sorted() == ["gru", "rnn", "spectral"])
+    }
+
+    /// A finished experiment resumed with a larger steps trains every cell further, and its logs are
+    /// those of a run given that many steps from the start.
+    @Test func aFinishedExperimentExtendedEqualsALongerRun() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", Self.script)
+        #expect(try cli.run(["run", path, "--out", "long", "--set", "steps=80"]).status == 0)
+        #expect(try cli.run(["run", path, "--out", "short"]).status == 0)
+        let extended = try cli.run(["run", "--resume", "short", "--set", "steps=80"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            let a = try Self.untimed(cli, "long", log), b = try Self.untimed(cli, "short", log)
+            #expect(a.count == (log == "metrics.jsonl" ? 24 : 3))
+            #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
+        }
+    }
+
+    /// Two lab.train calls that checkpoint under one name would mix their steps: an error at the
+    /// second call's line.
+    @Test func twoTrainingsCannotShareACheckpointName() throws {
+        let cli = try CLI()
+        let path = try cli.write("same.lua", """
+            local task = lab.tasks.adding { T = 5, batch = 4 }
+            for i = 1, 2 do
+              local m = lab.models.rnn { input = task.input, hidden = 4, output = task.output, readout = task.readout }
+              lab.train { name = "cell", model = m, task = task, optimizer = lab.optim.adam {}, steps = 2, checkpoint_every = 1 }
+            end
+            """)
+        let r = try cli.run(["run", path, "--out", "same"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("same.lua:4: lab.train: the checkpoint name 'cell' is taken by an earlier lab.train in this run"), "\(r.stderr)")
+    }
+}
