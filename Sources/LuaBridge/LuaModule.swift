@@ -93,6 +93,13 @@ extension LuaState {
         lua_rawset(L, -3)
     }
 
+    /// A Swift function as a Lua value, to hand to Lua code (as a chunk's argument, say).
+    public func function(_ body: @escaping LuaFunctionBody) -> LuaValue {
+        LuaState.pushFunction(body, on: L)
+        defer { slab_pop(L, 1) }
+        return .ref(LuaRef(at: -1, on: L))
+    }
+
     /// Registers a documented global function (such as `help`).
     public func registerGlobal(_ name: String, _ doc: String, _ body: @escaping LuaFunctionBody) {
         slab_pushglobaltable(L)

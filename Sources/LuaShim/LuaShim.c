@@ -432,6 +432,8 @@ void slab_write_stderr(const char *s, size_t n) {
 
 void slab_flush_stdout(void) { fflush(stdout); }
 
+void slab_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, BUFSIZ); }
+
 // ---- Memory ----------------------------------------------------------------------------------------
 
 int slab_memory_available(size_t bytes) {

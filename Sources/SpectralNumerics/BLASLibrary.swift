@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// The BLAS library behind every kernel, as a run record names it: results depend on it and on its
 /// thread count (a sum reduced over 2 threads rounds differently than over 1).
@@ -8,6 +9,14 @@ public enum BLASLibrary {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
         return "\(config.trimmingCharacters(in: [" "])) (core \(core))"
+    }
+
+    /// The most threads this build runs (its MAX_THREADS; asking for more gives this many).
+    public static var maximumThreads: Int {
+        let config = openblas_get_config().map { String(cString: $0) } ?? ""
+        guard let r = config.range(of: #"MAX_THREADS=\d+"#, options: .regularExpression),
+              let n = Int(config[r].dropFirst("MAX_THREADS=".count)) else { return Int(openblas_get_num_procs()) }
+        return n
     }
 
     /// The threads BLAS calls use.

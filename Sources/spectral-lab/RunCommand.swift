@@ -33,6 +33,9 @@ extension SpectralLab {
         @Option(help: "Seed for the run's random numbers (math.random and lab's generators).")
         var seed: Int = 1
 
+        @Option(help: ArgumentHelp("Threads for BLAS (default: OPENBLAS_NUM_THREADS, else one per core; a resume keeps the run's own, so that its numbers stay bitwise the same).", valueName: "n"))
+        var threads: Int?
+
         @Option(help: ArgumentHelp("The run directory to write (new or empty). Default: runs/<UTC time>-<script name>.", valueName: "dir"))
         var out: String?
 
@@ -42,6 +45,9 @@ extension SpectralLab {
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
         func validate() throws {
             guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
+            if let threads, !(1 ... ScriptRunner.maximumThreads).contains(threads) {
+                throw ValidationError("--threads takes 1…\(ScriptRunner.maximumThreads) (this BLAS build's limit), got \(threads)")
+            }
             _ = try parsedOverrides()
             if resume != nil {
                 guard out == nil else { throw ValidationError("--resume continues a run in its own directory: it takes no --out") }
@@ -63,12 +69,14 @@ extension SpectralLab {
             var runner: ScriptRunner
             if resume != nil {
                 runner = try resumedRunner()
+                if let threads { runner.threads = threads }
             } else {
                 runner = ScriptRunner(script: try resolveScript())
                 runner.arguments = scriptArguments
                 runner.overrides = try parsedOverrides()
                 runner.seed = seed
                 runner.out = out
+                runner.threads = threads
             }
             let code = runner.execute()
             if code != 0 { throw ExitCode(code) }

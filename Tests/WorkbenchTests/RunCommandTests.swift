@@ -242,6 +242,43 @@ import Testing
         #expect((record["cores"] as? Int ?? 0) >= 1 && (record["blas_threads"] as? Int ?? 0) >= 1)
     }
 
+    /// The run keeps the modules its script required (a resume runs those copies, not the edited
+    /// originals), everything it printed in output.log, and the BLAS thread count it ran with.
+    @Test func theRunKeepsItsModulesItsOutputAndItsThreads() throws {
+        let cli = try CLI()
+        try cli.write("helper.lua", "return { v = 1 }\n")
+        try cli.write("lib/util/init.lua", "return { w = 2 }\n")
+        let script = try cli.write("uses.lua", """
+            package.path = "\(cli.directory.path)/lib/?/init.lua;" .. package.path
+            local p = lab.params { steps = 1 }
+            local h, u = require "helper", require "util"
+            print("v", h.v, "w", u.w)
+            io.stderr:write("to stderr\\n")
+            lab.checkpoint.save(p.steps, lab.models.rnn { input = 1, hidden = 2, output = 1 }, lab.optim.adam {})
+            """)
+        let r = try cli.run(["run", script, "--out", "kept", "--threads", "1"])
+        #expect(r.status == 0 && r.stdout == "v\t1\tw\t2\n", "\(r.stdout)\(r.stderr)")
+        let dir = cli.directory.appendingPathComponent("kept").path
+        var record = try cli.json("\(dir)/run.json")
+        #expect(record["blas_threads"] as? Int == 1)
+        #expect(record["modules"] as? [String: String] == ["helper": "\(cli.directory.path)/helper.lua",
+                                                           "util": "\(cli.directory.path)/lib/util/init.lua"], "\(record)")
+        #expect(try cli.read("\(dir)/source/modules/util/init.lua") == "return { w = 2 }\n")
+        try cli.write("helper.lua", "return { v = 99 }\n")
+        try cli.write("lib/util/init.lua", "return { w = 99 }\n")
+        let resumed = try cli.run(["run", "--resume", "kept", "--set", "steps=2"])
+        #expect(resumed.status == 0 && resumed.stdout == "v\t1\tw\t2\n", "\(resumed.stdout)\(resumed.stderr)")
+        record = try cli.json("\(dir)/run.json")
+        #expect((record["resumed_with"] as? [String: Any])?["blas_threads"] as? Int == 1, "a resume keeps the run's threads")
+        let log = try cli.read("\(dir)/output.log").replacingOccurrences(of: #"resumed \S+ =="#, with: "resumed T ==", options: .regularExpression)
+        let session = "v\t1\tw\t2\nto stderr\nspectral-lab: run directory \(dir)\n"
+        #expect(log == session + "== resumed T ==\n" + session, "\(log)")
+        let other = try cli.run(["run", "--resume", "kept", "--set", "steps=3", "--threads", "2"])
+        #expect(other.status == 0 && other.stderr.contains("the run used 1 BLAS threads and resumes with 2"), "\(other.stderr)")
+        let bad = try cli.run(["run", script, "--out", "bad", "--threads", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--threads takes 1…"), "\(bad.stderr)")
+    }
+
     @Test func versionAndHelp() throws {
         let cli = try CLI()
         let v = try cli.run(["--version"])

@@ -88,6 +88,8 @@ void slab_push_defer_interrupts(lua_State *L);
 // Writes to stderr after flushing stdout, so that the two streams stay in order on a terminal.
 void slab_write_stderr(const char *s, size_t n);
 void slab_flush_stdout(void);
+/// Whole lines reach stdout's file at once, whatever the file is (a pipe is otherwise fully buffered).
+void slab_line_buffer_stdout(void);
 
 // ---- Memory ------------------------------------------------------------------------------------
 // 1 when `bytes` could be allocated now (the block is freed at once): a script's big requests are

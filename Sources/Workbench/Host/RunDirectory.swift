@@ -187,7 +187,7 @@ public final class RunDirectory {
     /// True when nothing but our own run.json is in it (a run that failed before doing anything).
     var holdsOnlyRecord: Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.allSatisfy { $0 == "run.json" || $0 == "run.lock" || $0 == "source" }
+        return names.allSatisfy { $0 == "run.json" || $0 == "run.lock" || $0 == "source" || $0 == "output.log" }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }

@@ -1,5 +1,6 @@
 import Foundation
 import LuaBridge
+import SpectralNumerics
 
 /// `spectral-lab run`: one script, one run directory, one exit code
 /// (0 done, 1 the script failed, 2 a bad command line, 128 + the signal when stopped by one:
@@ -15,6 +16,11 @@ public struct ScriptRunner {
     public var searchPath = RecipeSearchPath.standard()
     /// `run --resume DIR`: continue that run from its newest checkpoint.
     public var resume: RunDirectory?
+    /// --threads: BLAS's thread count (nil: OpenBLAS's own choice; a resume's default is the run's own).
+    public var threads: Int?
+
+    /// The most threads this BLAS build runs.
+    public static var maximumThreads: Int { BLASLibrary.maximumThreads }
 
     public init(script: String) { self.script = script }
 
@@ -48,14 +54,20 @@ public struct ScriptRunner {
         runner.arguments = dir.recorded("arguments").table?.array.compactMap(\.string) ?? []
         runner.resume = dir
         runner.overrides = overrides
+        runner.threads = dir.recorded("blas_threads").int
         return runner
     }
 
     public func execute() -> Int32 {
         let name = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
+        if let threads { BLASLibrary.threads = threads }
         let dir: RunDirectory
         do {
             if let resume {
+                if let before = resume.recorded("blas_threads").int, before != BLASLibrary.threads {
+                    Console.error("spectral-lab: warning: the run used \(before) BLAS threads and resumes with \(BLASLibrary.threads): "
+                        + "its numbers may differ in the last bits from an uninterrupted run's")
+                }
                 dir = resume
                 if dir.recorded("status").string == "died" {
                     Console.error("spectral-lab: the run's process (pid \(dir.recorded("pid").int.map(String.init) ?? "?")) died without recording how it ended; resuming")
@@ -92,6 +104,14 @@ public struct ScriptRunner {
             return out == nil && (error as? RunDirectoryError)?.inUse != true ? 1 : 2
         }
 
+        // What the run prints, also in its directory; a resume adds to it under a line of its own.
+        var output: OutputLog?
+        do {
+            output = try OutputLog(appendingTo: dir.file("output.log"),
+                                   header: resume == nil ? "" : "== resumed \(RunDirectory.isoNow()) ==\n")
+        } catch { Console.error("spectral-lab: warning: \(error); the run goes on without output.log") }
+        defer { output?.finish() }
+
         let (code, status, message) = run(in: dir)
         if code == 2, dir.holdsOnlyRecord {
             dir.remove()   // nothing ran: leave no empty run behind
@@ -108,6 +128,7 @@ public struct ScriptRunner {
         let session: LabSession
         do {
             session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
+            try session.keepSources(in: dir, resuming: resume != nil)
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()
