@@ -254,6 +254,61 @@ end }
         }
     }
 
+    /// kill -9 at random moments, many times over (in training, in a checkpoint write, while a
+    /// resume cuts its logs back or replays finished cells), each time followed by `--resume`: the
+    /// run ends with every logged number the uninterrupted run's, bit for bit.
+    @Test func killedAtRandomManyTimesAndResumedEqualsAnUninterruptedRun() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", Self.script)
+        let steps = ["--set", "steps=400"]
+        #expect(try cli.run(["run", path, "--out", "a"] + steps).status == 0)
+        var generator = UInt64(12345), delays: [Int] = [], kills = 0, finished = false
+        let dir = cli.directory.appendingPathComponent("b")
+        for _ in 0 ..< 30 where !finished {
+            generator = generator &* 6364136223846793005 &+ 1442695040888963407
+            let delay = 20 + Int(generator >> 33) % 200   // milliseconds after the process starts
+            delays.append(delay)
+            let fresh = !FileManager.default.fileExists(atPath: dir.path)
+            let process = Process()
+            process.executableURL = CLI.binary
+            process.arguments = fresh ? ["run", path, "--out", "b"] + steps : ["run", "--resume", "b"]
+            process.currentDirectoryURL = cli.directory
+            process.environment = cli.environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(delay * 1000))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            if process.terminationReason == .exit {
+                // Killed before the first checkpoint, a run can only start again.
+                let checkpoints = FileManager.default.enumerator(atPath: dir.appendingPathComponent("checkpoints").path)?
+                    .contains { ($0 as? String)?.hasSuffix(".json") == true } ?? false
+                if process.terminationStatus == 2, !checkpoints {
+                    try FileManager.default.removeItem(at: dir)
+                    continue
+                }
+                #expect(process.terminationStatus == 0, "delays \(delays)")
+                finished = process.terminationStatus == 0
+            }
+        }
+        if !finished { #expect(try cli.run(["run", "--resume", "b"]).status == 0) }
+        #expect(kills >= 8, "kills landed \(kills) times (delays \(delays))")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            let a = try Self.untimed(cli, "a", log), b = try Self.untimed(cli, "b", log)
+            #expect(a.count == (log == "metrics.jsonl" ? 120 : 3))
+            #expect(a == b, "\(log) after \(kills) kills (delays \(delays)):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
+        }
+        #expect(try cli.json(dir.appendingPathComponent("run.json").path)["status"] as? String == "ok")
+        for cell in ["spectral", "rnn", "gru"] {
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints/\(cell)").path)
+            #expect(!left.contains { $0.hasSuffix(".tmp") }, "\(left)")
+        }
+    }
+
     /// Two lab.train calls that checkpoint under one name would mix their steps: an error at the
     /// second call's line.
     @Test func twoTrainingsCannotShareACheckpointName() throws {
