@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "spectral-lab", targets: ["spectral-lab"]),
+        // For Fuzz/ (the file readers' fuzz targets, a package of its own) and anyone embedding the workbench.
+        .library(name: "Workbench", targets: ["Workbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -17,7 +17,7 @@ enum Gzip {
             throw TaskError("\(name): cannot start gzip decompression")
         }
         defer { inflateEnd(&stream) }
-        let chunk = 1 << 20
+        let chunk = min(1 << 20, limit + 1)   // one byte past the limit is enough to see it passed
         var buffer = [UInt8](repeating: 0, count: chunk)
         try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
             stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
