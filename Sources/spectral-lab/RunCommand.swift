@@ -12,7 +12,9 @@ extension SpectralLab {
                 and the full Lua standard library. Arguments after `--` reach it as `arg[1]`, `arg[2]`, ...
 
                 Each run writes a run directory: params.json (the parameters as resolved), \
-                metrics.jsonl (one line per lab.log call) and run.json (what ran and how it ended).
+                metrics.jsonl (one line per lab.log call), results.jsonl (one per lab.result), run.json \
+                (what ran, where, and how it ended), output.log (everything it printed), source/ (the \
+                script and the modules it required, which --resume runs) and checkpoints/.
 
                 Exit status: 0 done, 1 the script failed, 2 a bad command line, 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP \
                 (the run stops at the next step and checkpoints if it checkpoints; a second signal ends it at once).
