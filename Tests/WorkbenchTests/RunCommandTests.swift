@@ -240,6 +240,10 @@ import Testing
         #expect(record["exit_code"] as? Int == 0 && record["pid"] is Int)
         for key in ["cwd", "host", "cpu", "blas"] { #expect((record[key] as? String)?.isEmpty == false, "\(key)") }
         #expect((record["cores"] as? Int ?? 0) >= 1 && (record["blas_threads"] as? Int ?? 0) >= 1)
+        // The build that ran: this binary, its CRC-32, and the commit of the checkout it was built in.
+        #expect(record["spectral_lab_binary"] as? String == CLI.binary.resolvingSymlinksInPath().path, "\(record)")
+        #expect((record["spectral_lab_crc32"] as? String)?.count == 8)
+        #expect((record["spectral_lab_git_commit"] as? String)?.count == 40, "\(record)")
     }
 
     /// The run keeps the modules its script required (a resume runs those copies, not the edited

@@ -28,6 +28,17 @@ enum RunRecord {
         return nil
     }
 
+    /// Which build of spectral-lab ran: the executable's path and CRC-32 (the same binary is the
+    /// first condition of a bitwise rerun), and the commit of the checkout it was built in, when it
+    /// lies in one (a binary under .build/ does).
+    static func binary() -> [String: LuaValue] {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return [:] }
+        var fields: [String: LuaValue] = ["spectral_lab_binary": .string(path)]
+        if let crc = Checksum.crc32(file: path) { fields["spectral_lab_crc32"] = .string(String(format: "%08x", crc)) }
+        for (key, value) in repository(of: path) { fields["spectral_lab_" + key] = value }
+        return fields
+    }
+
     /// The git commit of the repository a script lives in, and whether its tree had changes, or
     /// nothing when it is in none (or git is not installed).
     static func repository(of script: String) -> [String: LuaValue] {

@@ -64,9 +64,13 @@ public struct ScriptRunner {
         let dir: RunDirectory
         do {
             if let resume {
+                let here = RunRecord.environment(arguments: CommandLine.arguments).merging(RunRecord.binary()) { a, _ in a }
+                let differ = " its numbers may differ in the last bits from an uninterrupted run's"
                 if let before = resume.recorded("blas_threads").int, before != BLASLibrary.threads {
-                    Console.error("spectral-lab: warning: the run used \(before) BLAS threads and resumes with \(BLASLibrary.threads): "
-                        + "its numbers may differ in the last bits from an uninterrupted run's")
+                    Console.error("spectral-lab: warning: the run used \(before) BLAS threads and resumes with \(BLASLibrary.threads):" + differ)
+                }
+                if let before = resume.recorded("spectral_lab_crc32").string, let now = here["spectral_lab_crc32"]?.string, before != now {
+                    Console.error("spectral-lab: warning: the run started with another build of spectral-lab (CRC-32 \(before), now \(now)):" + differ)
                 }
                 dir = resume
                 if dir.recorded("status").string == "died" {
@@ -74,7 +78,7 @@ public struct ScriptRunner {
                 }
                 try dir.updateRecord(["status": "running", "pid": .integer(Int(getpid())), "resumed": .string(RunDirectory.isoNow()),
                                       "resumed_with": .table(LuaTable(array: [], fields: Dictionary(uniqueKeysWithValues:
-                                          RunRecord.environment(arguments: CommandLine.arguments).map { (LuaKey.string($0.key), $0.value) }))),
+                                          here.map { (LuaKey.string($0.key), $0.value) }))),
                                       "error": .nil, "finished": .nil, "exit_code": .nil])
             } else {
                 dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
@@ -84,7 +88,8 @@ public struct ScriptRunner {
                 let copy = "source/" + URL(fileURLWithPath: script).lastPathComponent
                 try FileManager.default.createDirectory(atPath: dir.file("source"), withIntermediateDirectories: true)
                 try FileManager.default.copyItem(atPath: scriptPath, toPath: dir.file(copy))
-                var fields = RunRecord.environment(arguments: CommandLine.arguments).merging(RunRecord.repository(of: scriptPath)) { a, _ in a }
+                var fields = RunRecord.environment(arguments: CommandLine.arguments)
+                    .merging(RunRecord.repository(of: scriptPath)) { a, _ in a }.merging(RunRecord.binary()) { a, _ in a }
                 fields["script_path"] = .string(scriptPath)
                 fields["source"] = .string(copy)
                 try dir.updateRecord(fields.merging([
