@@ -178,6 +178,38 @@ void slab_push_index(lua_State *L) { lua_pushcclosure(L, slab_index, 3); }
 
 // ---- Calling Swift from Lua -------------------------------------------------------------------
 
+// The chunks of the workbench's own Lua (lab.train, lab.experiment, ...), by source name.
+#define SLAB_OWN_CHUNKS "slab.own_chunks"
+
+void slab_mark_own_chunk(lua_State *L, const char *source) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, SLAB_OWN_CHUNKS);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, source);
+    lua_pop(L, 1);
+}
+
+// Where an error a Swift function raises is reported: the line that called it, as luaL_where(L, 1)
+// says, except that a call from the workbench's own Lua is reported at the script line that led
+// there (lab.experiment.params' mistake is the recipe's line, not lab/experiment.lua's). The
+// traceback still shows every frame.
+static void slab_where(lua_State *L) {
+    lua_Debug ar;
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, SLAB_OWN_CHUNKS);
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        lua_getfield(L, -1, ar.source);
+        int own = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (own) continue;
+        lua_pop(L, 1);
+        if (ar.currentline > 0) lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        else lua_pushliteral(L, "");
+        return;
+    }
+    lua_pop(L, 1);
+    luaL_where(L, 1);
+}
+
 static int slab_trampoline(lua_State *L) {
     // Upvalue 1 is always our "slab.function" userdata (only slab_push_swift_function makes these).
     void *box = *(void **)lua_touserdata(L, lua_upvalueindex(1));
@@ -200,7 +232,7 @@ static int slab_trampoline(lua_State *L) {
     }
     switch (n) {
     case SLAB_RAISE_WHERE:
-        luaL_where(L, 1);
+        slab_where(L);
         lua_insert(L, -2);
         lua_concat(L, 2);
         return lua_error(L);

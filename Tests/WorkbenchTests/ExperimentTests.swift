@@ -98,6 +98,10 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
             #expect(r.status == 2 && r.stderr.contains(message), "\(set): \(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("bad/metrics.jsonl").path))
         }
+        // A bad default is the recipe's mistake: reported at its line, not inside lab/experiment.lua.
+        let own = try cli.write("default.lua", "local x = 1\nlocal q = lab.experiment.params({ steps = -1 })\n")
+        r = try cli.run(["run", own, "--out", "default"])
+        #expect(r.status == 1 && r.stderr.hasPrefix("default.lua:2: lab.params: the default of 'steps' is not among its allowed values"), "\(r.stderr)")
         // List items are trimmed.
         r = try cli.run(["run", path, "--out", "trimmed", "--set", "cells= rnn , gru", "--set", "steps=2", "--set", "hidden=4"])
         #expect(r.status == 0 && r.stdout.contains("result: task=adding cell=rnn") && r.stdout.contains("cell=gru"), "\(r.stderr)")

@@ -88,6 +88,9 @@ void slab_push_defer_interrupts(lua_State *L);
 // Writes to stderr after flushing stdout, so that the two streams stay in order on a terminal.
 void slab_write_stderr(const char *s, size_t n);
 void slab_flush_stdout(void);
+/// Marks a chunk (by its source name, "@lab/train.lua") as the workbench's own: errors raised by
+/// Swift functions it calls are reported at the script line that called into it.
+void slab_mark_own_chunk(lua_State *L, const char *source);
 /// Whole lines reach stdout's file at once, whatever the file is (a pipe is otherwise fully buffered).
 void slab_line_buffer_stdout(void);
 
