@@ -84,6 +84,13 @@ public final class LuaState {
         return try call()
     }
 
+    /// Compiles a file (as `load(file:displayName:)`) into a function value, without running it.
+    public func function(file path: String, displayName: String? = nil) throws -> LuaRef {
+        try load(file: path, displayName: displayName)
+        defer { slab_pop(L, 1) }
+        return LuaRef(at: -1, on: L)
+    }
+
     /// Runs a file and returns its results.
     @discardableResult
     public func run(file path: String, displayName: String? = nil, arguments: [LuaValue] = []) throws -> [LuaValue] {

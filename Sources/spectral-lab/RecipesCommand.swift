@@ -54,8 +54,6 @@ extension SpectralLab.Recipes {
         @Flag(help: "Also print the recipe's source.")
         var source = false
 
-        func validate() throws { _ = try recipe() }
-
         private func recipe() throws -> RecipeInfo {
             let catalog = RecipeCatalog(searchPath: .standard())
             guard let r = catalog.find(name) else {

@@ -44,8 +44,12 @@ extension SpectralLab {
         @Argument(parsing: .postTerminator, help: "Arguments for the script, after `--`.")
         var scriptArguments: [String] = []
 
+        /// The script's path, resolved once by validate() (a recipe name means reading every
+        /// recipe's declaration). Not a command-line argument.
+        private var resolved: String?
+
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
-        func validate() throws {
+        mutating func validate() throws {
             guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
             if let threads, !(1 ... ScriptRunner.maximumThreads).contains(threads) {
                 throw ValidationError("--threads takes 1…\(ScriptRunner.maximumThreads) (this BLAS build's limit), got \(threads)")
@@ -56,7 +60,7 @@ extension SpectralLab {
                 _ = try resumedRunner()
             } else {
                 guard script != nil else { throw ValidationError("Missing expected argument '<script>'") }
-                _ = try resolveScript()
+                resolved = try resolveScript()
             }
         }
 
@@ -73,7 +77,7 @@ extension SpectralLab {
                 runner = try resumedRunner()
                 if let threads { runner.threads = threads }
             } else {
-                runner = ScriptRunner(script: try resolveScript())
+                runner = ScriptRunner(script: try resolved ?? resolveScript())
                 runner.arguments = scriptArguments
                 runner.overrides = try parsedOverrides()
                 runner.seed = seed

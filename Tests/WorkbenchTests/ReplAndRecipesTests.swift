@@ -131,6 +131,47 @@ import Testing
         #expect(missing.stderr.contains("no recipe named 'nope'"))
     }
 
+    /// Recipes that attack whoever lists them: reading their declarations (recipes, recipes show,
+    /// run of another recipe, a typo'd name) leaves no trace and takes about a second, each
+    /// listed with its problem; a helper module beside them is not a recipe, and a recipe requires it.
+    @Test func describingARecipeRunsNoneOfItsCodeWithAnyPower() throws {
+        var cli = try CLI()
+        let marker = cli.directory.appendingPathComponent("pwned").path
+        let attacks = [
+            "writer": "local f = io.open(os.getenv('HOME') .. '/pwned', 'w'); f:write('x'); f:close()",
+            "shell": "os.execute('touch \(marker)')",
+            "native": "package.loadlib('/usr/lib/x86_64-linux-gnu/liblua5.4.so.0', 'luaopen_os')",
+            "loader": "load('os.exit(3)')()",
+            "trainer": "lab.tasks.adding { T = 10 }",
+            "loop": "while true do end",
+            "alloc": "local t = {} for i = 1, 1e9 do t[i] = i end",
+            "block": "local s = ('a'):rep(40); s:find(('a?'):rep(40) .. ('a'):rep(40))",
+        ]
+        for (name, code) in attacks { try cli.write("shared/\(name).lua", code + "\nlab.params { a = 1 }\n") }
+        try cli.write("shared/helper.lua", "return { default = 7 }\n")
+        try cli.write("shared/uses.lua", "lab.recipe { name = 'uses', description = 'requires a helper' }\nlocal h = require 'helper'\nlocal p = lab.params { a = h.default }\nprint('a', p.a)\n")
+        cli.environment["SPECTRAL_LAB_PATH"] = cli.directory.appendingPathComponent("shared").path
+        let home = cli.directory.path
+        for args in [["recipes"], ["recipes", "show", "uses"], ["run", "hello"], ["run", "helo"]] {
+            let started = Date()
+            let r = try cli.run(args)
+            #expect(Date().timeIntervalSince(started) < 10, "\(args) took \(Date().timeIntervalSince(started)) s")
+            #expect(!FileManager.default.fileExists(atPath: marker) && !FileManager.default.fileExists(atPath: "\(home)/pwned"), "\(args)")
+            #expect(r.status == (args == ["run", "helo"] ? 2 : 0), "\(args): \(r.stderr)")
+        }
+        let list = try cli.run(["recipes"]).stdout
+        let withheld = " is not available while a recipe is described"
+        for (name, problem) in [("writer", "io" + withheld), ("shell", "os" + withheld), ("native", "package" + withheld),
+                                ("loader", "load" + withheld), ("trainer", "lab.tasks" + withheld),
+                                ("loop", "instruction budget exhausted"), ("alloc", "not enough memory"),
+                                ("block", "stopped after 1 s")] {
+            #expect(list.contains("problem: shared/\(name).lua:1: \(problem)") || (list.contains(problem) && list.contains("shared/\(name).lua")), "\(name): \(list)")
+        }
+        #expect(!list.contains("helper.lua"), "a module is not a recipe")
+        let uses = try cli.run(["run", "uses"])
+        #expect(uses.status == 0 && uses.stdout == "a\t7\n", "\(uses.stderr)")
+    }
+
     @Test func recipesAreVisibleFromLua() throws {
         var cli = try CLI()
         try userRecipes(&cli)

@@ -30,9 +30,10 @@ extension RunDirectory {
 }
 
 extension LabSession {
-    /// Makes `require` keep what it loads in the run directory; a resumed run loads its copies
+    /// Puts the script's folder and the search path on `require`'s path, and makes it keep what
+    /// it loads in the run directory; a resumed run loads its copies
     /// (package.path cannot name a folder holding ';' or '?': such a run loads the originals).
-    func keepSources(in dir: RunDirectory, resuming: Bool) throws {
+    func keepSources(in dir: RunDirectory, script: String, resuming: Bool) throws {
         let kept = dir.file(RunDirectory.keptModules)
         let keep = state.function { [unowned dir] args in
             try dir.keep(module: args.string(1), from: args.string(2))
@@ -42,6 +43,8 @@ extension LabSession {
             throw LuaError.runtime("run/keep_sources.lua did not load")
         }
         let usable = resuming && !kept.contains(";") && !kept.contains("?")
-        _ = try LuaState.call(install, [keep, usable ? .string(kept) : .nil], on: state.L)
+        // The script's own folder as it was first run (a resume runs the copy in source/).
+        let folder = URL(fileURLWithPath: dir.recorded("script_path").string ?? script).deletingLastPathComponent().path
+        _ = try LuaState.call(install, [keep, .string(searchPath.modulePath(scriptFolder: folder)), usable ? .string(kept) : .nil], on: state.L)
     }
 }

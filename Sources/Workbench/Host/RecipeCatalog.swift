@@ -36,6 +36,14 @@ public struct RecipeSearchPath: Sendable {
         return nil
     }
 
+    /// Where `require` looks before package.path: the script's own folder, then every directory
+    /// of the search path (so a plugin folder NAME there gives `require "NAME.module"`). Folders
+    /// whose names would break package.path (holding ';' or '?') are left out.
+    func modulePath(scriptFolder: String) -> String {
+        ([scriptFolder] + directories).filter { !$0.contains(";") && !$0.contains("?") }
+            .flatMap { ["\($0)/?.lua", "\($0)/?/init.lua"] }.joined(separator: ";")
+    }
+
     static func canonical(_ path: String) -> String {
         URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
@@ -43,7 +51,7 @@ public struct RecipeSearchPath: Sendable {
 
 /// A recipe as `spectral-lab recipes` shows it.
 public struct RecipeInfo {
-    public let name: String
+    public internal(set) var name: String
     public let path: String
     public var description: String
     public var parameters: [(name: String, value: LuaValue, help: String?, allowed: String?)]
@@ -51,6 +59,52 @@ public struct RecipeInfo {
     public var problem: String?
     /// The recipe of the same name found earlier on the path, which hides this one.
     public var shadowedBy: String?
+    /// A Lua module beside the recipes (it declares nothing and returns a value): not listed.
+    var isModule = false
+
+    init(path: String, problem: String? = nil) {
+        name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.path = path
+        description = ""
+        parameters = []
+        self.problem = problem
+    }
+
+    /// What a describing process prints: the declaration as JSON, parameters in their declared order.
+    public var recordJSON: String { JSON.encode(record) }
+
+    var record: LuaValue {
+        var t: LuaTable = ["name": .string(name), "description": .string(description)]
+        t["parameters"] = .table(LuaTable(array: parameters.map { p in
+            var entry: LuaTable = ["name": .string(p.name), "default": p.value]
+            if let h = p.help { entry["help"] = .string(h) }
+            if let a = p.allowed { entry["allowed"] = .string(a) }
+            return .table(entry)
+        }))
+        if let problem { t["problem"] = .string(problem) }
+        if isModule { t["module"] = true }
+        return .table(t)
+    }
+
+    /// What the describing process of `path` wrote to `output`, or why it gave nothing.
+    init(reading output: String, of path: String, exit process: Process) {
+        self.init(path: path)
+        guard process.terminationReason == .exit, process.terminationStatus == 0,
+              let t = try? JSON.table(contentsOf: output), let name = t["name"].string, !name.isEmpty else {
+            problem = process.terminationReason == .uncaughtSignal
+                ? "describing it ended with signal \(process.terminationStatus)"
+                : "describing it gave no declaration (exit \(process.terminationStatus))"
+            return
+        }
+        self.name = name
+        description = t["description"].string ?? ""
+        problem = t["problem"].string
+        isModule = t["module"].bool == true
+        parameters = (t["parameters"].table?.array ?? []).compactMap { v in
+            guard let p = v.table, let n = p["name"].string else { return nil }
+            return (n, p["default"], p["help"].string, p["allowed"].string)
+        }
+    }
 
     var luaValue: LuaValue {
         var params: LuaTable = [:]
@@ -70,52 +124,122 @@ public struct RecipeInfo {
 
 public struct RecipeCatalog {
     public let searchPath: RecipeSearchPath
+    /// The program that describes one recipe in a process of its own (`describe-recipe PATH`):
+    /// this one, normally.
+    public var describer: String
 
-    public init(searchPath: RecipeSearchPath) { self.searchPath = searchPath }
+    public init(searchPath: RecipeSearchPath, describer: String = RecipeCatalog.thisExecutable) {
+        self.searchPath = searchPath
+        self.describer = describer
+    }
+
+    public static var thisExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// How long one recipe may take to be described, wall clock, before it is stopped and listed
+    /// with that problem.
+    public static let describeSeconds = 1.0
 
     /// Every recipe on the path, in path order, then by name.
     public func recipes() -> [RecipeInfo] {
-        var found: [String: String] = [:]   // name → path of the one in force
-        var all: [RecipeInfo] = []
-        for dir in searchPath.directories {
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-                .filter { $0.hasSuffix(".lua") }.sorted()
-            for f in files {
-                var info = RecipeCatalog.describe(path: "\(dir)/\(f)")
-                if let first = found[info.name] { info.shadowedBy = first } else { found[info.name] = info.path }
-                all.append(info)
-            }
+        let paths = searchPath.directories.flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".lua") }.sorted().map { "\(dir)/\($0)" }
         }
-        return all
+        var found: [String: String] = [:]   // name → path of the one in force
+        return describe(paths).filter { !$0.isModule }.map { info in
+            var info = info
+            if let first = found[info.name] { info.shadowedBy = first } else { found[info.name] = info.path }
+            return info
+        }
     }
 
     /// The recipe in force for a name (a file name without .lua, or the name it declares).
-    public func find(_ name: String) -> RecipeInfo? {
+    public func find(_ name: String, in recipes: [RecipeInfo]? = nil) -> RecipeInfo? {
         let wanted = name.hasSuffix(".lua") ? String(name.dropLast(4)) : name
-        return recipes().first { $0.shadowedBy == nil && ($0.name == wanted || fileStem($0.path) == wanted) }
+        return (recipes ?? self.recipes()).first { $0.shadowedBy == nil && ($0.name == wanted || fileStem($0.path) == wanted) }
     }
 
     private func fileStem(_ path: String) -> String {
         URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     }
 
-    /// Runs the recipe up to its lab.params call, in a state of its own with print silenced and an
-    /// instruction budget, and reads off what it declared.
-    public static func describe(path: String) -> RecipeInfo {
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        var info = RecipeInfo(name: stem, path: path, description: "", parameters: [])
+    /// Describes each recipe in a process of its own (`describer describe-recipe PATH`), as many
+    /// at once as there are cores, each stopped after `describeSeconds`: a recipe that loops,
+    /// allocates or blocks is listed with its problem, and the others are unaffected.
+    func describe(_ paths: [String]) -> [RecipeInfo] {
+        var results = [RecipeInfo?](repeating: nil, count: paths.count)
+        var running: [(index: Int, process: Process, output: String, deadline: Date)] = []
+        var next = 0
+        let scratch = NSTemporaryDirectory() + "/spectral-lab-describe-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        while next < paths.count || !running.isEmpty {
+            while running.count < width, next < paths.count {
+                let output = "\(scratch)/\(next).json"
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: describer)
+                process.arguments = ["describe-recipe", paths[next]]
+                process.standardInput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                if FileManager.default.createFile(atPath: output, contents: nil), let out = FileHandle(forWritingAtPath: output) {
+                    process.standardOutput = out
+                    do {
+                        try process.run()
+                        running.append((next, process, output, Date().addingTimeInterval(RecipeCatalog.describeSeconds)))
+                    } catch { results[next] = RecipeInfo(path: paths[next], problem: "cannot start \(describer) to describe it: \(error)") }
+                    try? out.close()
+                } else {
+                    results[next] = RecipeInfo(path: paths[next], problem: "cannot write \(output)")
+                }
+                next += 1
+            }
+            usleep(2_000)
+            running.removeAll { r in
+                if r.process.isRunning {
+                    guard Date() > r.deadline else { return false }
+                    kill(r.process.processIdentifier, SIGKILL)
+                    r.process.waitUntilExit()
+                    results[r.index] = RecipeInfo(path: paths[r.index], problem: String(format: "stopped after %.0f s: a recipe must reach lab.params without doing any work", RecipeCatalog.describeSeconds))
+                    return true
+                }
+                results[r.index] = RecipeInfo(reading: r.output, of: paths[r.index], exit: r.process)
+                return true
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Reads a recipe in this process: its chunk runs in the describing sandbox
+    /// (lua/describe/sandbox.lua: no io, os, load or debug; of lab only lab.recipe, lab.params and
+    /// lab.experiment.params) with budgets on instructions and on the Lua heap, up to its lab.params
+    /// call, and what it declared is read off. `spectral-lab describe-recipe` runs this.
+    public static func describeHere(path: String) -> RecipeInfo {
+        var info = RecipeInfo(path: path)
         do {
-            let session = try LabSession(mode: .describe, searchPath: RecipeSearchPath(directories: []))
-            try session.state.run("print = function() end; io.write = function() end", chunkName: "=describe")
-            session.state.limitInstructions(50_000_000)
-            var outcome: Error?
-            do { try session.state.run(file: path, displayName: displayPath(path)) } catch { outcome = error }
-            if let n = session.recipeName { info = RecipeInfo(name: n, path: path, description: "", parameters: []) }
+            let session = try LabSession(mode: .describe, searchPath: .standard())
+            let state = session.state
+            guard case .ref(let sandbox) = try EmbeddedLua.run("describe/sandbox.lua", in: state).first else {
+                throw LuaError.runtime("describe/sandbox.lua did not load")
+            }
+            var outcome: Error?, returned = LuaValue.nil
+            do {
+                let chunk = try state.function(file: path, displayName: displayPath(path))
+                state.heapLimit = describeHeapBytes
+                state.limitInstructions(50_000_000)
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                let modules = session.searchPath.modulePath(scriptFolder: folder)
+                returned = try LuaState.call(sandbox, [.ref(chunk), .string(modules)], on: state.L).first ?? .nil
+            } catch { outcome = error }
+            if let n = session.recipeName { info.name = n }
             info.description = session.recipeDescription ?? ""
             if let p = session.parameters {
                 info.parameters = p.defaults.namedFields.map { ($0.name, $0.value, p.help[$0.name], p.allowedText($0.name)) }
             } else if let outcome {
                 info.problem = firstLine(of: "\(outcome)")
+            } else if session.recipeName == nil, session.recipeDescription == nil, !returned.isNil {
+                info.isModule = true   // a helper that recipes require: not a recipe itself
             } else {
                 info.problem = "declares no parameters (lab.params was not called)"
             }
@@ -125,7 +249,10 @@ public struct RecipeCatalog {
         return info
     }
 
-    private static func firstLine(of s: String) -> String {
+    /// The Lua heap a recipe may use while it is described.
+    static let describeHeapBytes = 64 << 20
+
+    static func firstLine(of s: String) -> String {
         String(s.split(separator: "\n", maxSplits: 1).first ?? "")
     }
 }

@@ -133,7 +133,7 @@ public struct ScriptRunner {
         let session: LabSession
         do {
             session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
-            try session.keepSources(in: dir, resuming: resume != nil)
+            try session.keepSources(in: dir, script: script, resuming: resume != nil)
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()

@@ -1,8 +1,10 @@
--- A run keeps what it ran: every Lua module its script requires from a file is handed to `keep`
+-- Where a run's `require` looks: `modules` (the script's folder and the recipe search path), then
+-- package.path. And a run keeps what it ran: every Lua module its script requires from a file is handed to `keep`
 -- (which copies it into the run directory's source/modules/ unless it is one of the system's).
 -- A resumed run loads the copies in `kept_dir` before anything package.path names, so that it runs
 -- the modules as they were, not as since edited.
-return function(keep, kept_dir)
+return function(keep, modules, kept_dir)
+  package.path = modules .. ";" .. package.path
   local kept_path = kept_dir and kept_dir .. "/?.lua;" .. kept_dir .. "/?/init.lua"
   local find_file, loadfile, searchpath = package.searchers[2], loadfile, package.searchpath
   package.searchers[2] = function(name)
