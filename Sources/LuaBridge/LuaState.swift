@@ -91,6 +91,13 @@ public final class LuaState {
         return LuaRef(at: -1, on: L)
     }
 
+    /// Compiles a chunk of code into a function value, without running it.
+    public func function(code: String, chunkName: String) throws -> LuaRef {
+        try load(code, chunkName: chunkName)
+        defer { slab_pop(L, 1) }
+        return LuaRef(at: -1, on: L)
+    }
+
     /// Runs a file and returns its results.
     @discardableResult
     public func run(file path: String, displayName: String? = nil, arguments: [LuaValue] = []) throws -> [LuaValue] {

@@ -11,7 +11,7 @@ extension SpectralLab {
                 A recipe is a Lua script that names itself with lab.recipe{name=, description=} and \
                 declares its parameters with lab.params{...}. The search path, first match wins: each \
                 directory in SPECTRAL_LAB_PATH (colon-separated), ~/.spectral-lab/plugins, then the \
-                project's plugins/. Run one by name: `spectral-lab run NAME --set key=value`.
+                recipes built into spectral-lab. Run one by name: `spectral-lab run NAME --set key=value`.
                 """,
             subcommands: [List.self, Show.self],
             defaultSubcommand: List.self
@@ -42,6 +42,7 @@ extension SpectralLab.Recipes {
             for d in path.directories {
                 print("  " + d + (FileManager.default.fileExists(atPath: d) ? "" : "  (missing)"))
             }
+            if path.builtins { print("  the recipes built into spectral-lab (builtin:NAME.lua)") }
         }
     }
 
@@ -56,8 +57,9 @@ extension SpectralLab.Recipes {
 
         private func recipe() throws -> RecipeInfo {
             let catalog = RecipeCatalog(searchPath: .standard())
-            guard let r = catalog.find(name) else {
-                let known = catalog.recipes().filter { $0.shadowedBy == nil }.map(\.name)
+            let recipes = catalog.recipes()
+            guard let r = catalog.find(name, in: recipes) else {
+                let known = recipes.filter { $0.shadowedBy == nil }.map(\.name)
                 throw ValidationError("no recipe named '\(name)' (recipes: \(known.joined(separator: ", ")))")
             }
             return r
@@ -78,7 +80,7 @@ extension SpectralLab.Recipes {
                 }
             }
             print("run: spectral-lab run \(r.name)" + (r.parameters.first.map { " --set \($0.name)=\(display($0.value))" } ?? ""))
-            if source, let text = try? String(contentsOfFile: r.path, encoding: .utf8) {
+            if source, let text = r.source {
                 print("\n" + text)
             }
         }

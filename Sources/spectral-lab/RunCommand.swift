@@ -46,7 +46,14 @@ extension SpectralLab {
 
         /// The script's path, resolved once by validate() (a recipe name means reading every
         /// recipe's declaration). Not a command-line argument.
-        private var resolved: String?
+        private var resolved: Resolved?
+
+        /// A script resolved: a file, or a built-in recipe's file name. (Codable only because a
+        /// command's stored properties must be.)
+        private struct Resolved: Codable {
+            let path: String
+            let builtin: String?
+        }
 
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
         mutating func validate() throws {
@@ -66,7 +73,7 @@ extension SpectralLab {
 
         private func resumedRunner() throws -> ScriptRunner {
             do {
-                return try ScriptRunner.resuming(RunDirectory(resuming: resume!), script: script == nil ? nil : resolveScript(),
+                return try ScriptRunner.resuming(RunDirectory(resuming: resume!), script: script == nil ? nil : resolveScript().path,
                                                  overrides: parsedOverrides())
             } catch let e as RunDirectoryError { throw ValidationError(e.description) }
         }
@@ -77,7 +84,9 @@ extension SpectralLab {
                 runner = try resumedRunner()
                 if let threads { runner.threads = threads }
             } else {
-                runner = ScriptRunner(script: try resolved ?? resolveScript())
+                let script = try resolved ?? resolveScript()
+                runner = ScriptRunner(script: script.path)
+                runner.builtin = script.builtin
                 runner.arguments = scriptArguments
                 runner.overrides = try parsedOverrides()
                 runner.seed = seed
@@ -94,8 +103,8 @@ extension SpectralLab {
             }
         }
 
-        /// A path to an existing file, or else a recipe name.
-        private func resolveScript() throws -> String {
+        /// A path to an existing file, or else a recipe name (on the search path, or built in).
+        private func resolveScript() throws -> Resolved {
             guard let script else { throw ValidationError("Missing expected argument '<script>'") }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
@@ -103,11 +112,12 @@ extension SpectralLab {
                 guard FileManager.default.isReadableFile(atPath: script) else {
                     throw ValidationError("cannot read '\(script)': permission denied")
                 }
-                return script
+                return Resolved(path: script, builtin: nil)
             }
             let catalog = RecipeCatalog(searchPath: .standard())
-            if !script.contains("/"), let recipe = catalog.find(script) { return recipe.path }
-            let known = catalog.recipes().filter { $0.shadowedBy == nil }.map(\.name)
+            let recipes = catalog.recipes()
+            if !script.contains("/"), let recipe = catalog.find(script, in: recipes) { return Resolved(path: recipe.path, builtin: recipe.builtin) }
+            let known = recipes.filter { $0.shadowedBy == nil }.map(\.name)
             throw ValidationError("cannot open '\(script)': no such file"
                 + (script.contains("/") ? "" : ", and no recipe of that name (recipes: \(known.joined(separator: ", ")))"))
         }

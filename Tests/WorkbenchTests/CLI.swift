@@ -5,6 +5,8 @@ import Foundation
 struct CLI {
     let directory: URL
     var environment: [String: String]
+    /// Another copy of the binary to run (an installed one, say).
+    var binaryOverride: URL?
 
     init() throws {
         directory = FileManager.default.temporaryDirectory
@@ -40,7 +42,7 @@ struct CLI {
 
     func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = CLI.binary
+        process.executableURL = binaryOverride ?? CLI.binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = environment

@@ -14,4 +14,14 @@ import Testing
             #expect(EmbeddedLua.files[name] == text, "\(name) differs from the embedded copy: run scripts/embed-lua")
         }
     }
+
+    @Test func theBuiltInRecipesAreThePluginsFolders() throws {
+        let plugins = CLI.projectRoot.appendingPathComponent("plugins")
+        let files = try FileManager.default.contentsOfDirectory(atPath: plugins.path).filter { $0.hasSuffix(".lua") }
+        #expect(Set(files) == Set(EmbeddedLua.recipes.keys), "run scripts/embed-lua")
+        for name in files {
+            #expect(EmbeddedLua.recipes[name] == (try String(contentsOf: plugins.appendingPathComponent(name), encoding: .utf8)),
+                    "plugins/\(name) differs from the embedded copy: run scripts/embed-lua")
+        }
+    }
 }

@@ -172,6 +172,35 @@ import Testing
         #expect(uses.status == 0 && uses.stdout == "a\t7\n", "\(uses.stderr)")
     }
 
+    /// The shipped recipes belong to the binary: a copy of it elsewhere, with an empty HOME, lists
+    /// and runs them, and a Package.swift and plugins/ planted above it are not looked at.
+    @Test func aCopiedBinaryRunsItsOwnRecipesAndNothingPlantedAboveIt() throws {
+        var cli = try CLI()
+        let root = cli.directory
+        try cli.write("Package.swift", "")
+        try cli.write("plugins/evil.lua", "lab.recipe { name = 'evil' }\nlab.params {}\n")
+        let bin = root.appendingPathComponent("opt/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLI.binary, to: bin.appendingPathComponent("spectral-lab"))
+        cli.binaryOverride = bin.appendingPathComponent("spectral-lab")
+        cli.environment["HOME"] = root.appendingPathComponent("home").path
+        let list = try cli.run(["recipes"])
+        #expect(list.status == 0)
+        #expect(!list.stdout.contains("evil"), "\(list.stdout)")
+        for name in ["adding", "copy", "char_lm", "pixel_mnist", "grad_profile", "hello"] {
+            #expect(list.stdout.contains("builtin:\(name).lua"), "\(name)")
+        }
+        #expect(list.stdout.contains("the recipes built into spectral-lab"))
+        let run = try cli.run(["run", "adding", "--out", "short", "--set", "T=10", "--set", "steps=5", "--set", "hidden=8"])
+        #expect(run.status == 0 && run.stdout.contains("result: task=adding cell=spectral"), "\(run.stderr)")
+        let record = try cli.json(root.appendingPathComponent("short/run.json").path)
+        #expect(record["script"] as? String == "builtin:adding.lua" && record["source"] as? String == "source/adding.lua")
+        #expect(try cli.read(root.appendingPathComponent("short/source/adding.lua").path)
+                == (try cli.read(CLI.projectRoot.appendingPathComponent("plugins/adding.lua").path)))
+        let show = try cli.run(["recipes", "show", "hello", "--source"])
+        #expect(show.stdout.contains("lab.recipe {"), "\(show.stdout)")
+    }
+
     @Test func recipesAreVisibleFromLua() throws {
         var cli = try CLI()
         try userRecipes(&cli)

@@ -43,8 +43,10 @@ extension LabSession {
             throw LuaError.runtime("run/keep_sources.lua did not load")
         }
         let usable = resuming && !kept.contains(";") && !kept.contains("?")
-        // The script's own folder as it was first run (a resume runs the copy in source/).
-        let folder = URL(fileURLWithPath: dir.recorded("script_path").string ?? script).deletingLastPathComponent().path
+        // The script's own folder as it was first run (a resume runs the copy in source/); a
+        // built-in recipe has none.
+        let folder = dir.recorded("builtin").isNil
+            ? URL(fileURLWithPath: dir.recorded("script_path").string ?? script).deletingLastPathComponent().path : nil
         _ = try LuaState.call(install, [keep, .string(searchPath.modulePath(scriptFolder: folder)), usable ? .string(kept) : .nil], on: state.L)
     }
 }

@@ -3,44 +3,33 @@ import LuaBridge
 
 /// Where recipes are found, first match wins (so a user's own copy overrides a shipped one):
 /// every directory in SPECTRAL_LAB_PATH (colon-separated), then ~/.spectral-lab/plugins, then the
-/// project's plugins/ (found from the executable: the first parent holding Package.swift and plugins/).
+/// recipes built into the binary (plugins/*.lua of the checkout it was built from). Nothing is
+/// found by searching upward from the binary: what ships with it is compiled in.
 public struct RecipeSearchPath: Sendable {
     public let directories: [String]
+    /// Whether the built-in recipes come last.
+    public let builtins: Bool
 
-    public init(directories: [String]) { self.directories = directories }
+    public init(directories: [String], builtins: Bool = false) {
+        self.directories = directories
+        self.builtins = builtins
+    }
 
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                executable: String = CommandLine.arguments.first ?? "") -> RecipeSearchPath {
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> RecipeSearchPath {
         var dirs: [String] = []
         if let path = environment["SPECTRAL_LAB_PATH"] {
             dirs += path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
         if let home = environment["HOME"], !home.isEmpty { dirs.append("\(home)/.spectral-lab/plugins") }
-        if let project = projectDirectory(from: executable) { dirs.append("\(project)/plugins") }
         var seen = Set<String>()
-        return RecipeSearchPath(directories: dirs.filter { seen.insert(canonical($0)).inserted })
-    }
-
-    /// The spectral-lab checkout this binary was built in (for its shipped plugins/).
-    static func projectDirectory(from executable: String) -> String? {
-        let exe = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        while dir.path != "/" && !dir.path.isEmpty {
-            let fm = FileManager.default
-            if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-               fm.fileExists(atPath: dir.appendingPathComponent("plugins").path) {
-                return dir.path
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
+        return RecipeSearchPath(directories: dirs.filter { seen.insert(canonical($0)).inserted }, builtins: true)
     }
 
     /// Where `require` looks before package.path: the script's own folder, then every directory
     /// of the search path (so a plugin folder NAME there gives `require "NAME.module"`). Folders
     /// whose names would break package.path (holding ';' or '?') are left out.
-    func modulePath(scriptFolder: String) -> String {
-        ([scriptFolder] + directories).filter { !$0.contains(";") && !$0.contains("?") }
+    func modulePath(scriptFolder: String?) -> String {
+        ((scriptFolder.map { [$0] } ?? []) + directories).filter { !$0.contains(";") && !$0.contains("?") }
             .flatMap { ["\($0)/?.lua", "\($0)/?/init.lua"] }.joined(separator: ";")
     }
 
@@ -61,10 +50,21 @@ public struct RecipeInfo {
     public var shadowedBy: String?
     /// A Lua module beside the recipes (it declares nothing and returns a value): not listed.
     var isModule = false
+    /// A recipe built into the binary: its file name (`path` reads `builtin:NAME`).
+    public internal(set) var builtin: String?
+
+    static let builtinPrefix = "builtin:"
+
+    /// The recipe's text.
+    public var source: String? {
+        if let builtin { return EmbeddedLua.recipes[builtin] }
+        return try? String(contentsOfFile: path, encoding: .utf8)
+    }
 
     init(path: String, problem: String? = nil) {
         name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         self.path = path
+        if path.hasPrefix(RecipeInfo.builtinPrefix) { builtin = String(path.dropFirst(RecipeInfo.builtinPrefix.count)) }
         description = ""
         parameters = []
         self.problem = problem
@@ -116,6 +116,7 @@ public struct RecipeInfo {
         }
         var t: LuaTable = ["name": .string(name), "path": .string(path),
                            "description": .string(description), "params": .table(params)]
+        if builtin != nil { t["builtin"] = true }
         if let problem { t["problem"] = .string(problem) }
         if let shadowedBy { t["shadowed_by"] = .string(shadowedBy) }
         return .table(t)
@@ -145,7 +146,7 @@ public struct RecipeCatalog {
     public func recipes() -> [RecipeInfo] {
         let paths = searchPath.directories.flatMap { dir in
             ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".lua") }.sorted().map { "\(dir)/\($0)" }
-        }
+        } + (searchPath.builtins ? EmbeddedLua.recipes.keys.sorted().map { RecipeInfo.builtinPrefix + $0 } : [])
         var found: [String: String] = [:]   // name → path of the one in force
         return describe(paths).filter { !$0.isModule }.map { info in
             var info = info
@@ -180,7 +181,7 @@ public struct RecipeCatalog {
                 let output = "\(scratch)/\(next).json"
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: describer)
-                process.arguments = ["describe-recipe", paths[next]]
+                process.arguments = ["describe-recipe", paths[next]]   // builtin:NAME for a built-in one
                 process.standardInput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 if FileManager.default.createFile(atPath: output, contents: nil), let out = FileHandle(forWritingAtPath: output) {
@@ -217,6 +218,10 @@ public struct RecipeCatalog {
     /// call, and what it declared is read off. `spectral-lab describe-recipe` runs this.
     public static func describeHere(path: String) -> RecipeInfo {
         var info = RecipeInfo(path: path)
+        if let name = info.builtin, EmbeddedLua.recipes[name] == nil {
+            info.problem = "no built-in recipe \(name)"
+            return info
+        }
         do {
             let session = try LabSession(mode: .describe, searchPath: .standard())
             let state = session.state
@@ -225,10 +230,11 @@ public struct RecipeCatalog {
             }
             var outcome: Error?, returned = LuaValue.nil
             do {
-                let chunk = try state.function(file: path, displayName: displayPath(path))
+                let chunk = try info.builtin.map { try state.function(code: EmbeddedLua.recipes[$0]!, chunkName: "@" + path) }
+                    ?? state.function(file: path, displayName: displayPath(path))
                 state.heapLimit = describeHeapBytes
                 state.limitInstructions(50_000_000)
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                let folder = info.builtin == nil ? URL(fileURLWithPath: path).deletingLastPathComponent().path : nil
                 let modules = session.searchPath.modulePath(scriptFolder: folder)
                 returned = try LuaState.call(sandbox, [.ref(chunk), .string(modules)], on: state.L).first ?? .nil
             } catch { outcome = error }

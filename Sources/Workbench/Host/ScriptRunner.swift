@@ -22,6 +22,10 @@ public struct ScriptRunner {
     /// The most threads this BLAS build runs.
     public static var maximumThreads: Int { BLASLibrary.maximumThreads }
 
+    /// A recipe built into the binary (its file name, `adding.lua`): `script` is then only its
+    /// name; the text is written to the run's source/ and runs from there.
+    public var builtin: String?
+
     public init(script: String) { self.script = script }
 
     /// The parameters `--set` may change on a resume: how long to train, nothing about what.
@@ -59,7 +63,8 @@ public struct ScriptRunner {
     }
 
     public func execute() -> Int32 {
-        let name = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
+        let name = URL(fileURLWithPath: builtin ?? script).deletingPathExtension().lastPathComponent
+        var file = script, display = displayPath(script)   // what runs, and how messages name it
         if let threads { BLASLibrary.threads = threads }
         let dir: RunDirectory
         do {
@@ -84,16 +89,25 @@ public struct ScriptRunner {
                 dir = try out.map { try RunDirectory(exactly: $0) } ?? RunDirectory.create(under: runsBase, name: name)
                 // The script as it ran: a copy in source/ (what --resume runs, even if the original
                 // is edited or moved), its absolute path, and its repository's commit.
-                let scriptPath = URL(fileURLWithPath: script).standardizedFileURL.path
-                let copy = "source/" + URL(fileURLWithPath: script).lastPathComponent
+                let copy = "source/" + URL(fileURLWithPath: builtin ?? script).lastPathComponent
                 try FileManager.default.createDirectory(atPath: dir.file("source"), withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: scriptPath, toPath: dir.file(copy))
-                var fields = RunRecord.environment(arguments: CommandLine.arguments)
-                    .merging(RunRecord.repository(of: scriptPath)) { a, _ in a }.merging(RunRecord.binary()) { a, _ in a }
-                fields["script_path"] = .string(scriptPath)
+                var fields = RunRecord.environment(arguments: CommandLine.arguments).merging(RunRecord.binary()) { a, _ in a }
+                if let builtin {
+                    // The binary's own recipe: the build that ran (spectral_lab_*) says which text it was.
+                    guard let text = EmbeddedLua.recipes[builtin] else { throw RunDirectoryError("no built-in recipe \(builtin)") }
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(copy)))
+                    file = dir.file(copy)
+                    display = RecipeInfo.builtinPrefix + builtin
+                    fields["builtin"] = .string(builtin)
+                } else {
+                    let scriptPath = URL(fileURLWithPath: script).standardizedFileURL.path
+                    try FileManager.default.copyItem(atPath: scriptPath, toPath: dir.file(copy))
+                    fields.merge(RunRecord.repository(of: scriptPath)) { a, _ in a }
+                    fields["script_path"] = .string(scriptPath)
+                }
                 fields["source"] = .string(copy)
                 try dir.updateRecord(fields.merging([
-                    "script": .string(script),
+                    "script": .string(builtin.map { RecipeInfo.builtinPrefix + $0 } ?? script),
                     "arguments": .table(LuaTable(array: arguments.map { .string($0) })),
                     "set": .table(LuaTable(array: overrides.map { .string("\($0.key)=\($0.text)") })),
                     "seed": .integer(seed),
@@ -117,7 +131,7 @@ public struct ScriptRunner {
         } catch { Console.error("spectral-lab: warning: \(error); the run goes on without output.log") }
         defer { output?.finish() }
 
-        let (code, status, message) = run(in: dir)
+        let (code, status, message) = run(in: dir, file: file, display: display)
         if code == 2, dir.holdsOnlyRecord {
             dir.remove()   // nothing ran: leave no empty run behind
         } else {
@@ -129,11 +143,11 @@ public struct ScriptRunner {
         return code
     }
 
-    private func run(in dir: RunDirectory) -> (code: Int32, status: String, message: String?) {
+    private func run(in dir: RunDirectory, file: String, display: String) -> (code: Int32, status: String, message: String?) {
         let session: LabSession
         do {
             session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
-            try session.keepSources(in: dir, script: script, resuming: resume != nil)
+            try session.keepSources(in: dir, script: file, resuming: resume != nil)
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()
@@ -149,7 +163,7 @@ public struct ScriptRunner {
         session.state.catchInterrupts(alsoTerminate: true)
         defer { LuaState.releaseInterrupts() }
         do {
-            try session.state.run(file: script, displayName: displayPath(script), arguments: arguments.map { .string($0) })
+            try session.state.run(file: file, displayName: display, arguments: arguments.map { .string($0) })
         } catch {
             if let usage = session.usageError {
                 Console.error("spectral-lab: \(usage)")
