@@ -38,6 +38,12 @@ extension SpectralLab {
         @Option(help: ArgumentHelp("Threads for BLAS (default: OPENBLAS_NUM_THREADS, else one per core; a resume keeps the run's own, so that its numbers stay bitwise the same).", valueName: "n"))
         var threads: Int?
 
+        @Flag(help: "Run a recipe from the search path without the sandbox (you trust its author).")
+        var trust = false
+
+        @Flag(help: "Run any script in the sandbox: it reads only its folder, the data sets and paths given with --set, writes only its run directory, and starts no programs.")
+        var sandbox = false
+
         @Option(help: ArgumentHelp("The run directory to write (new or empty). Default: runs/<UTC time>-<script name>.", valueName: "dir"))
         var out: String?
 
@@ -57,6 +63,8 @@ extension SpectralLab {
 
         // Command-line mistakes are found here, so that ArgumentParser shows `run`'s usage with them.
         mutating func validate() throws {
+            guard !(trust && sandbox) else { throw ValidationError("--trust and --sandbox contradict each other: give one") }
+            do { _ = try UserConfig.load() } catch { throw ValidationError("\(error)") }   // a bad config before any run
             guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
             if let threads, !(1 ... ScriptRunner.maximumThreads).contains(threads) {
                 throw ValidationError("--threads takes 1…\(ScriptRunner.maximumThreads) (this BLAS build's limit), got \(threads)")
@@ -93,6 +101,7 @@ extension SpectralLab {
                 runner.out = out
                 runner.threads = threads
             }
+            runner.trust = trust ? .trusted : sandbox ? .sandboxed : .automatic
             let code = runner.execute()
             if code != 0 { throw ExitCode(code) }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Workbench
 
 @Suite struct ReplTests {
     @Test func pipedInputFollowsLuaCsRules() throws {
@@ -199,6 +200,63 @@ import Testing
                 == (try cli.read(CLI.projectRoot.appendingPathComponent("plugins/adding.lua").path)))
         let show = try cli.run(["recipes", "show", "hello", "--source"])
         #expect(show.stdout.contains("lab.recipe {"), "\(show.stdout)")
+    }
+
+    /// A recipe from the search path runs sandboxed: the first call that oversteps fails with the
+    /// documented error at its line; what it may do (its run directory, the data sets, a path
+    /// given with --set) works; --trust, or its folder trusted in ~/.spectral-lab/config, lifts
+    /// the sandbox; --sandbox puts any script in it.
+    @Test func sharedRecipesRunSandboxedUnlessTrusted() throws {
+        var cli = try CLI()
+        let marker = cli.directory.appendingPathComponent("pwned").path
+        try cli.write("shared/evil.lua", """
+            lab.recipe { name = "evil", description = "oversteps" }
+            local p = lab.params { what = "shell", path = "" }
+            if p.what == "shell" then os.execute("touch \(marker)") end
+            if p.what == "home" then io.open(os.getenv("HOME") .. "/x", "w") end
+            if p.what == "read" then io.open("/etc/passwd") end
+            if p.what == "save" then lab.save("\(marker)", { x = lab.tensor.zeros(2) }) end
+            if p.what == "native" then package.loadlib("/usr/lib/x86_64-linux-gnu/liblua5.4.so.0", "luaopen_os") end
+            if p.what == "given" then print(io.open(p.path):read("a")) end
+            if p.what == "allowed" then
+              local f = io.open(lab.run_dir("note.txt"), "w"); f:write("fine"); f:close()
+              lab.save(lab.run_dir("t.safetensors"), { x = lab.tensor.zeros(2) })
+              print("allowed", lab.tasks.char_lm { seq_len = 5, batch = 2 }:batch().x:shape()[1])
+            end
+            """)
+        try cli.write("given.txt", "mine")
+        cli.environment["SPECTRAL_LAB_PATH"] = cli.directory.appendingPathComponent("shared").path
+        let why = "It runs sandboxed because it comes from the recipe search path (\(Sandbox.resolve(cli.directory.path))/shared); "
+            + "to let it, run with --trust, or trust its folder in ~/.spectral-lab/config (a line: trust /path/to/folder)"
+        for (what, line, message) in [("shell", 3, "os.execute is not allowed in the sandbox."),
+                                      ("home", 4, "io.open cannot write \(Sandbox.resolve(cli.directory.path))/x: a sandboxed run writes only in its run directory"),
+                                      ("read", 5, "io.open cannot read /etc/passwd: a sandboxed run reads only its run directory, its own folder, the Debian data sets and paths given with --set."),
+                                      ("save", 6, "lab.save cannot write \(Sandbox.resolve(marker))"),
+                                      ("native", 7, "package.loadlib is not allowed in the sandbox.")] {
+            let r = try cli.run(["run", "evil", "--set", "what=\(what)"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("shared/evil.lua:\(line): \(message)") && r.stderr.contains(why), "\(what): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        var r = try cli.run(["run", "evil", "--set", "what=allowed"])
+        #expect(r.status == 0 && r.stdout == "allowed\t5\n", "\(r.stderr)")
+        r = try cli.run(["run", "evil", "--set", "what=given", "--set", "path=\(cli.directory.path)/given.txt"])
+        #expect(r.status == 0 && r.stdout == "mine\n", "\(r.stderr)")
+        r = try cli.run(["run", "evil", "--trust"])
+        #expect(r.status == 0 && FileManager.default.fileExists(atPath: marker), "\(r.stderr)")
+        try FileManager.default.removeItem(atPath: marker)
+        try cli.write(".spectral-lab/config", "# folders whose recipes I trust\ntrust \(cli.directory.path)/shared\n")
+        r = try cli.run(["run", "evil"])
+        #expect(r.status == 0 && FileManager.default.fileExists(atPath: marker), "\(r.stderr)")
+        try cli.write(".spectral-lab/config", "trusted shared\n")
+        r = try cli.run(["run", "evil"])
+        #expect(r.status == 2 && r.stderr.contains(".spectral-lab/config:1: expected `trust /absolute/folder`, got 'trusted shared'"), "\(r.stderr)")
+        try FileManager.default.removeItem(atPath: cli.directory.appendingPathComponent(".spectral-lab/config").path)
+        // A script of yours, by path: unrestricted, unless --sandbox.
+        let mine = try cli.write("mine.lua", "io.open('\(marker)', 'w'):close()\n")
+        #expect(try cli.run(["run", mine, "--out", "m1"]).status == 0 && FileManager.default.fileExists(atPath: marker))
+        r = try cli.run(["run", mine, "--out", "m2", "--sandbox"])
+        #expect(r.status == 1 && r.stderr.contains("io.open cannot write") && r.stderr.contains("because --sandbox was given"), "\(r.stderr)")
+        #expect(try cli.json(cli.directory.appendingPathComponent("m2/run.json").path)["sandboxed"] as? String == "--sandbox was given")
     }
 
     @Test func recipesAreVisibleFromLua() throws {

@@ -43,6 +43,8 @@ public final class LabSession {
     var replay: LogReplay?
     /// The checkpoint folders lab.train calls have taken in this process, in order.
     var claimedCheckpoints: [String] = []
+    /// What a sandboxed run may touch (nil: the run is trusted).
+    var sandbox: Sandbox?
 
     private var lazyRunDirectory: RunDirectory?
     /// The Lua functions that render values (lab.inspect, and the REPL's printing).

@@ -26,7 +26,32 @@ public struct ScriptRunner {
     /// name; the text is written to the run's source/ and runs from there.
     public var builtin: String?
 
+    /// Whether the script runs in the sandbox (Sandbox.swift).
+    public enum Trust: Sendable {
+        /// Sandboxed when it comes from the recipe search path, unless its folder is trusted in
+        /// ~/.spectral-lab/config; a built-in recipe, or a script of yours run by path, is not.
+        case automatic
+        case trusted     // --trust
+        case sandboxed   // --sandbox
+    }
+    public var trust = Trust.automatic
+
     public init(script: String) { self.script = script }
+
+    /// Why this run is sandboxed, or nil when it is not.
+    func sandboxReason(resumed dir: RunDirectory?) throws -> String? {
+        switch trust {
+        case .trusted: return nil
+        case .sandboxed: return "--sandbox was given"
+        case .automatic:
+            if let dir { return dir.recorded("sandboxed").string }   // as the run started
+            if builtin != nil { return nil }
+            let file = Sandbox.resolve(script)
+            guard let folder = searchPath.directories.map(Sandbox.resolve).first(where: { file.hasPrefix($0 + "/") }) else { return nil }
+            if try UserConfig.load().trusted.contains(where: { file.hasPrefix($0 + "/") }) { return nil }
+            return "it comes from the recipe search path (\(folder))"
+        }
+    }
 
     /// The parameters `--set` may change on a resume: how long to train, nothing about what.
     public static let extendingParameters: Set<String> = ["steps", "epochs", "minutes"]
@@ -148,6 +173,13 @@ public struct ScriptRunner {
         do {
             session = try LabSession(mode: .run(dir), overrides: overrides, seed: seed, searchPath: searchPath)
             try session.keepSources(in: dir, script: file, resuming: resume != nil)
+            if let reason = try sandboxReason(resumed: resume) {
+                // It reads its own folder, and what the user named on the command line.
+                let given = overrides.map(\.text).filter { FileManager.default.fileExists(atPath: $0) }
+                let folder = URL(fileURLWithPath: dir.recorded("script_path").string ?? file).deletingLastPathComponent().path
+                try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder] + given, reason: reason))
+            }
+            try dir.updateRecord(["sandboxed": session.sandbox.map { .string($0.reason) } ?? false])
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()

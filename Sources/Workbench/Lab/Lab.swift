@@ -96,7 +96,7 @@ enum LabModule {
             }
         }
         LuaNumerics.install(into: &lab, session: session)
-        LuaCheckpoint.install(into: &lab)
+        LuaCheckpoint.install(into: &lab, session: session)
         LuaModels.install(into: &lab, session: session)
         lab.module(LuaTasks.module(session))
         try session.state.register(lab)

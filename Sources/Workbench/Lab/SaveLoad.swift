@@ -4,9 +4,10 @@ import SpectralNumerics
 /// lab.save and lab.load: tensors to and from safetensors files (what PyTorch and numpy users read
 /// with the `safetensors` package).
 enum LuaCheckpoint {
-    static func install(into lab: inout LuaModule) {
-        lab.function("save", "lab.save(path, {name = tensor, ...} [, {key = \"value\"}]): writes the tensors (and string metadata) to a safetensors file, atomically") { args in
+    static func install(into lab: inout LuaModule, session: LabSession) {
+        lab.function("save", "lab.save(path, {name = tensor, ...} [, {key = \"value\"}]): writes the tensors (and string metadata) to a safetensors file, atomically") { [unowned session] args in
             let path = try args.string(1)
+            try session.checkWrite(path, by: "lab.save")
             let entries = try args.table(2)
             guard entries.array.isEmpty else { throw LuaError.argument(index: 2, message: "a table of name = tensor pairs expected, not a list") }
             var tensors: [(name: String, tensor: AnyTensor)] = []
@@ -30,8 +31,9 @@ enum LuaCheckpoint {
             }
             return []
         }
-        lab.function("load", "lab.load(path): the tensors of a safetensors file as {name = tensor, ...}, and its metadata table") { args in
+        lab.function("load", "lab.load(path): the tensors of a safetensors file as {name = tensor, ...}, and its metadata table") { [unowned session] args in
             let path = try args.string(1)
+            try session.checkRead(path, by: "lab.load")
             let loaded: (tensors: [(name: String, tensor: AnyTensor)], metadata: [String: String])
             do { loaded = try Safetensors.load(path) } catch { throw LuaError.runtime("lab.load: \(error)") }
             var t = LuaTable(array: [])

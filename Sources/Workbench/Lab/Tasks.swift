@@ -142,6 +142,7 @@ enum LuaTasks {
         }
         m.function("pixel_mnist", "lab.tasks.pixel_mnist{path=, permuted=false, batch=128, ...}: pixel-by-pixel (784 steps) classification of MNIST-format IDX files, gzipped or not", options: pixelOptions) { _, o in
             let path = try o.string("path"), permuted = try o.bool("permuted")
+            try session.checkRead(path, by: "lab.tasks.pixel_mnist")
             let permutationSeed = UInt64(try o.int("permutation_seed"))
             let b = try o.int("batch"), valid = try o.int("valid"), evalBatch = try o.int("eval_batch")
             try reserve(o, steps: 784, features: 2)
@@ -153,6 +154,7 @@ enum LuaTasks {
         }
         m.function("char_lm", "lab.tasks.char_lm{path=, format=\"auto\", seq_len=50, batch=32, split={0.9, 0.05}, ...}: character-level language modelling with truncated BPTT streams (bits per character = loss / ln 2)", options: charLMOptions) { _, o in
             let path = try o.string("path")
+            try session.checkRead(path, by: "lab.tasks.char_lm")
             let format = try o.choice("format", CharCorpus.Format.self)
             let split = try o.table("split").array.map { $0.double! }
             guard split[0] > 0, split[1] >= 0, split[0] + split[1] < 1 else {
