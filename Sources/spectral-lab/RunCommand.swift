@@ -44,6 +44,12 @@ extension SpectralLab {
         @Flag(help: "Run any script in the sandbox: it reads only its folder, the data sets and paths given with --set, writes only its run directory, and starts no programs.")
         var sandbox = false
 
+        @Option(help: ArgumentHelp("Memory the whole run may take, in GiB (Lua's heap, tensors, everything: the process's address space). Default: none; a sandboxed run, 3/4 of the machine's memory.", valueName: "gib"))
+        var memory: Double?
+
+        @Option(help: ArgumentHelp("Stop the run after this many seconds of wall clock, as SIGTERM would (it checkpoints if it checkpoints; exit 143).", valueName: "seconds"))
+        var timeLimit: Double?
+
         @Option(help: ArgumentHelp("The run directory to write (new or empty). Default: runs/<UTC time>-<script name>.", valueName: "dir"))
         var out: String?
 
@@ -65,6 +71,12 @@ extension SpectralLab {
         mutating func validate() throws {
             guard !(trust && sandbox) else { throw ValidationError("--trust and --sandbox contradict each other: give one") }
             do { _ = try UserConfig.load() } catch { throw ValidationError("\(error)") }   // a bad config before any run
+            if let memory, !(memory.isFinite && memory >= 0.25 && memory <= 1_048_576) {
+                throw ValidationError("--memory takes GiB from 0.25, got \(memory)")
+            }
+            if let timeLimit, !(timeLimit.isFinite && timeLimit > 0 && timeLimit <= 1e9) {
+                throw ValidationError("--time-limit takes seconds > 0, got \(timeLimit)")
+            }
             guard seed >= 0 else { throw ValidationError("--seed takes an integer ≥ 0, got \(seed)") }
             if let threads, !(1 ... ScriptRunner.maximumThreads).contains(threads) {
                 throw ValidationError("--threads takes 1…\(ScriptRunner.maximumThreads) (this BLAS build's limit), got \(threads)")
@@ -102,6 +114,8 @@ extension SpectralLab {
                 runner.threads = threads
             }
             runner.trust = trust ? .trusted : sandbox ? .sandboxed : .automatic
+            runner.memoryBytes = memory.map { Int($0 * Double(1 << 30)) }
+            runner.timeLimit = timeLimit
             let code = runner.execute()
             if code != 0 { throw ExitCode(code) }
         }

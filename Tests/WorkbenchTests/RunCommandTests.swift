@@ -283,6 +283,27 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("--threads takes 1…"), "\(bad.stderr)")
     }
 
+    /// --memory bounds the whole run (an allocation past it is a Lua error, not a crash);
+    /// --time-limit stops it as SIGTERM does.
+    @Test func memoryAndTimeLimits() throws {
+        let cli = try CLI()
+        let big = try cli.write("big.lua", "local keep = {}\nfor i = 1, 100 do keep[i] = lab.tensor.zeros(1024, 1024, 64) end\n")
+        var r = try cli.run(["run", big, "--out", "big", "--memory", "1"])
+        #expect(r.status == 1 && r.stderr.hasPrefix("big.lua:2: not enough memory for a 1024×1024×64 float32 tensor (256 MiB)"), "\(r.stderr)")
+        #expect(try cli.json(cli.directory.appendingPathComponent("big/run.json").path)["memory_limit_bytes"] as? Int == 1 << 30)
+        let spin = try cli.write("spin.lua", "while true do end\n")
+        let started = Date()
+        r = try cli.run(["run", spin, "--out", "spin", "--time-limit", "1"])
+        #expect(r.status == 143 && r.stderr.contains("the run's time limit (1 s) has passed: stopping it"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        let record = try cli.json(cli.directory.appendingPathComponent("spin/run.json").path)
+        #expect(record["status"] as? String == "interrupted" && record["time_limit_s"] as? Double == 1)
+        for (option, value, message) in [("--memory", "0.1", "--memory takes GiB from 0.25, got 0.1"), ("--time-limit", "0", "--time-limit takes seconds > 0, got 0.0")] {
+            r = try cli.run(["run", spin, "--out", "bad", option, value])
+            #expect(r.status == 2 && r.stderr.contains(message), "\(r.stderr)")
+        }
+    }
+
     @Test func versionAndHelp() throws {
         let cli = try CLI()
         let v = try cli.run(["--version"])

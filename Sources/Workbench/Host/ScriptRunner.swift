@@ -35,6 +35,11 @@ public struct ScriptRunner {
         case sandboxed   // --sandbox
     }
     public var trust = Trust.automatic
+    /// --memory: the process's address space, in bytes (nil: none, or 3/4 of the machine's for a
+    /// sandboxed run). Past it an allocation fails as a Lua error ("not enough memory for …").
+    public var memoryBytes: Int?
+    /// --time-limit, in seconds of wall clock: then the run is stopped as SIGTERM stops it.
+    public var timeLimit: Double?
 
     public init(script: String) { self.script = script }
 
@@ -180,6 +185,7 @@ public struct ScriptRunner {
                 try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder] + given, reason: reason))
             }
             try dir.updateRecord(["sandboxed": session.sandbox.map { .string($0.reason) } ?? false])
+            try limitResources(of: dir, sandboxed: session.sandbox != nil)
             if resume != nil {
                 session.resuming = true
                 session.resumedParameters = try dir.recordedParameters()
@@ -214,6 +220,33 @@ public struct ScriptRunner {
         }
         return (0, "ok", nil)
     }
+}
+
+extension ScriptRunner {
+    /// The run's memory and time limits, recorded in run.json.
+    func limitResources(of dir: RunDirectory, sandboxed: Bool) throws {
+        let memory = memoryBytes ?? (sandboxed ? Int(ProcessInfo.processInfo.physicalMemory / 4 * 3) : nil)
+        if let memory {
+            var limit = rlimit(rlim_cur: rlim_t(memory), rlim_max: rlim_t(memory))
+            guard setrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0 else {
+                throw RunDirectoryError("cannot limit the run's memory to \(memory) bytes: \(String(cString: strerror(errno)))")
+            }
+        }
+        if let timeLimit {
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + timeLimit)
+            timer.setEventHandler {
+                Console.error(String(format: "spectral-lab: the run's time limit (%g s) has passed: stopping it", timeLimit))
+                kill(getpid(), SIGTERM)
+            }
+            timer.resume()
+            ScriptRunner.timers.append(timer)
+        }
+        try dir.updateRecord(["memory_limit_bytes": memory.map { .integer($0) } ?? .nil, "time_limit_s": timeLimit.map { .number($0) } ?? .nil])
+    }
+
+    /// Kept alive for the process's life (a released timer source never fires).
+    nonisolated(unsafe) static var timers: [DispatchSourceTimer] = []
 }
 
 /// A script's path as messages show it: relative to the working directory when inside it, with "~"
