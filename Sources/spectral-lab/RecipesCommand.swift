@@ -35,7 +35,7 @@ extension SpectralLab.Recipes {
                     print(pad + r.parameters.map { "\($0.name)=\(display($0.value))" }.joined(separator: " "))
                 }
                 if let p = r.problem { print(pad + "problem: \(p)") }
-                if let s = r.shadowedBy { print(pad + "hidden by \(s)") }
+                if let s = r.sameName { print(pad + "problem: \(s) has this name too: run either by its path") }
                 print(pad + r.path)
             }
             print("\nSearch path (first match wins):")
@@ -58,8 +58,8 @@ extension SpectralLab.Recipes {
         private func recipe() throws -> RecipeInfo {
             let catalog = RecipeCatalog(searchPath: .standard())
             let recipes = catalog.recipes()
-            guard let r = catalog.find(name, in: recipes) else {
-                let known = recipes.filter { $0.shadowedBy == nil }.map(\.name)
+            guard let r = try catalog.find(name, in: recipes) else {
+                let known = Set(recipes.map(\.name)).sorted()
                 throw ValidationError("no recipe named '\(name)' (recipes: \(known.joined(separator: ", ")))")
             }
             return r

@@ -137,10 +137,13 @@ extension SpectralLab {
                 }
                 return Resolved(path: script, builtin: nil)
             }
+            if let builtin = RecipeCatalog.builtin(path: script) { return Resolved(path: script, builtin: builtin) }
             let catalog = RecipeCatalog(searchPath: .standard())
             let recipes = catalog.recipes()
-            if !script.contains("/"), let recipe = catalog.find(script, in: recipes) { return Resolved(path: recipe.path, builtin: recipe.builtin) }
-            let known = recipes.filter { $0.shadowedBy == nil }.map(\.name)
+            let found: RecipeInfo?
+            do { found = try catalog.find(script, in: recipes) } catch { throw ValidationError("\(error)") }
+            if !script.contains("/"), let recipe = found { return Resolved(path: recipe.path, builtin: recipe.builtin) }
+            let known = Set(recipes.map(\.name)).sorted()
             throw ValidationError("cannot open '\(script)': no such file"
                 + (script.contains("/") ? "" : ", and no recipe of that name (recipes: \(known.joined(separator: ", ")))"))
         }

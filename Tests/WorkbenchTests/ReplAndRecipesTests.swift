@@ -109,8 +109,8 @@ import Testing
         #expect(r.stdout.contains("a=1 b=2.5"))
         #expect(r.stdout.contains("problem: mine/broken.lua:1: broken on purpose"))
         #expect(r.stdout.contains("problem: instruction budget exhausted"))
-        // The project's hello is listed, hidden by the user's own.
-        #expect(r.stdout.contains("hidden by \(cli.directory.path)/mine/hello.lua"))
+        // The built-in hello is listed, and so is the clash with the user's own.
+        #expect(r.stdout.contains("problem: \(cli.directory.path)/mine/hello.lua has this name too: run either by its path"), "\(r.stdout)")
         #expect(r.stdout.contains("Greets, logs a decaying toy loss"))
     }
 
@@ -125,8 +125,11 @@ import Testing
         let run = try cli.run(["run", "adder", "--set", "a=4"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "sum\t6.5\n")
+        // Two recipes named hello: an error that names both; each runs by its path.
         let hello = try cli.run(["run", "hello"])
-        #expect(hello.stdout == "mine\n")
+        #expect(hello.status == 2 && hello.stderr.contains("2 recipes are named 'hello': \(cli.directory.path)/mine/hello.lua, builtin:hello.lua; run one by its path"), "\(hello.stderr)")
+        #expect(try cli.run(["run", "mine/hello.lua"]).stdout == "mine\n")
+        #expect(try cli.run(["run", "builtin:hello.lua", "--set", "steps=1"]).stdout.hasPrefix("hello from spectral-lab"))
         let missing = try cli.run(["recipes", "show", "nope"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no recipe named 'nope'"))
@@ -257,6 +260,45 @@ import Testing
         r = try cli.run(["run", mine, "--out", "m2", "--sandbox"])
         #expect(r.status == 1 && r.stderr.contains("io.open cannot write") && r.stderr.contains("because --sandbox was given"), "\(r.stderr)")
         #expect(try cli.json(cli.directory.appendingPathComponent("m2/run.json").path)["sandboxed"] as? String == "--sandbox was given")
+    }
+
+    /// A plugin from a git repository: installed with its commit recorded, listed, its recipe runs
+    /// (sandboxed, requiring the plugin's modules as toy.module), a second install is refused,
+    /// remove deletes it; a bad manifest is refused with the reason.
+    @Test func aPluginInstalledFromGitRunsItsRecipeWithItsModules() throws {
+        let cli = try CLI()
+        let repo = cli.directory.appendingPathComponent("colleague/toy")
+        try FileManager.default.createDirectory(at: repo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLI.projectRoot.appendingPathComponent("plugins/toy"), to: repo)
+        func git(_ args: [String], in dir: URL) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            p.arguments = ["-C", dir.path, "-c", "user.email=t@t", "-c", "user.name=t"] + args
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+        }
+        for args in [["init", "-q"], ["add", "."], ["commit", "-qm", "toy"]] { try git(args, in: repo) }
+        var r = try cli.run(["plugins", "install", repo.path])
+        #expect(r.status == 0 && r.stdout.hasPrefix("installed toy 1.0.0 in \(cli.directory.path)/.spectral-lab/plugins/toy (commit "), "\(r.stdout)\(r.stderr)")
+        let record = try cli.json(cli.directory.appendingPathComponent(".spectral-lab/plugins/toy/.spectral-lab-install.json").path)
+        #expect((record["commit"] as? String)?.count == 40 && record["source"] as? String == Sandbox.resolve(repo.path))
+        r = try cli.run(["plugins"])
+        #expect(r.stdout.contains("toy 1.0.0  A noisy-sine regression task"), "\(r.stdout)")
+        r = try cli.run(["recipes"])
+        #expect(r.stdout.contains("toy_sine") && r.stdout.contains(".spectral-lab/plugins/toy/sine.lua"), "\(r.stdout)")
+        r = try cli.run(["run", "toy_sine", "--out", "sine", "--set", "steps=4", "--set", "T=5", "--set", "hidden=4"])
+        #expect(r.status == 0 && r.stdout.contains("result: task=sine(T=5, noise=0.1) cell=spectral"), "\(r.stderr)")
+        #expect((try cli.json(cli.directory.appendingPathComponent("sine/run.json").path)["sandboxed"] as? String)?.contains("recipe search path") == true)
+        r = try cli.run(["plugins", "install", repo.path])
+        #expect(r.status == 2 && r.stderr.contains("a plugin named 'toy' is installed already"), "\(r.stderr)")
+        r = try cli.run(["plugins", "remove", "toy"])
+        #expect(r.status == 0 && !FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent(".spectral-lab/plugins/toy").path))
+        #expect(!(try cli.run(["recipes"])).stdout.contains("toy_sine"))
+        try cli.write("bad/plugin.lua", "return { name = 'bad', version = '1', description = 'x', lab = '99.0', recipes = {} }\n")
+        r = try cli.run(["plugins", "install", cli.directory.appendingPathComponent("bad").path])
+        #expect(r.status == 2 && r.stderr.contains("needs spectral-lab 99.0 or newer"), "\(r.stderr)")
+        #expect(try cli.run(["plugins", "remove", "nope"]).status == 2)
     }
 
     @Test func recipesAreVisibleFromLua() throws {

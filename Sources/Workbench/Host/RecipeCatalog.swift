@@ -46,12 +46,15 @@ public struct RecipeInfo {
     public var parameters: [(name: String, value: LuaValue, help: String?, allowed: String?)]
     /// Why the recipe could not be read (it is still listed, with this).
     public var problem: String?
-    /// The recipe of the same name found earlier on the path, which hides this one.
-    public var shadowedBy: String?
+    /// Another recipe of the same name, found earlier on the path: `run NAME` is then an error
+    /// naming both (each runs by its path).
+    public var sameName: String?
     /// A Lua module beside the recipes (it declares nothing and returns a value): not listed.
     var isModule = false
     /// A recipe built into the binary: its file name (`path` reads `builtin:NAME`).
     public internal(set) var builtin: String?
+    /// For a plugin's plugin.lua: the table it returned (Plugin.swift reads it).
+    var manifest: LuaValue = .nil
 
     static let builtinPrefix = "builtin:"
 
@@ -83,6 +86,7 @@ public struct RecipeInfo {
         }))
         if let problem { t["problem"] = .string(problem) }
         if isModule { t["module"] = true }
+        if !manifest.isNil { t["manifest"] = manifest }
         return .table(t)
     }
 
@@ -90,7 +94,7 @@ public struct RecipeInfo {
     init(reading output: String, of path: String, exit process: Process) {
         self.init(path: path)
         guard process.terminationReason == .exit, process.terminationStatus == 0,
-              let t = try? JSON.table(contentsOf: output), let name = t["name"].string, !name.isEmpty else {
+              let t = try? JSON.table(contentsOf: output), let name = t["name"].string, !name.isEmpty || !t["manifest"].isNil else {
             problem = process.terminationReason == .uncaughtSignal
                 ? "describing it ended with signal \(process.terminationStatus)"
                 : "describing it gave no declaration (exit \(process.terminationStatus))"
@@ -100,6 +104,7 @@ public struct RecipeInfo {
         description = t["description"].string ?? ""
         problem = t["problem"].string
         isModule = t["module"].bool == true
+        manifest = t["manifest"]
         parameters = (t["parameters"].table?.array ?? []).compactMap { v in
             guard let p = v.table, let n = p["name"].string else { return nil }
             return (n, p["default"], p["help"].string, p["allowed"].string)
@@ -118,7 +123,7 @@ public struct RecipeInfo {
                            "description": .string(description), "params": .table(params)]
         if builtin != nil { t["builtin"] = true }
         if let problem { t["problem"] = .string(problem) }
-        if let shadowedBy { t["shadowed_by"] = .string(shadowedBy) }
+        if let sameName { t["same_name"] = .string(sameName) }
         return .table(t)
     }
 }
@@ -138,27 +143,45 @@ public struct RecipeCatalog {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// The file name of the built-in recipe a path names (`builtin:adding.lua`), if it is one.
+    public static func builtin(path: String) -> String? {
+        guard path.hasPrefix(RecipeInfo.builtinPrefix) else { return nil }
+        let name = String(path.dropFirst(RecipeInfo.builtinPrefix.count))
+        return EmbeddedLua.recipes[name] == nil ? nil : name
+    }
+
     /// How long one recipe may take to be described, wall clock, before it is stopped and listed
     /// with that problem.
     public static let describeSeconds = 1.0
 
-    /// Every recipe on the path, in path order, then by name.
+    /// Every recipe on the path, in path order, then by name: each directory's .lua files, then
+    /// the recipes its plugins' manifests name; the built-in ones last.
     public func recipes() -> [RecipeInfo] {
+        let plugins = self.plugins().filter { $0.problem == nil }
         let paths = searchPath.directories.flatMap { dir in
             ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".lua") }.sorted().map { "\(dir)/\($0)" }
+                + plugins.filter { URL(fileURLWithPath: $0.folder).deletingLastPathComponent().path == dir }.flatMap(\.recipePaths)
         } + (searchPath.builtins ? EmbeddedLua.recipes.keys.sorted().map { RecipeInfo.builtinPrefix + $0 } : [])
         var found: [String: String] = [:]   // name → path of the one in force
         return describe(paths).filter { !$0.isModule }.map { info in
             var info = info
-            if let first = found[info.name] { info.shadowedBy = first } else { found[info.name] = info.path }
+            if let first = found[info.name] { info.sameName = first } else { found[info.name] = info.path }
             return info
         }
     }
 
-    /// The recipe in force for a name (a file name without .lua, or the name it declares).
-    public func find(_ name: String, in recipes: [RecipeInfo]? = nil) -> RecipeInfo? {
+    /// The recipe of a name (the name it declares, or its file name without .lua). Two recipes of
+    /// one name are an error that lists both: run one by its path.
+    public func find(_ name: String, in recipes: [RecipeInfo]? = nil) throws -> RecipeInfo? {
         let wanted = name.hasSuffix(".lua") ? String(name.dropLast(4)) : name
-        return (recipes ?? self.recipes()).first { $0.shadowedBy == nil && ($0.name == wanted || fileStem($0.path) == wanted) }
+        let all = recipes ?? self.recipes()
+        let named = all.filter { $0.name == wanted }
+        let matches = named.isEmpty ? all.filter { fileStem($0.path) == wanted } : named
+        guard matches.count <= 1 else {
+            throw RecipeError("\(matches.count) recipes are named '\(wanted)': \(matches.map(\.path).joined(separator: ", ")); "
+                + "run one by its path (spectral-lab run \(matches[0].path)), or rename one")
+        }
+        return matches.first
     }
 
     private func fileStem(_ path: String) -> String {
@@ -238,6 +261,11 @@ public struct RecipeCatalog {
                 let modules = session.searchPath.modulePath(scriptFolder: folder)
                 returned = try LuaState.call(sandbox, [.ref(chunk), .string(modules)], on: state.L).first ?? .nil
             } catch { outcome = error }
+            if URL(fileURLWithPath: path).lastPathComponent == Plugin.manifestName {
+                info.manifest = returned   // a plugin's manifest: what it returns is the point
+                if let outcome { info.problem = firstLine(of: "\(outcome)") }
+                return info
+            }
             if let n = session.recipeName { info.name = n }
             info.description = session.recipeDescription ?? ""
             if let p = session.parameters {
@@ -261,4 +289,9 @@ public struct RecipeCatalog {
     static func firstLine(of s: String) -> String {
         String(s.split(separator: "\n", maxSplits: 1).first ?? "")
     }
+}
+
+public struct RecipeError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
 }

@@ -180,9 +180,12 @@ public struct ScriptRunner {
             try session.keepSources(in: dir, script: file, resuming: resume != nil)
             if let reason = try sandboxReason(resumed: resume) {
                 // It reads its own folder, and what the user named on the command line.
+                // A plugin's recipe also reads the data its manifest declares.
                 let given = overrides.map(\.text).filter { FileManager.default.fileExists(atPath: $0) }
-                let folder = URL(fileURLWithPath: dir.recorded("script_path").string ?? file).deletingLastPathComponent().path
-                try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder] + given, reason: reason))
+                let original = dir.recorded("script_path").string ?? file
+                let folder = URL(fileURLWithPath: original).deletingLastPathComponent().path
+                let data = RecipeCatalog(searchPath: searchPath).plugin(holding: original)?.data ?? []
+                try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder] + given + data, reason: reason))
             }
             try dir.updateRecord(["sandboxed": session.sandbox.map { .string($0.reason) } ?? false])
             try limitResources(of: dir, sandboxed: session.sandbox != nil)
