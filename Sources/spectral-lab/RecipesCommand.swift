@@ -49,7 +49,7 @@ extension SpectralLab.Recipes {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one recipe: what it does, its parameters, its source.")
 
-        @Argument(help: "The recipe's name.")
+        @Argument(help: "The recipe's name.", completion: .custom { _, _, prefix in recipeNames(prefix) })
         var name: String
 
         @Flag(help: "Also print the recipe's source.")

@@ -21,7 +21,8 @@ extension SpectralLab {
                 """
         )
 
-        @Argument(help: "A Lua file, or the name of a recipe (optional with --resume: the run's own script).")
+        @Argument(help: "A Lua file, or the name of a recipe (optional with --resume: the run's own script).",
+                  completion: .custom { _, _, prefix in recipeNames(prefix) })
         var script: String?
 
         @Option(help: ArgumentHelp("Continue the run in this directory from its newest checkpoint, with its script, seed and parameters (--set steps=, epochs= or minutes= extends it).", valueName: "run-dir"))
@@ -148,4 +149,12 @@ extension SpectralLab {
                 + (script.contains("/") ? "" : ", and no recipe of that name (recipes: \(known.joined(separator: ", ")))"))
         }
     }
+}
+
+/// Shell completion of a recipe name: the declared names (read without running any recipe's code
+/// with power), then the .lua files here.
+@Sendable func recipeNames(_ prefix: String) -> [String] {
+    let names = Set(RecipeCatalog(searchPath: .standard()).recipes().map(\.name)).sorted()
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: ".")) ?? []).filter { $0.hasSuffix(".lua") }.sorted()
+    return (names + files).filter { $0.hasPrefix(prefix) }
 }

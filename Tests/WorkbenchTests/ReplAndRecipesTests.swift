@@ -156,13 +156,15 @@ import Testing
         try cli.write("shared/uses.lua", "lab.recipe { name = 'uses', description = 'requires a helper' }\nlocal h = require 'helper'\nlocal p = lab.params { a = h.default }\nprint('a', p.a)\n")
         cli.environment["SPECTRAL_LAB_PATH"] = cli.directory.appendingPathComponent("shared").path
         let home = cli.directory.path
-        for args in [["recipes"], ["recipes", "show", "uses"], ["run", "hello"], ["run", "helo"]] {
+        let completion = ["---completion", "run", "--", "positional@0", "2", "0", "spectral-lab", "run", ""]   // what bash's completion runs
+        for args in [["recipes"], ["recipes", "show", "uses"], ["run", "hello"], ["run", "helo"], completion] {
             let started = Date()
             let r = try cli.run(args)
             #expect(Date().timeIntervalSince(started) < 10, "\(args) took \(Date().timeIntervalSince(started)) s")
             #expect(!FileManager.default.fileExists(atPath: marker) && !FileManager.default.fileExists(atPath: "\(home)/pwned"), "\(args)")
             #expect(r.status == (args == ["run", "helo"] ? 2 : 0), "\(args): \(r.stderr)")
         }
+        #expect(try cli.run(completion).stdout.split(separator: "\n").contains("uses"))
         let list = try cli.run(["recipes"]).stdout
         let withheld = " is not available while a recipe is described"
         for (name, problem) in [("writer", "io" + withheld), ("shell", "os" + withheld), ("native", "package" + withheld),
