@@ -223,6 +223,7 @@ import Testing
             if p.what == "save" then lab.save("\(marker)", { x = lab.tensor.zeros(2) }) end
             if p.what == "native" then package.loadlib("/usr/lib/x86_64-linux-gnu/liblua5.4.so.0", "luaopen_os") end
             if p.what == "given" then print(io.open(p.path):read("a")) end
+            if p.what == "dotdot" then io.open("\(cli.directory.path)/shared/l/../../secret.txt") end
             if p.what == "allowed" then
               local f = io.open(lab.run_dir("note.txt"), "w"); f:write("fine"); f:close()
               lab.save(lab.run_dir("t.safetensors"), { x = lab.tensor.zeros(2) })
@@ -230,6 +231,11 @@ import Testing
             end
             """)
         try cli.write("given.txt", "mine")
+        // A link in the recipe's own folder, and `..` after it: the kernel's path, not the text's.
+        try cli.write("deep/d/x", "")
+        try cli.write("secret.txt", "secret")
+        try FileManager.default.createSymbolicLink(atPath: cli.directory.appendingPathComponent("shared/l").path,
+                                                   withDestinationPath: cli.directory.appendingPathComponent("deep/d").path)
         cli.environment["SPECTRAL_LAB_PATH"] = cli.directory.appendingPathComponent("shared").path
         let why = "It runs sandboxed because it comes from the recipe search path (\(Sandbox.resolve(cli.directory.path))/shared); "
             + "to let it, run with --trust, or trust its folder in ~/.spectral-lab/config (a line: trust /path/to/folder)"
@@ -237,7 +243,8 @@ import Testing
                                       ("home", 4, "io.open cannot write \(Sandbox.resolve(cli.directory.path))/x: a sandboxed run writes only in its run directory"),
                                       ("read", 5, "io.open cannot read /etc/passwd: a sandboxed run reads only its run directory, its own folder, the Debian data sets and paths given with --set."),
                                       ("save", 6, "lab.save cannot write \(Sandbox.resolve(marker))"),
-                                      ("native", 7, "package.loadlib is not allowed in the sandbox.")] {
+                                      ("native", 7, "package.loadlib is not allowed in the sandbox."),
+                                      ("dotdot", 9, "io.open cannot read \(Sandbox.resolve(cli.directory.path))/secret.txt")] {
             let r = try cli.run(["run", "evil", "--set", "what=\(what)"])
             #expect(r.status == 1 && r.stderr.hasPrefix("shared/evil.lua:\(line): \(message)") && r.stderr.contains(why), "\(what): \(r.stderr)")
         }

@@ -22,13 +22,19 @@ struct Sandbox {
         self.reason = reason
     }
 
-    /// An absolute path with symbolic links resolved, of the file or, for one not made yet, of
-    /// its folder (so that a link cannot lead a write outside).
+    /// The path the system would open: absolute, with symbolic links and `..` resolved as the
+    /// kernel resolves them (realpath, never by editing the text: `link/../x` is the parent of the
+    /// link's target), of the file or, for one not made yet, of its folder plus its name.
     static func resolve(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
-        if FileManager.default.fileExists(atPath: url.path) { return url.resolvingSymlinksInPath().path }
-        let parent = url.deletingLastPathComponent()
-        return parent.path == url.path ? url.path : resolve(parent.path) + "/" + url.lastPathComponent
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if let real = realpath(absolute, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        var parts = absolute.split(separator: "/").map(String.init)
+        // Not there: nothing can be opened through a missing folder, nor made named . or ..
+        guard let name = parts.popLast(), name != ".", name != ".." else { return absolute }
+        return (parts.isEmpty ? "" : resolve("/" + parts.joined(separator: "/"))) + "/" + name
     }
 
     private static func isInside(_ path: String, _ root: String) -> Bool {
