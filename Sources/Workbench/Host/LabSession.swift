@@ -45,6 +45,10 @@ public final class LabSession {
     var claimedCheckpoints: [String] = []
     /// What a sandboxed run may touch (nil: the run is trusted).
     var sandbox: Sandbox?
+    /// The run's TensorBoard event file (tb/), made at the first metrics line, and how many
+    /// metrics lines it has had (the step of a line that gives none).
+    var tensorBoard: EventWriter?
+    var metricsLines = 0
 
     private var lazyRunDirectory: RunDirectory?
     /// The Lua functions that render values (lab.inspect, and the REPL's printing).

@@ -36,15 +36,19 @@ extension LabSession {
             throw RunDirectoryError("nothing to resume in '\(dir.path)': it has no complete checkpoint")
         }
         try dir.truncateLogs(to: point.logs)
+        try rewriteTensorBoard(of: dir)
         replay = LogReplay(target: dir.lineCounts())
         try dir.updateRecord(["resumed_from": .string(point.name), "resumed_from_step": .integer(point.step)])
     }
 
-    /// Appends a line to one of the run's logs, unless the resumed run is replaying lines the log holds.
-    func appendLog(_ line: String, to log: String) throws {
+    /// Appends a line to one of the run's logs, unless the resumed run is replaying lines the log
+    /// holds; true when it was written.
+    @discardableResult
+    func appendLog(_ line: String, to log: String) throws -> Bool {
         let dir = try runDirectory()
-        if replay?.take(log) == false { return }
+        if replay?.take(log) == false { return false }
         try dir.appendLine(line, to: log)
+        return true
     }
 
     /// After lab.train restored a checkpoint that recorded the logs' sizes then.

@@ -36,9 +36,9 @@ enum LabModule {
             return []
         }
 
-        lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl and prints it compactly") { [unowned session] args in
+        lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl (and its numbers to the TensorBoard events in tb/) and prints it compactly") { [unowned session] args in
             let t = try record(args, 1)
-            try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl")
+            if try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl") { try session.logScalars(t) }
             print(compactLine(t))
             return []
         }
