@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Workbench
 
 /// The TensorBoard event files a run writes (tb/), read back with TensorBoard's own reader
 /// (scripts/reference/tb_scalars.py in the venv scripts/test makes; SPECTRAL_LAB_PYTHON names it).
@@ -38,6 +39,13 @@ import Testing
             }
         }
         return all
+    }
+
+    /// The standard check value of CRC-32C (RFC 3720's "123456789"), and TensorFlow's mask of it.
+    @Test func crc32cOfTheCheckString() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        let c: UInt32 = 0xE306_9283
+        #expect(CRC32C.masked(Array("123456789".utf8)) == ((c >> 15) | (c << 17)) &+ 0xA282_EAD8)
     }
 
     @Test func everyLoggedNumberIsAScalarAtItsStepTaggedByCell() throws {
