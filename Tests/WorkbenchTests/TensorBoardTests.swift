@@ -12,6 +12,17 @@ import Testing
 
     /// {tag: [(step, value)]} as EventAccumulator reads the run's tb/ folder.
     static func scalars(_ run: URL) throws -> [String: [[Double]]] {
+        try read(run).filter { !$0.key.hasPrefix("text:") }.mapValues { $0.map { [($0[0] as? NSNumber)?.doubleValue ?? .nan,
+            // Values are float32s: Float(...) undoes the last-digit slips of JSONSerialization's reading.
+            Double(Float(($0[1] as? NSNumber)?.doubleValue ?? .nan))] } }
+    }
+
+    /// {tag: markdown} of the text summaries (the first of each tag).
+    static func texts(_ run: URL) throws -> [String: String] {
+        try read(run).filter { $0.key.hasPrefix("text:") }.reduce(into: [:]) { $0[String($1.key.dropFirst(5))] = $1.value.first?[1] as? String }
+    }
+
+    private static func read(_ run: URL) throws -> [String: [[Any]]] {
         #expect(FileManager.default.isExecutableFile(atPath: python), "no \(python): run scripts/test, which makes the venv with tensorboard")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
@@ -22,9 +33,7 @@ import Testing
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
-        let json = try JSONSerialization.jsonObject(with: data) as? [String: [[Any]]] ?? [:]
-        // Values are float32s: Float(...) undoes the last-digit slips of JSONSerialization's reading.
-        return json.mapValues { $0.map { [($0[0] as? NSNumber)?.doubleValue ?? .nan, Double(Float(($0[1] as? NSNumber)?.doubleValue ?? .nan))] } }
+        return try JSONSerialization.jsonObject(with: data) as? [String: [[Any]]] ?? [:]
     }
 
     /// What metrics.jsonl says TensorBoard should hold: every number of every line, at its step,
@@ -59,6 +68,10 @@ import Testing
         for tag in Set(read.keys).union(expected.keys) where read[tag] != expected[tag] {
             Issue.record("\(tag): TensorBoard has \(read[tag] ?? []), metrics.jsonl \(expected[tag] ?? [])")
         }
+        // What ran, as text: the parameters as a table, the run record.
+        let texts = try Self.texts(cli.directory.appendingPathComponent("a"))
+        #expect(texts["params"]?.contains("| steps | `40` |") == true && texts["params"]?.contains("| cells | `[\"spectral\",\"gru\"]` |") == true, "\(texts)")
+        #expect(texts["run"]?.contains("\"status\": \"running\"") == true && texts["run"]?.hasPrefix("```") == true, "\(texts)")
     }
 
     /// A crashed run resumed: TensorBoard holds what the uninterrupted run's does (the points

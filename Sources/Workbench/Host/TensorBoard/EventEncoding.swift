@@ -1,7 +1,7 @@
 import Foundation
 
 /// The few messages of tensorflow/core/util/event.proto and framework/summary.proto that scalar
-/// logging needs, written in protobuf's wire format by hand: Event { double wall_time = 1;
+/// and text logging need, written in protobuf's wire format by hand: Event { double wall_time = 1;
 /// int64 step = 2; string file_version = 3; Summary summary = 5; } and Summary { repeated Value
 /// value = 1; } with Value { string tag = 1; float simple_value = 2; }. Hand-written rather than
 /// generated with swift-protobuf: four fields of three messages do not earn a dependency, its
@@ -22,6 +22,17 @@ enum EventEncoding {
             out += lengthDelimited(5, summary)
         }
         return out
+    }
+
+    /// An Event holding one text summary (TensorBoard's Text tab, Markdown): Summary.Value { tag = 1;
+    /// metadata = 9 { plugin_data = 1 { plugin_name = 1: "text" } }; tensor = 8 { dtype = 1:
+    /// DT_STRING (7); tensor_shape = 2 {}; string_val = 8 } }.
+    static func text(wallTime: Double, step: Int, tag: String, markdown: String) -> [UInt8] {
+        let metadata = lengthDelimited(1, lengthDelimited(1, Array("text".utf8)))
+        let tensor = key(1, wire: 0) + varint(7) + lengthDelimited(2, []) + lengthDelimited(8, Array(markdown.utf8))
+        let value = lengthDelimited(1, Array(tag.utf8)) + lengthDelimited(9, metadata) + lengthDelimited(8, tensor)
+        return key(1, wire: 1) + littleEndian(wallTime.bitPattern) + key(2, wire: 0) + varint(UInt64(bitPattern: Int64(step)))
+            + lengthDelimited(5, lengthDelimited(1, value))
     }
 
     private static func key(_ field: UInt64, wire: UInt64) -> [UInt8] { varint(field << 3 | wire) }

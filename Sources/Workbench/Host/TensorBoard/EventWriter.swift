@@ -30,6 +30,10 @@ final class EventWriter {
         try write(EventEncoding.event(wallTime: wallTime, step: step, scalars: values))
     }
 
+    func text(_ tag: String, markdown: String, step: Int = 0) throws {
+        try write(EventEncoding.text(wallTime: Date().timeIntervalSince1970, step: step, tag: tag, markdown: markdown))
+    }
+
     private func write(_ event: [UInt8]) throws {
         let length = EventEncoding.littleEndian(UInt64(event.count))
         var frame = length + EventEncoding.littleEndian(CRC32C.masked(length))
@@ -49,7 +53,18 @@ extension LabSession {
             return (prefix + f.name, Float(d))
         }
         metricsLines += 1
-        if tensorBoard == nil { tensorBoard = try EventWriter(folder: dir.file("tb")) }
+        if tensorBoard == nil {
+            let writer = try EventWriter(folder: dir.file("tb"))
+            // What ran, beside the curves (TensorBoard's Text tab): the parameters and the run record.
+            if let params = try dir.recordedParameters() {
+                let rows = params.namedFields.sorted { $0.name < $1.name }.map { "| \($0.name) | `\(JSON.encode($0.value))` |" }
+                try writer.text("params", markdown: (["| parameter | value |", "| --- | --- |"] + rows).joined(separator: "\n"))
+            }
+            if let record = try? String(contentsOfFile: dir.file("run.json"), encoding: .utf8) {
+                try writer.text("run", markdown: "```\n" + record + "```")
+            }
+            tensorBoard = writer
+        }
         try tensorBoard!.scalars(values, step: line["step"].int ?? metricsLines)
     }
 
