@@ -29,6 +29,14 @@ extension RunDirectory {
     }
 }
 
+extension RunDirectory {
+    /// The script as the run was first started from it (a resume runs the copy in source/, but
+    /// its folder is the original's), or nil for a built-in recipe, which has no folder.
+    func originalScript(running file: String) -> String? {
+        recorded("builtin").isNil ? recorded("script_path").string ?? file : nil
+    }
+}
+
 extension LabSession {
     /// Puts the script's folder and the search path on `require`'s path, and makes it keep what
     /// it loads in the run directory; a resumed run loads its copies
@@ -43,10 +51,7 @@ extension LabSession {
             throw LuaError.runtime("run/keep_sources.lua did not load")
         }
         let usable = resuming && !kept.contains(";") && !kept.contains("?")
-        // The script's own folder as it was first run (a resume runs the copy in source/); a
-        // built-in recipe has none.
-        let folder = dir.recorded("builtin").isNil
-            ? URL(fileURLWithPath: dir.recorded("script_path").string ?? script).deletingLastPathComponent().path : nil
+        let folder = dir.originalScript(running: script).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
         _ = try LuaState.call(install, [keep, .string(searchPath.modulePath(scriptFolder: folder)), usable ? .string(kept) : .nil], on: state.L)
     }
 }

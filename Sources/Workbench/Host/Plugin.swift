@@ -114,6 +114,6 @@ extension RecipeCatalog {
     /// The plugin whose folder holds `file`, if any.
     func plugin(holding file: String) -> Plugin? {
         let resolved = Sandbox.resolve(file)
-        return plugins().first { resolved.hasPrefix(Sandbox.resolve($0.folder) + "/") }
+        return plugins().first { Sandbox.isInside(resolved, Sandbox.resolve($0.folder)) }
     }
 }

@@ -37,7 +37,8 @@ struct Sandbox {
         return (parts.isEmpty ? "" : resolve("/" + parts.joined(separator: "/"))) + "/" + name
     }
 
-    private static func isInside(_ path: String, _ root: String) -> Bool {
+    /// Whether a resolved path is `root` or lies under it.
+    static func isInside(_ path: String, _ root: String) -> Bool {
         path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
 

@@ -52,8 +52,8 @@ public struct ScriptRunner {
             if let dir { return dir.recorded("sandboxed").string }   // as the run started
             if builtin != nil { return nil }
             let file = Sandbox.resolve(script)
-            guard let folder = searchPath.directories.map(Sandbox.resolve).first(where: { file.hasPrefix($0 + "/") }) else { return nil }
-            if try UserConfig.load().trusted.contains(where: { file.hasPrefix($0 + "/") }) { return nil }
+            guard let folder = searchPath.directories.map(Sandbox.resolve).first(where: { Sandbox.isInside(file, $0) }) else { return nil }
+            if try UserConfig.load().trusted.contains(where: { Sandbox.isInside(file, $0) }) { return nil }
             return "it comes from the recipe search path (\(folder))"
         }
     }
@@ -182,10 +182,10 @@ public struct ScriptRunner {
                 // It reads its own folder, and what the user named on the command line.
                 // A plugin's recipe also reads the data its manifest declares.
                 let given = overrides.map(\.text).filter { FileManager.default.fileExists(atPath: $0) }
-                let original = dir.recorded("script_path").string ?? file
-                let folder = URL(fileURLWithPath: original).deletingLastPathComponent().path
-                let data = RecipeCatalog(searchPath: searchPath).plugin(holding: original)?.data ?? []
-                try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder] + given + data, reason: reason))
+                let original = dir.originalScript(running: file)
+                let folder = original.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+                let data = original.flatMap { RecipeCatalog(searchPath: searchPath).plugin(holding: $0)?.data } ?? []
+                try session.enterSandbox(Sandbox(runDirectory: dir.path, readable: [folder].compactMap { $0 } + given + data, reason: reason))
             }
             try dir.updateRecord(["sandboxed": session.sandbox.map { .string($0.reason) } ?? false])
             try limitResources(of: dir, sandboxed: session.sandbox != nil)
