@@ -33,8 +33,10 @@ public struct PluginInstaller {
             guard local || source.contains("://") || source.hasPrefix("git@") || source.hasSuffix(".git") else {
                 throw Failure("'\(source)' is neither a folder nor a git repository URL")
             }
-            try git(["clone", "--quiet", "--", source, staging], in: root, what: "clone \(source)")
-            commit = try git(["rev-parse", "HEAD"], in: staging, what: "read the commit of \(source)")
+            do {
+                _ = try Git.run(["clone", "--quiet", "--", source, staging], in: root)
+                commit = try Git.run(["rev-parse", "HEAD"], in: staging)
+            } catch { throw Failure("cannot install from \(source): \(error)") }
         }
         guard fm.fileExists(atPath: "\(staging)/\(Plugin.manifestName)") else {
             throw Failure("\(source) has no \(Plugin.manifestName) (a plugin is a folder with its manifest: see docs/plugins.md)")
@@ -72,23 +74,5 @@ public struct PluginInstaller {
 
     private func isPluginName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 100 && !name.hasPrefix(".") && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
-    }
-
-    @discardableResult
-    private func git(_ arguments: [String], in folder: String, what: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-C", folder] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["GIT_TERMINAL_PROMPT": "0"]) { _, b in b }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch { throw Failure("cannot \(what): git is not installed (/usr/bin/git)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure("cannot \(what): \(String(decoding: e, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -43,21 +43,8 @@ enum RunRecord {
     /// nothing when it is in none (or git is not installed).
     static func repository(of script: String) -> [String: LuaValue] {
         let folder = URL(fileURLWithPath: script).deletingLastPathComponent().path
-        guard let commit = git(["rev-parse", "HEAD"], in: folder), let status = git(["status", "--porcelain"], in: folder) else { return [:] }
+        guard let commit = try? Git.run(["rev-parse", "HEAD"], in: folder),
+              let status = try? Git.run(["status", "--porcelain"], in: folder) else { return [:] }
         return ["git_commit": .string(commit), "git_dirty": .boolean(!status.isEmpty)]
-    }
-
-    private static func git(_ arguments: [String], in folder: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-C", folder] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
