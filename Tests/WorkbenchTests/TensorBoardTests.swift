@@ -57,6 +57,16 @@ import Testing
         #expect(CRC32C.masked(Array("123456789".utf8)) == ((c >> 15) | (c << 17)) &+ 0xA282_EAD8)
     }
 
+    /// The step is TensorBoard's x axis: one that is not an integer is an error at the line, and
+    /// nothing is logged.
+    @Test func aStepThatIsNotAnIntegerIsAnError() throws {
+        let cli = try CLI()
+        let path = try cli.write("half.lua", "lab.log { step = 1, loss = 1 }\nlab.log { step = 1.5, loss = 0.5 }\n")
+        let r = try cli.run(["run", path, "--out", "half"])
+        #expect(r.status == 1 && r.stderr.hasPrefix("half.lua:2: bad argument #1 to 'log' (step must be an integer, got 1.5)"), "\(r.stderr)")
+        #expect(try cli.jsonLines(cli.directory.appendingPathComponent("half/metrics.jsonl").path).count == 1)
+    }
+
     @Test func everyLoggedNumberIsAScalarAtItsStepTaggedByCell() throws {
         let cli = try CLI()
         let path = try cli.write("cells.lua", ExperimentResumeTests.script)

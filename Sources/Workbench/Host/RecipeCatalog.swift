@@ -94,14 +94,15 @@ public struct RecipeInfo {
     init(reading output: String, of path: String, exit process: Process) {
         self.init(path: path)
         guard process.terminationReason == .exit, process.terminationStatus == 0,
-              let t = try? JSON.table(contentsOf: output), let name = t["name"].string, !name.isEmpty || !t["manifest"].isNil else {
+              let t = try? JSON.table(contentsOf: output), let name = t["name"].string, let description = t["description"].string,
+              !name.isEmpty || !t["manifest"].isNil else {
             problem = process.terminationReason == .uncaughtSignal
                 ? "describing it ended with signal \(process.terminationStatus)"
                 : "describing it gave no declaration (exit \(process.terminationStatus))"
             return
         }
         self.name = name
-        description = t["description"].string ?? ""
+        self.description = description
         problem = t["problem"].string
         isModule = t["module"].bool == true
         manifest = t["manifest"]

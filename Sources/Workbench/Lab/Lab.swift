@@ -38,7 +38,8 @@ enum LabModule {
 
         lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl (and its numbers to the TensorBoard events in tb/) and prints it compactly") { [unowned session] args in
             let t = try record(args, 1)
-            if try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl") { try session.logScalars(t) }
+            let step = try LabSession.step(of: t)   // checked before the line is written
+            if try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl") { try session.logScalars(t, step: step) }
             print(compactLine(t))
             return []
         }

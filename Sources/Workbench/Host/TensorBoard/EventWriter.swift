@@ -45,7 +45,16 @@ final class EventWriter {
 extension LabSession {
     /// The numbers of a metrics line as TensorBoard scalars at its step, tagged `cell/name` when
     /// the line says which cell trained (lab.experiment's), else `name`.
-    func logScalars(_ line: LuaTable) throws {
+    /// A metrics line's step, TensorBoard's x axis: an integer when the line gives one (nil when not).
+    static func step(of line: LuaTable) throws -> Int? {
+        if line["step"].isNil { return nil }
+        guard let step = line["step"].int else {
+            throw LuaError.argument(index: 1, message: "step must be an integer, got \(LuaOptions.show(line["step"]))")
+        }
+        return step
+    }
+
+    func logScalars(_ line: LuaTable, step: Int?) throws {
         guard let dir = existingRunDirectory else { return }
         let prefix = line["cell"].string.map { $0 + "/" } ?? ""
         let values: [(tag: String, value: Float)] = line.namedFields.sorted { $0.name < $1.name }.compactMap { f in
@@ -65,7 +74,7 @@ extension LabSession {
             }
             tensorBoard = writer
         }
-        try tensorBoard!.scalars(values, step: line["step"].int ?? metricsLines)
+        try tensorBoard!.scalars(values, step: step ?? metricsLines)
     }
 
     /// On resume: the event files are written again from metrics.jsonl as cut back to the
@@ -74,7 +83,7 @@ extension LabSession {
         try? FileManager.default.removeItem(atPath: dir.file("tb"))
         let text = (try? String(contentsOfFile: dir.file("metrics.jsonl"), encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
-            if case .table(let t) = try JSONReader.parse(String(line)) { try logScalars(t) }
+            if case .table(let t) = try JSONReader.parse(String(line)) { try logScalars(t, step: LabSession.step(of: t)) }
         }
     }
 }
