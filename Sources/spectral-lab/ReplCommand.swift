@@ -30,6 +30,7 @@ extension SpectralLab {
         }
 
         func run() throws {
+            StatusLine.attachIfTerminal()   // lab.train's progress line
             let session = try LabSession(mode: .interactive(runsBase: "runs"), seed: seed, searchPath: .standard())
             let repl = Workbench.Repl(session: session, interactive: isatty(0) != 0 && isatty(1) != 0)
             if let script, !FileManager.default.fileExists(atPath: script) {

@@ -34,9 +34,14 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
                 #expect(row[key] is Double || row[key] is Int, "\(key) in \(row)")
             }
         }
-        // Every metrics line says which cell it belongs to.
+        // Every metrics line says which cell it belongs to: the diagnostics before the first step
+        // (step 0), then a line every 20 steps, the last with the diagnostics again.
         let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
-        #expect(metrics.map { $0["cell"] as? String } == ["spectral", "spectral", "spectral", "rnn", "rnn", "rnn"])
+        #expect(metrics.map { $0["cell"] as? String } == ["spectral", "spectral", "spectral", "spectral", "rnn", "rnn", "rnn", "rnn"])
+        #expect(metrics.map { $0["step"] as? Int } == [0, 20, 40, 60, 0, 20, 40, 60])
+        for line in metrics where [0, 60].contains(line["step"] as? Int) {
+            #expect((line["grad_profile"] as? [Double])?.count == 10 && (line["singular_values"] as? [Double])?.count == 16, "\(line)")
+        }
         #expect(r.stdout.contains("result: task=adding cell=spectral"))
         #expect(r.stdout.contains("adding:\ncell      steps"), "\(r.stdout)")
         #expect(r.stdout.contains("rows\t2"))

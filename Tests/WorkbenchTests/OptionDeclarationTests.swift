@@ -36,6 +36,7 @@ import Testing
         "lab.schedule.exponential": ("lab.schedule.exponential(OPTS)", [("lr", "1"), ("gamma", "0.5")]),
         "lab.schedule.cosine": ("lab.schedule.cosine(OPTS)", [("lr", "1"), ("steps", "10")]),
         "lab.schedule.warmup": ("lab.schedule.warmup(OPTS)", [("steps", "2"), ("after", "1")]),
+        "lab.log": ("lab.log({step = 1}, OPTS)", []),
         "lab.experiment.run": ("lab.experiment.run(OPTS)", [("params", "{}"), ("task", "function() end")]),
     ]
 

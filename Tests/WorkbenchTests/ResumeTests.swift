@@ -190,7 +190,7 @@ lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }
     /// Three cells of a T = 10 adding task; the second crashes at its 35th batch while a file
     /// named `crash` exists.
     static let script = #"""
-local p = lab.experiment.params({ steps = 60, every = 10, eval_every = 20, hidden = 8, checkpoint_every = 10,
+local p = lab.experiment.params({ steps = 60, every = 10, eval_every = 20, diagnostics_every = 20, hidden = 8, checkpoint_every = 10,
                                   cells = { "spectral", "rnn", "gru" } })
 local made = 0
 lab.experiment.run { name = "adding", params = p, task = function()
@@ -231,7 +231,7 @@ end }
         #expect(resumed.stdout.contains("resumed from the checkpoint at step 30"), "\(resumed.stdout)")
         for log in ["metrics.jsonl", "results.jsonl"] {
             let a = try Self.untimed(cli, "a", log), b = try Self.untimed(cli, "b", log)
-            #expect(a.count == (log == "metrics.jsonl" ? 18 : 3))
+            #expect(a.count == (log == "metrics.jsonl" ? 21 : 3))   // per cell: step 0's diagnostics, 6 lines
             #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: cli.directory.appendingPathComponent("b/checkpoints").path)
@@ -249,7 +249,7 @@ end }
         #expect(extended.status == 0, "\(extended.stderr)")
         for log in ["metrics.jsonl", "results.jsonl"] {
             let a = try Self.untimed(cli, "long", log), b = try Self.untimed(cli, "short", log)
-            #expect(a.count == (log == "metrics.jsonl" ? 24 : 3))
+            #expect(a.count == (log == "metrics.jsonl" ? 27 : 3))   // per cell: step 0's diagnostics, 8 lines
             #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
         }
     }
@@ -308,7 +308,7 @@ end }
         #expect(kills >= 5, "kills landed \(kills) times (delays \(delays))")
         for log in ["metrics.jsonl", "results.jsonl"] {
             let a = try Self.untimed(cli, "a", log), b = try Self.untimed(cli, "b", log)
-            #expect(a.count == (log == "metrics.jsonl" ? 120 : 3))
+            #expect(a.count == (log == "metrics.jsonl" ? 123 : 3))   // with step 0's diagnostics per cell
             #expect(a == b, "\(log) after \(kills) kills (delays \(delays)):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
         }
         #expect(try cli.json(dir.appendingPathComponent("run.json").path)["status"] as? String == "ok")

@@ -162,7 +162,8 @@ import Testing
         let script = try cli.write("spin.lua", "lab.log{step = 1}\nprint('ready'); io.stdout:flush()\nwhile true do end\n")
         let r = try Self.signalled(cli, ["run", script, "--out", "spin"], SIGINT)
         #expect(r.status == 130)
-        #expect(r.stderr.contains("interrupted!"))
+        // One clean line, no Lua traceback (run.json keeps it).
+        #expect(r.stderr.hasPrefix("spectral-lab: interrupted! (SIGINT)\n") && !r.stderr.contains("traceback"), "\(r.stderr)")
         let dir = cli.directory.appendingPathComponent("spin").path
         #expect(try cli.json("\(dir)/run.json")["status"] as? String == "interrupted")
         #expect(try cli.jsonLines("\(dir)/metrics.jsonl").count == 1)

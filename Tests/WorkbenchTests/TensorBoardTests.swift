@@ -10,19 +10,21 @@ import Testing
             ?? CLI.projectRoot.appendingPathComponent(".build/venv/bin/python").path
     }
 
-    /// {tag: [(step, value)]} as EventAccumulator reads the run's tb/ folder.
+    /// {tag: [(step, value)]} as EventAccumulator reads the run's tb/ folder (tags prefixed by the
+    /// cell's folder, tb/<cell>/).
     static func scalars(_ run: URL) throws -> [String: [[Double]]] {
-        try read(run).filter { !$0.key.hasPrefix("text:") }.mapValues { $0.map { [($0[0] as? NSNumber)?.doubleValue ?? .nan,
+        try read(run).filter { !$0.key.contains(":") }.compactMapValues { $0 as? [[Any]] }.mapValues { $0.map { [($0[0] as? NSNumber)?.doubleValue ?? .nan,
             // Values are float32s: Float(...) undoes the last-digit slips of JSONSerialization's reading.
             Double(Float(($0[1] as? NSNumber)?.doubleValue ?? .nan))] } }
     }
 
     /// {tag: markdown} of the text summaries (the first of each tag).
     static func texts(_ run: URL) throws -> [String: String] {
-        try read(run).filter { $0.key.hasPrefix("text:") }.reduce(into: [:]) { $0[String($1.key.dropFirst(5))] = $1.value.first?[1] as? String }
+        try read(run).filter { $0.key.hasPrefix("text:") }.reduce(into: [:]) { $0[String($1.key.dropFirst(5))] = ($1.value as? [[Any]])?.first?[1] as? String }
     }
 
-    private static func read(_ run: URL) throws -> [String: [[Any]]] {
+    /// Everything tb_scalars.py prints: scalars, "text:", "histo:" and "hparams:" entries.
+    static func read(_ run: URL) throws -> [String: Any] {
         #expect(FileManager.default.isExecutableFile(atPath: python), "no \(python): run scripts/test, which makes the venv with tensorboard")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
@@ -33,7 +35,7 @@ import Testing
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
-        return try JSONSerialization.jsonObject(with: data) as? [String: [[Any]]] ?? [:]
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
     /// What metrics.jsonl says TensorBoard should hold: every number of every line, at its step,
@@ -55,6 +57,62 @@ import Testing
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         let c: UInt32 = 0xE306_9283
         #expect(CRC32C.masked(Array("123456789".utf8)) == ((c >> 15) | (c << 17)) &+ 0xA282_EAD8)
+    }
+
+    /// The records after the file-version one (whose wall time is the writer's own) are, byte for
+    /// byte, what TensorBoard's own EventFileWriter writes for the same scalars: framing, lengths,
+    /// masked CRC-32Cs and the Event encoding.
+    @Test func framingAndEncodingAreTensorBoardsOwn() throws {
+        let cli = try CLI()
+        let events: [(Double, Int, String, Float)] = [(1_700_000_000.25, 0, "loss", 0.5), (1_700_000_001.5, 1, "loss", 0.25),
+                                                      (1_700_000_002.75, 2, "cell/eval_loss", -3.1415927), (1_700_000_003, 300_000, "lr", 1e-3)]
+        let ours = try EventWriter(folder: cli.directory.appendingPathComponent("ours").path)
+        for (time, step, tag, value) in events { try ours.write([(tag, .scalar(value))], step: step, wallTime: time) }
+        let theirs = cli.directory.appendingPathComponent("theirs")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python)
+        p.arguments = [CLI.projectRoot.appendingPathComponent("scripts/reference/tb_write.py").path, theirs.path,
+                       "[" + events.map { "[\($0.0), \($0.1), \"\($0.2)\", \($0.3)]" }.joined(separator: ",") + "]"]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let theirFile = try FileManager.default.contentsOfDirectory(atPath: theirs.path).first { $0.hasPrefix("events.out.tfevents.") }
+        let a = try Data(contentsOf: URL(fileURLWithPath: ours.path)), b = try Data(contentsOf: theirs.appendingPathComponent(theirFile ?? "none"))
+        // The first record: 8 bytes of length, 4 of its CRC, the Event, 4 of the Event's CRC.
+        func afterFirst(_ d: Data) -> Data { d.count < 8 ? Data() : d.dropFirst(16 + Int(d.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })) }
+        #expect(afterFirst(a).count > 4 * 16 && afterFirst(a) == afterFirst(b), "\(Array(afterFirst(a)))\n\(Array(afterFirst(b)))")
+    }
+
+    /// Lists of numbers (W's singular values, ‖∂L/∂h_t‖ over t) are histograms at their step, with
+    /// every value counted; each cell's run carries the parameters and its cell for the HParams tab.
+    @Test func listsAreHistogramsAndEachCellHasItsHyperparameters() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        let r = try cli.run(["run", path, "--out", "a", "--set", "steps=40", "--set", "cells=spectral,gru"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let read = try Self.read(cli.directory.appendingPathComponent("a"))
+        var checked = 0
+        for line in try cli.jsonLines(cli.directory.appendingPathComponent("a/metrics.jsonl").path) {
+            for key in ["singular_values", "grad_profile"] {
+                guard let values = line[key] as? [Double], let cell = line["cell"] as? String, let step = line["step"] as? Int else { continue }
+                let histograms = read["histo:\(cell)/\(key)"] as? [[Any]] ?? []
+                guard let h = histograms.first(where: { ($0[0] as? Int) == step }) else { Issue.record("no \(cell)/\(key) at step \(step)"); continue }
+                let counts = h[5] as? [Double] ?? [], limits = h[4] as? [Double] ?? []
+                #expect(h[1] as? Double == values.min() && h[2] as? Double == values.max() && h[3] as? Double == Double(values.count))
+                #expect(counts.reduce(0, +) == Double(values.count) && limits.count == counts.count && limits.last == values.max())
+                // Each bucket holds the values in (previous limit, limit], the first from the minimum.
+                for (i, c) in counts.enumerated() {
+                    let lo = i == 0 ? -Double.infinity : limits[i - 1]
+                    #expect(Double(values.filter { $0 > lo && $0 <= limits[i] }.count) == c, "\(key) bucket \(i)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked == 2 * 2 * 3, "step 0, 20 and 40 of both cells, both lists")
+        for cell in ["spectral", "gru"] {
+            let hp = read["hparams:\(cell)"] as? [String: Any] ?? [:]
+            #expect(hp["cell"] as? String == cell && hp["steps"] as? Double == 40 && hp["optimizer"] as? String == "adam", "\(hp)")
+        }
     }
 
     /// The step is TensorBoard's x axis: one that is not an integer is an error at the line, and
@@ -80,8 +138,8 @@ import Testing
         }
         // What ran, as text: the parameters as a table, the run record.
         let texts = try Self.texts(cli.directory.appendingPathComponent("a"))
-        #expect(texts["params"]?.contains("| steps | `40` |") == true && texts["params"]?.contains("| cells | `[\"spectral\",\"gru\"]` |") == true, "\(texts)")
-        #expect(texts["run"]?.contains("\"status\": \"running\"") == true && texts["run"]?.hasPrefix("```") == true, "\(texts)")
+        #expect(texts["gru/params"]?.contains("| steps | `40` |") == true && texts["spectral/params"]?.contains("| cells | `[\"spectral\",\"gru\"]` |") == true, "\(texts)")
+        #expect(texts["spectral/run"]?.contains("\"status\": \"running\"") == true && texts["gru/run"]?.hasPrefix("```") == true, "\(texts)")
     }
 
     /// A crashed run resumed: TensorBoard holds what the uninterrupted run's does (the points

@@ -1,4 +1,7 @@
 import LuaShim
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the workbench's own messages go: stderr, after stdout is flushed (so the order on a
 /// terminal is the order of events).
@@ -9,4 +12,9 @@ public enum Console {
     }
 
     public static func flush() { slab_flush_stdout() }
+
+    /// The name of a stop signal, as lab.interrupted() and the run's last line give it.
+    static func signalName(_ signal: Int32) -> String {
+        [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
+    }
 }

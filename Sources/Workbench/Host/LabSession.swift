@@ -45,9 +45,9 @@ public final class LabSession {
     var claimedCheckpoints: [String] = []
     /// What a sandboxed run may touch (nil: the run is trusted).
     var sandbox: Sandbox?
-    /// The run's TensorBoard event file (tb/), made at the first metrics line, and how many
-    /// metrics lines it has had (the step of a line that gives none).
-    var tensorBoard: EventWriter?
+    /// The run's TensorBoard event files, made at the first metrics line: tb/ (key "") and one
+    /// folder per cell; and how many metrics lines there have been (the step of a line that gives none).
+    var tensorBoard: [String: EventWriter] = [:]
     var metricsLines = 0
 
     private var lazyRunDirectory: RunDirectory?

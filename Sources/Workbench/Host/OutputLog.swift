@@ -21,6 +21,7 @@ final class OutputLog {
         guard log >= 0 else { throw RunDirectoryError("cannot open \(path): \(String(cString: strerror(errno)))") }
         if !header.isEmpty { OutputLog.write(Array(header.utf8), to: log) }
         fflush(nil)
+        StatusLine.attachIfTerminal()   // the terminal's, before stdout becomes a pipe
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         terminal = (dup(1), dup(2))
         guard terminal.out >= 0, terminal.err >= 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
@@ -62,7 +63,11 @@ final class OutputLog {
                 if n < 0, errno == EINTR || errno == EAGAIN { continue }
                 guard n > 0 else { close(open[i].fd); open[i].fd = -1; continue }
                 let bytes = Array(buffer[0 ..< n])
-                write(bytes, to: terminals[i])
+                if let status = StatusLine.shared {
+                    status.write(bytes, to: terminals[i]) { write($0, to: $1) }
+                } else {
+                    write(bytes, to: terminals[i])
+                }
                 if logWorks, !write(bytes, to: log) {
                     logWorks = false   // the disk is full, say: the terminal still gets everything
                     write(Array("spectral-lab: warning: cannot write output.log (\(String(cString: strerror(errno)))); the run goes on without it\n".utf8), to: terminals[1])

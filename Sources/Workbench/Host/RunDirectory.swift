@@ -193,6 +193,7 @@ public final class RunDirectory {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     static func isoNow() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func date(iso: String) -> Date? { ISO8601DateFormatter().date(from: iso) }
 
     private static var timestampFormatter: DateFormatter {
         let f = DateFormatter()

@@ -205,15 +205,21 @@ public struct ScriptRunner {
         defer { LuaState.releaseInterrupts() }
         do {
             try session.state.run(file: file, displayName: display, arguments: arguments.map { .string($0) })
+            StatusLine.shared?.set(nil)
         } catch {
+            StatusLine.shared?.set(nil)   // a progress line left by a training the error stopped
             if let usage = session.usageError {
                 Console.error("spectral-lab: \(usage)")
                 return (2, "usage error", usage)
             }
             let message = "\(error)"
+            // Stopped by a signal: one clean line (the traceback goes to run.json), and 128 + its
+            // number as the status, as a shell reports it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+            if let signal = LuaState.interruptSignal, message.contains(interruptedMessage) {
+                Console.error("spectral-lab: \(interruptedMessage) (\(Console.signalName(signal)))")
+                return (128 + signal, "interrupted", message)
+            }
             Console.error(message)
-            // Stopped by a signal: 128 + its number, as a shell reports it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
-            if let signal = LuaState.interruptSignal, message.contains(interruptedMessage) { return (128 + signal, "interrupted", message) }
             return (1, "error", message)
         }
         if !overrides.isEmpty, session.parameters == nil {

@@ -90,6 +90,7 @@ local shared = {
   { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
   { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
+  { "diagnostics_every", 500, { min = 0 }, "log the gradient profile ‖∂L/∂h_t‖ and W's singular values every this many steps, and before the first (0: none)" },
   { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
   { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
   { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
@@ -172,6 +173,7 @@ function experiment.run(o)
       model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
       steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
       clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
+      diagnostics = { every = p.diagnostics_every },
       checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
       time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
       on_log = function(m)
@@ -243,6 +245,43 @@ function lab.print_table(rows, columns, title)
   for j, key in ipairs(columns) do header[j] = tostring(key) end
   print(line(header))
   for i = 1, #texts do print(line(texts[i])) end
+end
+
+"""#,
+        "lab/progress.lua": #"""
+local lab = require "lab"
+local progress = lab.progress   -- show and terminal_width come from Swift (Lab/Progress.swift)
+
+function progress.duration(s)
+  if type(s) ~= "number" or s ~= s or s == math.huge then return "?" end
+  s = math.max(0, math.floor(s + 0.5))
+  if s < 60 then return s .. "s" end
+  if s < 3600 then return string.format("%dm%02ds", s // 60, s % 60) end
+  if s < 86400 then return string.format("%dh%02dm", s // 3600, s % 3600 // 60) end
+  return string.format("%dd%02dh", s // 86400, s % 86400 // 3600)
+end
+
+local function number(x) return string.format("%.4g", x) end
+
+-- "spectral ████████░░░░░░░░  1200/2000  loss 0.0031  eval_loss 0.0011  41.2 steps/s  ETA 19s":
+-- the bar takes what the width leaves (10 to 30 columns); without a width, 20.
+function progress.line(o)
+  if type(o) ~= "table" or math.type(o.step) ~= "integer" or math.type(o.total) ~= "integer" then
+    error("lab.progress.line: a table with integer step and total expected", 2)
+  end
+  local parts = { string.format("%d/%d", o.step, o.total) }
+  if o.loss then parts[#parts + 1] = "loss " .. number(o.loss) end
+  if o.eval then parts[#parts + 1] = (o.eval_name or "eval") .. " " .. number(o.eval) end
+  if o.rate then
+    parts[#parts + 1] = string.format("%.3g steps/s", o.rate)
+    if o.rate > 0 then parts[#parts + 1] = "ETA " .. progress.duration((o.total - o.step) / o.rate) end
+  end
+  local tail = table.concat(parts, "  ")
+  local head = o.name and o.name .. " " or ""
+  local room = o.width and o.width - 1 - utf8.len(head) - utf8.len(tail) - 2 or 20
+  local width = math.max(10, math.min(30, room))
+  local filled = o.total > 0 and math.floor(width * math.min(o.step, o.total) / o.total + 0.5) or width
+  return head .. string.rep("█", filled) .. string.rep("░", width - filled) .. "  " .. tail
 end
 
 """#,
@@ -348,11 +387,29 @@ local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge en
 -- The fields lab.train writes into a metrics line itself: tags may not overwrite them.
 local reserved = {}
 for k in ("step loss lr grad_norm steps_per_s eta_s seconds accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
-          "sigma_max sigma_min condition_number orthogonality_drift"):gmatch("%S+") do reserved[k] = true end
+          "sigma_max sigma_min condition_number orthogonality_drift grad_profile singular_values"):gmatch("%S+") do reserved[k] = true end
 local reserved_list = {}
 for k in pairs(reserved) do reserved_list[#reserved_list + 1] = k end
 table.sort(reserved_list)
 reserved_list = table.concat(reserved_list, ", ")
+
+-- The line lab.train prints at each log: its tags, then the few fields a person follows (the
+-- gradient norms per parameter and the diagnostics go to metrics.jsonl and TensorBoard only).
+local printed = { "step", "loss", "accuracy", "eval_loss", "eval_accuracy", "lr", "grad_norm", "steps_per_s", "stopped" }
+local function short_line(m, tags)
+  local parts = {}
+  if tags then
+    local keys = {}
+    for k, v in pairs(tags) do if type(v) ~= "table" then keys[#keys + 1] = k end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(tags[k]) end
+  end
+  for _, k in ipairs(printed) do
+    local v = m[k]
+    if v ~= nil then parts[#parts + 1] = k .. "=" .. (math.type(v) == "float" and string.format("%.5g", v) or tostring(v)) end
+  end
+  return table.concat(parts, " ")
+end
 
 local train_calls = 0   -- names the checkpoint folders of lab.train calls that give no name
 
@@ -419,6 +476,47 @@ function lab.train(o)
     end
     lab.checkpoint.will_train(name)
   end
+  -- The gradient profile ‖∂L/∂h_t‖ over t (grad_profile, a list) and the recurrent matrix's
+  -- spectrum (singular_values, a list, and its summaries) into a metrics line. The profile is
+  -- taken on the first held-out batch, the same one each time (and no training batch is drawn,
+  -- so diagnostics do not change what trains); on a training batch when the task has no held-out set.
+  local function diagnose(m)
+    local b = type(task.eval_batches) == "function" and task:eval_batches()[1] or task:batch()
+    local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
+    m.grad_first_last_ratio, m.grad_profile = g.first_last_ratio, {}
+    for t = 1, #g do m.grad_profile[t] = g[t] end
+    local s = lab.diagnostics.spectrum(model)
+    m.singular_values = s.singular_values
+    m.sigma_max, m.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
+    m.condition_number, m.orthogonality_drift = s.condition_number, s.orthogonality_drift
+  end
+  -- Diagnostics before the first step: the start of training, step 0.
+  if diag_every > 0 and first == 1 then
+    local m = { step = 0 }
+    if o.tags then for k, v in pairs(o.tags) do m[k] = v end end
+    diagnose(m)
+    lab.log(m, { print = false })
+  end
+  -- On a terminal, one line in place shows how far training is (at most ten redraws a second);
+  -- what lab.train prints goes above it.
+  local width = lab.progress.terminal_width()
+  local label = o.tags and o.tags.cell or name
+  local drawn_at = -math.huge
+  local function show_progress(step, now)
+    if not width or (now - drawn_at < 0.1 and step < steps) then return end
+    drawn_at = now
+    local eval_name = metrics and (metrics.eval_accuracy and "eval_accuracy" or metrics.eval_loss and "eval_loss")
+    lab.progress.show(lab.progress.line {
+      name = label, step = step, total = steps, width = width,
+      loss = count > 0 and sum_loss / count or metrics and metrics.loss,
+      eval = eval_name and metrics[eval_name], eval_name = eval_name,
+      rate = now > started and (step - first + 1) / (now - started) or nil,
+    })
+  end
+  local function say(text)
+    if width then lab.progress.show() end
+    print(text)
+  end
   local last_checkpoint
   local function checkpoint(step, done)
     lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
@@ -436,7 +534,7 @@ function lab.train(o)
       local stop = lab.interrupted()
       if stop then
         if o.checkpoint_every > 0 and step > first and last_checkpoint ~= step - 1 then checkpoint(step - 1, false) end
-        print(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
+        say(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
                             last_checkpoint and string.format(" (checkpoint at step %d)", last_checkpoint) or ""))
         return
       end
@@ -469,15 +567,11 @@ function lab.train(o)
           metrics.eval_loss, metrics.eval_accuracy = mean_over(model, task:eval_batches(), "lab.train: task:eval_batches()", 4)
         end
         if diag_every > 0 and (due(diag_every, step) or step == steps) then
-          local b = task:batch()
-          local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
-          metrics.grad_first_last_ratio = g.first_last_ratio
-          local s = lab.diagnostics.spectrum(model)
-          metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
-          metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
+          diagnose(metrics)
           for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
         end
-        lab.log(metrics)
+        lab.log(metrics, { print = false })
+        say(short_line(metrics, o.tags))
         if o.on_log then o.on_log(metrics) end
         sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
         last_time = clock()
@@ -485,13 +579,15 @@ function lab.train(o)
       if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
         checkpoint(step, step == steps or out_of_time)
       end
+      show_progress(step, clock())
       if out_of_time then
-        print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
+        say(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
         break
       end
     end
   end
   lab.defer_interrupts(loop)
+  if width then lab.progress.show() end
   return metrics
 end
 

@@ -36,11 +36,11 @@ enum LabModule {
             return []
         }
 
-        lab.function("log", "lab.log(t): appends the table t as one JSON line to the run's metrics.jsonl (and its numbers to the TensorBoard events in tb/) and prints it compactly") { [unowned session] args in
+        lab.function("log", "lab.log(t [, {print=}]): appends the table t as one JSON line to the run's metrics.jsonl (and its numbers and lists of numbers to the TensorBoard events in tb/, as scalars and histograms) and prints it compactly", options: logOptions, at: 2) { [unowned session] args, o in
             let t = try record(args, 1)
             let step = try LabSession.step(of: t)   // checked before the line is written
             if try session.appendLog(JSON.encode(.table(t)), to: "metrics.jsonl") { try session.logScalars(t, step: step) }
-            print(compactLine(t))
+            if try o.bool("print") { print(compactLine(t)) }
             return []
         }
 
@@ -77,7 +77,7 @@ enum LabModule {
         }
         lab.function("interrupted", "lab.interrupted(): the stop request pending (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), or false; inside lab.defer_interrupts a loop polls it to stop at a clean point") { _ in
             guard let signal = LuaState.interruptSignal else { return [.boolean(false)] }
-            return [.string([SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)")]
+            return [.string(Console.signalName(signal))]
         }
         lab.function("check", "lab.check(name, options [, level]): checks a table of options against the declaration of the function name (help(name) lists them) and returns it with the defaults filled in; errors point at the code level calls up (1: the caller of lab.check)") { args in
             let name = try args.string(1)
@@ -100,8 +100,10 @@ enum LabModule {
         LuaCheckpoint.install(into: &lab, session: session)
         LuaModels.install(into: &lab, session: session)
         lab.module(LuaTasks.module(session))
+        lab.module(Progress.module())
         try session.state.register(lab)
         session.state.registerInterruptDeferral(in: "lab")
+        try Progress.install(in: session.state)
         try Training.install(in: session.state)
         try Reporting.install(in: session.state)
         try Experiment.install(in: session.state)
@@ -167,10 +169,15 @@ enum LabModule {
             .joined(separator: " ")
     }
 
+    static let logOptions = LuaOptions("lab.log", [
+        .init("print", .boolean, default: true, help: "print the line (lab.train prints its own shorter one)"),
+    ])
+
     private static func compactValue(_ v: LuaValue) -> String {
         switch v {
         case .number(let d) where d.isFinite: return String(format: "%.5g", d)
         case .string(let s): return s
+        case .table(let t) where t.fields.isEmpty && t.array.count > 8: return "[\(t.array.count) values]"
         default: return JSON.encode(v)
         }
     }

@@ -24,6 +24,7 @@ local shared = {
   { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
   { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
+  { "diagnostics_every", 500, { min = 0 }, "log the gradient profile ‖∂L/∂h_t‖ and W's singular values every this many steps, and before the first (0: none)" },
   { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
   { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
   { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
@@ -106,6 +107,7 @@ function experiment.run(o)
       model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
       steps = steps, schedule = lab.schedule.step { lr = p.lr, every = decay_every, gamma = p.lr_decay },
       clip = p.clip > 0 and p.clip or nil, every = p.every, eval_every = p.eval_every,
+      diagnostics = { every = p.diagnostics_every },
       checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
       time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
       on_log = function(m)

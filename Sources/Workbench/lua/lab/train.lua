@@ -99,11 +99,29 @@ local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge en
 -- The fields lab.train writes into a metrics line itself: tags may not overwrite them.
 local reserved = {}
 for k in ("step loss lr grad_norm steps_per_s eta_s seconds accuracy stopped eval_loss eval_accuracy grad_first_last_ratio " ..
-          "sigma_max sigma_min condition_number orthogonality_drift"):gmatch("%S+") do reserved[k] = true end
+          "sigma_max sigma_min condition_number orthogonality_drift grad_profile singular_values"):gmatch("%S+") do reserved[k] = true end
 local reserved_list = {}
 for k in pairs(reserved) do reserved_list[#reserved_list + 1] = k end
 table.sort(reserved_list)
 reserved_list = table.concat(reserved_list, ", ")
+
+-- The line lab.train prints at each log: its tags, then the few fields a person follows (the
+-- gradient norms per parameter and the diagnostics go to metrics.jsonl and TensorBoard only).
+local printed = { "step", "loss", "accuracy", "eval_loss", "eval_accuracy", "lr", "grad_norm", "steps_per_s", "stopped" }
+local function short_line(m, tags)
+  local parts = {}
+  if tags then
+    local keys = {}
+    for k, v in pairs(tags) do if type(v) ~= "table" then keys[#keys + 1] = k end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(tags[k]) end
+  end
+  for _, k in ipairs(printed) do
+    local v = m[k]
+    if v ~= nil then parts[#parts + 1] = k .. "=" .. (math.type(v) == "float" and string.format("%.5g", v) or tostring(v)) end
+  end
+  return table.concat(parts, " ")
+end
 
 local train_calls = 0   -- names the checkpoint folders of lab.train calls that give no name
 
@@ -170,6 +188,47 @@ function lab.train(o)
     end
     lab.checkpoint.will_train(name)
   end
+  -- The gradient profile ‖∂L/∂h_t‖ over t (grad_profile, a list) and the recurrent matrix's
+  -- spectrum (singular_values, a list, and its summaries) into a metrics line. The profile is
+  -- taken on the first held-out batch, the same one each time (and no training batch is drawn,
+  -- so diagnostics do not change what trains); on a training batch when the task has no held-out set.
+  local function diagnose(m)
+    local b = type(task.eval_batches) == "function" and task:eval_batches()[1] or task:batch()
+    local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
+    m.grad_first_last_ratio, m.grad_profile = g.first_last_ratio, {}
+    for t = 1, #g do m.grad_profile[t] = g[t] end
+    local s = lab.diagnostics.spectrum(model)
+    m.singular_values = s.singular_values
+    m.sigma_max, m.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
+    m.condition_number, m.orthogonality_drift = s.condition_number, s.orthogonality_drift
+  end
+  -- Diagnostics before the first step: the start of training, step 0.
+  if diag_every > 0 and first == 1 then
+    local m = { step = 0 }
+    if o.tags then for k, v in pairs(o.tags) do m[k] = v end end
+    diagnose(m)
+    lab.log(m, { print = false })
+  end
+  -- On a terminal, one line in place shows how far training is (at most ten redraws a second);
+  -- what lab.train prints goes above it.
+  local width = lab.progress.terminal_width()
+  local label = o.tags and o.tags.cell or name
+  local drawn_at = -math.huge
+  local function show_progress(step, now)
+    if not width or (now - drawn_at < 0.1 and step < steps) then return end
+    drawn_at = now
+    local eval_name = metrics and (metrics.eval_accuracy and "eval_accuracy" or metrics.eval_loss and "eval_loss")
+    lab.progress.show(lab.progress.line {
+      name = label, step = step, total = steps, width = width,
+      loss = count > 0 and sum_loss / count or metrics and metrics.loss,
+      eval = eval_name and metrics[eval_name], eval_name = eval_name,
+      rate = now > started and (step - first + 1) / (now - started) or nil,
+    })
+  end
+  local function say(text)
+    if width then lab.progress.show() end
+    print(text)
+  end
   local last_checkpoint
   local function checkpoint(step, done)
     lab.checkpoint.save(step, model, opt, { sum_loss = sum_loss, sum_acc = sum_acc, count = count, acc_count = acc_count,
@@ -187,7 +246,7 @@ function lab.train(o)
       local stop = lab.interrupted()
       if stop then
         if o.checkpoint_every > 0 and step > first and last_checkpoint ~= step - 1 then checkpoint(step - 1, false) end
-        print(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
+        say(string.format("%s: stopping after step %d of %d%s", stop, step - 1, steps,
                             last_checkpoint and string.format(" (checkpoint at step %d)", last_checkpoint) or ""))
         return
       end
@@ -220,15 +279,11 @@ function lab.train(o)
           metrics.eval_loss, metrics.eval_accuracy = mean_over(model, task:eval_batches(), "lab.train: task:eval_batches()", 4)
         end
         if diag_every > 0 and (due(diag_every, step) or step == steps) then
-          local b = task:batch()
-          local g = lab.diagnostics.grad_norms(model, { x = b.x, y = b.y, loss = b.loss, ignore = b.ignore })
-          metrics.grad_first_last_ratio = g.first_last_ratio
-          local s = lab.diagnostics.spectrum(model)
-          metrics.sigma_max, metrics.sigma_min = s.spectral_norm, s.singular_values[#s.singular_values]
-          metrics.condition_number, metrics.orthogonality_drift = s.condition_number, s.orthogonality_drift
+          diagnose(metrics)
           for name, norm in pairs(lab.diagnostics.gradient_norms(model)) do metrics["grad_norm." .. name] = norm end
         end
-        lab.log(metrics)
+        lab.log(metrics, { print = false })
+        say(short_line(metrics, o.tags))
         if o.on_log then o.on_log(metrics) end
         sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
         last_time = clock()
@@ -236,12 +291,14 @@ function lab.train(o)
       if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
         checkpoint(step, step == steps or out_of_time)
       end
+      show_progress(step, clock())
       if out_of_time then
-        print(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
+        say(string.format("time limit of %gs reached at step %d of %d", o.time_limit, step, steps))
         break
       end
     end
   end
   lab.defer_interrupts(loop)
+  if width then lab.progress.show() end
   return metrics
 end
