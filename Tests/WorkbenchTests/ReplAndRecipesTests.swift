@@ -53,7 +53,7 @@ import Testing
         for name in ["lab.params", "lab.log", "lab.run_dir", "lab.recipes", "lab.recipe", "lab.inspect"] {
             #expect(r.stdout.contains("  \(name)"), "help() lacks \(name)")
         }
-        #expect(r.stdout.contains("lab.log(t): appends the table t"))
+        #expect(r.stdout.contains("lab.log(t [, {print=}]): appends the table t"))
         #expect(r.stdout.contains("lab.run_dir([name]): the run directory"))
         #expect(r.stdout.contains("no help for nothing"))
         #expect(r.stdout.contains("Also: help \"tensor\""))

@@ -20,17 +20,25 @@ print("final", last.loss, last.eval_loss, last.lr)
         let path = try cli.write("train.lua", Self.script)
         let r = try cli.run(["run", path, "--out", "run"])
         #expect(r.status == 0, "\(r.stderr)")
-        let metrics = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
-        #expect(metrics.map { $0["step"] as? Int } == [100, 200, 300, 400])
+        let all = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
+        #expect(all.map { $0["step"] as? Int } == [0, 100, 200, 300, 400])
+        // Step 0: the diagnostics before training, the whole gradient profile and spectrum.
+        #expect((all[0]["grad_profile"] as? [Double])?.count == 10 && (all[0]["singular_values"] as? [Double])?.count == 32, "\(all[0])")
+        #expect(all[0]["loss"] == nil && all[0]["sigma_max"] as? Double == (all[0]["singular_values"] as? [Double])?.first)
+        let metrics = Array(all.dropFirst())
         for key in ["loss", "lr", "grad_norm", "steps_per_s", "eta_s"] { #expect(metrics[0][key] != nil, "\(key)") }
         #expect(metrics[1]["eval_loss"] != nil && metrics[1]["grad_first_last_ratio"] != nil && metrics[1]["sigma_max"] != nil)
         #expect(metrics[1]["condition_number"] != nil && metrics[1]["orthogonality_drift"] != nil)
         #expect(metrics[1]["grad_norm.total"] != nil && metrics[1]["grad_norm.recurrent.u"] != nil)
+        #expect(metrics[1]["grad_profile"] != nil && metrics[0]["grad_profile"] == nil)
         #expect(metrics[0]["eval_loss"] == nil)
         // The step schedule: 1e-2 for steps 1–200, then 3e-3.
         #expect(abs((metrics[1]["lr"] as? Double ?? 0) - 0.01) < 1e-12)
         #expect(abs((metrics[2]["lr"] as? Double ?? 0) - 0.003) < 1e-12)
         #expect((metrics[3]["loss"] as? Double ?? 1) < 0.05)
+        // The printed lines are short: the gradient norms per parameter and the diagnostics go to
+        // the files only; stdout is not a terminal, so no progress line either.
+        #expect(!r.stdout.contains("grad_norm.") && !r.stdout.contains("grad_profile") && !r.stdout.contains("\r"), "\(r.stdout)")
         #expect(r.stdout.contains("step=100 loss="))
     }
 

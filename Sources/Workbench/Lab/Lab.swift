@@ -101,6 +101,7 @@ enum LabModule {
         LuaModels.install(into: &lab, session: session)
         lab.module(LuaTasks.module(session))
         lab.module(Progress.module())
+        Plotting.install(into: &lab, session: session)
         try session.state.register(lab)
         session.state.registerInterruptDeferral(in: "lab")
         try Progress.install(in: session.state)
