@@ -36,9 +36,9 @@ extension SpectralLab {
                 let wanted = metric == "loss,eval_loss" ? names.filter(groups.metricNames.contains) : names
                 charts = try groups.charts(metrics: wanted.isEmpty ? names : wanted, x: x)
             } catch { throw ValidationError("\(error)") }
-            for chart in charts {
-                print(try Gnuplot.text(chart, width: width, height: max(12, (height - 1) / charts.count)), terminator: "")
-            }
+            // The charts share the rows; from the window, one is left for the prompt.
+            let rows = (size == nil ? height - 1 : height) / charts.count
+            for chart in charts { print(try Gnuplot.text(chart, width: width, height: max(12, rows)), terminator: "") }
         }
 
         private func dimensions() throws -> (Int, Int) {

@@ -55,7 +55,9 @@ public enum Gnuplot {
     public static func text(_ chart: Chart, width: Int, height: Int) throws -> String {
         var plain = chart
         for i in plain.series.indices { plain.series[i].band = nil }
+        // Without the form feed the dumb terminal starts each page with.
         return try run(script(plain, terminal: "dumb size \(max(width, 40)),\(max(height, 12))", grid: false))
+            .replacingOccurrences(of: "\u{0C}", with: "")
     }
 
     /// A string in gnuplot's single quotes (where only a quote is special: it is doubled).

@@ -138,7 +138,7 @@ public struct HTMLReport {
 
     static func number(_ x: Double) -> String { String(format: "%.4g", x) }
 
-    static func duration(_ s: Double) -> String {
+    public static func duration(_ s: Double) -> String {
         s < 60 ? String(format: "%.1fs", s) : s < 3600 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
             : String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60)
     }

@@ -31,7 +31,7 @@ public struct RunData {
     public var name: String { URL(fileURLWithPath: path).lastPathComponent }
 
     /// The recipe or script that ran.
-    public var script: String { record["builtin"].string ?? record["script"].string ?? "?" }
+    public var script: String { record["builtin"].string ?? record["script"].string ?? record["kind"].string ?? "?" }
 
     /// Seconds from start to finish (or to the last metrics line of a run still going or dead).
     public var duration: Double? {
@@ -90,5 +90,51 @@ public struct RunData {
                 throw RunDirectoryError("\(path):\(i + 1): \(error)")
             }
         }
+    }
+}
+
+extension RunData {
+    /// The results a person looks at first, as "cell eval_loss=0.0011" per results line (the first
+    /// of test and held-out accuracy, bits per character, held-out and training loss that the line
+    /// holds), or the last training loss when the run recorded no result.
+    public var mainResult: String {
+        let preferred = ["test_accuracy", "eval_accuracy", "test_bpc", "eval_bpc", "test_loss", "eval_loss", "loss"]
+        let parts = results.compactMap { line -> String? in
+            guard let key = preferred.first(where: { line[$0].double != nil }) else { return nil }
+            return [line["cell"].string, "\(key)=\(HTMLReport.number(line[key].double!))"].compactMap { $0 }.joined(separator: " ")
+        }
+        if !parts.isEmpty { return parts.joined(separator: ", ") }
+        if let last = metrics.last(where: { $0["loss"].double != nil }) {
+            return "loss=\(HTMLReport.number(last["loss"].double!))" + (last["step"].int.map { " at step \($0)" } ?? "")
+        }
+        return "–"
+    }
+
+    /// The metrics lines as CSV for pandas and spreadsheets: a column per number or string any
+    /// line holds (step and cell first), lists left out; empty where a line lacks the field.
+    public func metricsCSV() -> String {
+        var columns: [String] = []
+        for line in metrics {
+            for f in line.namedFields where !columns.contains(f.name) {
+                if case .table = f.value { continue }
+                columns.append(f.name)
+            }
+        }
+        let first = ["step", "cell"].filter(columns.contains)
+        columns = first + columns.filter { !first.contains($0) }.sorted()
+        func cell(_ v: LuaValue) -> String {
+            switch v {
+            case .nil, .table, .object, .ref: return ""
+            case .integer(let i): return String(i)
+            case .number(let d): return d.isNaN ? "nan" : d.isInfinite ? (d > 0 ? "inf" : "-inf") : JSON.number(d)
+            case .boolean(let b): return b ? "true" : "false"
+            case .string(let s):
+                // The JSON spellings of non-finite numbers, as pandas reads them.
+                if let n = ["NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"][s] { return n }
+                return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
+        }
+        return ([columns.map { cell(.string($0)) }.joined(separator: ",")] + metrics.map { line in columns.map { cell(line[$0]) }.joined(separator: ",") })
+            .joined(separator: "\n") + "\n"
     }
 }
