@@ -37,6 +37,7 @@ import Testing
         "lab.schedule.cosine": ("lab.schedule.cosine(OPTS)", [("lr", "1"), ("steps", "10")]),
         "lab.schedule.warmup": ("lab.schedule.warmup(OPTS)", [("steps", "2"), ("after", "1")]),
         "lab.log": ("lab.log({step = 1}, OPTS)", []),
+        "lab.plot": ("lab.plot(OPTS)", []),
         "lab.experiment.run": ("lab.experiment.run(OPTS)", [("params", "{}"), ("task", "function() end")]),
     ]
 

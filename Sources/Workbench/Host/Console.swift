@@ -7,6 +7,7 @@ import Glibc
 /// terminal is the order of events).
 public enum Console {
     public static func error(_ message: String) {
+        StatusLine.shared?.erase()   // not after a progress line on the same row
         let text = message.hasSuffix("\n") ? message : message + "\n"
         text.utf8CString.withUnsafeBufferPointer { slab_write_stderr($0.baseAddress, $0.count - 1) }
     }

@@ -39,6 +39,12 @@ public final class StatusLine: @unchecked Sendable {
         draw()
     }
 
+    /// Erases the line for a message written straight to the terminal; the next set() draws it again.
+    public func erase() {
+        lock.lock(); defer { lock.unlock() }
+        if drawn { Self.erase.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }; drawn = false }
+    }
+
     /// Writes `bytes` (a run's output on its way to the terminal) above the status line.
     func write(_ bytes: [UInt8], to terminal: Int32, using write: ([UInt8], Int32) -> Void) {
         lock.lock(); defer { lock.unlock() }
