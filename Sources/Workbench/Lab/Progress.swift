@@ -10,7 +10,8 @@ enum Progress {
             [StatusLine.shared.map { .integer($0.width) } ?? .nil]
         }
         m.function("show", "lab.progress.show([line]): shows line in place at the bottom of the terminal (cut to its width), or erases it (no line); nothing when stdout is not a terminal") { args in
-            StatusLine.shared?.set(args.isNil(1) ? nil : try args.string(1))
+            let line = args.isNil(1) ? nil : try args.string(1)   // checked on a terminal or not
+            StatusLine.shared?.set(line)
             return []
         }
         return m
