@@ -20,18 +20,30 @@ extension SpectralLab {
         @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write the page (default: report.html in the run directory for one run, else in the current folder).", valueName: "file.html"))
         var output: String?
 
+        @Option(help: ArgumentHelp("Also write each plot as an SVG file of its own into this folder (loss-step.svg, gradient-profile.svg, …); the page only with -o.", valueName: "dir"), completion: .directory)
+        var figures: String?
+
         func run() throws {
             let runs: [RunData]
             do { runs = try RunData.collect(paths) } catch { throw ValidationError("\(error)") }
             let report = HTMLReport(runs: runs)
-            let file = output ?? (runs.count == 1 && paths.count == 1 ? runs[0].path + "/report.html" : "report.html")
+            let file = output ?? (figures != nil ? nil : runs.count == 1 && paths.count == 1 ? runs[0].path + "/report.html" : "report.html")
             do {
-                try Data(try report.html().utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+                if let figures {
+                    try FileManager.default.createDirectory(atPath: figures, withIntermediateDirectories: true)
+                    for chart in report.charts {
+                        try Data(try Gnuplot.svg(chart).utf8).write(to: URL(fileURLWithPath: "\(figures)/\(chart.name).svg"), options: .atomic)
+                    }
+                    print("wrote \(report.charts.count) plots into \(figures): \(report.charts.map { $0.name + ".svg" }.joined(separator: ", "))")
+                }
+                if let file { try Data(try report.html().utf8).write(to: URL(fileURLWithPath: file), options: .atomic) }
             } catch {
                 FileHandle.standardError.write(Data("spectral-lab report: \(error)\n".utf8))
                 throw ExitCode(1)
             }
-            print("wrote \(file): \(runs.count) run\(runs.count == 1 ? "" : "s"), \(report.groups.lines.count) line\(report.groups.lines.count == 1 ? "" : "s"), \(report.charts.count) plots")
+            if let file {
+                print("wrote \(file): \(runs.count) run\(runs.count == 1 ? "" : "s"), \(report.groups.lines.count) line\(report.groups.lines.count == 1 ? "" : "s"), \(report.charts.count) plots")
+            }
         }
     }
 }

@@ -45,6 +45,13 @@ import Testing
         let s = Stats(results.map { $0["eval_loss"] as! Double })
         #expect(html.contains("\(HTMLReport.number(s.mean)) ± \(HTMLReport.number(s.std)) (n=2)"), "\(s)")
         #expect(html.contains("<td>lr</td>"), "what differs between the runs")
+        // --figures: each plot as an SVG file of its own, the same plots.
+        let figures = try cli.run(["report", sweep.path, "--figures", "figs"])
+        #expect(figures.status == 0, "\(figures.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: cli.directory.appendingPathComponent("figs").path).sorted()
+        #expect(names == ["eval_loss-seconds.svg", "eval_loss-step.svg", "gradient-profile.svg", "loss-seconds.svg", "loss-step.svg", "lr.svg", "singular-values.svg"])
+        let lossFigure = try cli.read(cli.directory.appendingPathComponent("figs/loss-step.svg").path)
+        #expect(labels.allSatisfy { lossFigure.contains("<text>\($0)</text>") })
     }
 
     /// A mean line is the mean of the seeds' values at each step, its band ± their standard deviation.

@@ -13,6 +13,8 @@ public struct Chart {
     }
 
     public var title: String
+    /// A file name for the chart on its own (report --figures): "eval_loss-step".
+    public var name = "chart"
     public var xLabel: String
     public var yLabel: String
     public var series: [Series] = []

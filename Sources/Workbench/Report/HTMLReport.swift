@@ -23,16 +23,16 @@ public struct HTMLReport {
 
     static func charts(for groups: RunGroups) -> [Chart] {
         var charts: [Chart] = []
-        func add(_ title: String, x: String, y: String, logY: Bool? = nil, _ series: [Chart.Series?]) {
+        func add(_ name: String, _ title: String, x: String, y: String, logY: Bool? = nil, _ series: [Chart.Series?]) {
             let present = series.compactMap { $0 }
-            if !present.isEmpty { charts.append(Chart(title: title, xLabel: x, yLabel: y, series: present, logY: logY)) }
+            if !present.isEmpty { charts.append(Chart(title: title, name: name, xLabel: x, yLabel: y, series: present, logY: logY)) }
         }
-        for c in curves { add("\(c.title) against step", x: "step", y: c.axis, groups.lines.map { $0.curve(c.field, x: "step") }) }
-        for c in curves { add("\(c.title) against time", x: "seconds", y: c.axis, groups.lines.map { $0.curve(c.field, x: "seconds") }) }
-        add("Learning rate", x: "step", y: "lr", groups.lines.map { $0.curve("lr", x: "step") })
-        add("Gradient profile: ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at the start (dashed) and end of training", x: "t", y: "ratio", logY: true,
+        for c in curves { add("\(c.field)-step", "\(c.title) against step", x: "step", y: c.axis, groups.lines.map { $0.curve(c.field, x: "step") }) }
+        for c in curves { add("\(c.field)-seconds", "\(c.title) against time", x: "seconds", y: c.axis, groups.lines.map { $0.curve(c.field, x: "seconds") }) }
+        add("lr", "Learning rate", x: "step", y: "lr", groups.lines.map { $0.curve("lr", x: "step") })
+        add("gradient-profile", "Gradient profile: ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at the start (dashed) and end of training", x: "t", y: "ratio", logY: true,
             groups.lines.flatMap { [$0.gradientProfile(last: false), $0.gradientProfile(last: true)] })
-        add("Recurrent matrix: largest (solid) and smallest (dashed) singular value", x: "step", y: "σ",
+        add("singular-values", "Recurrent matrix: largest (solid) and smallest (dashed) singular value", x: "step", y: "σ",
             groups.lines.flatMap { line -> [Chart.Series?] in
                 var lo = line.curve("sigma_min", x: "step")
                 lo?.dashed = true
