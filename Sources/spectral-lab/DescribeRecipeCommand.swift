@@ -17,8 +17,16 @@ extension SpectralLab {
         @Argument(help: "The recipe's file.")
         var path: String
 
+        @Option(help: "A JSON list of lists of key=value: each is checked against the declaration (a sweep's points).")
+        var checks: String?
+
         func run() throws {
-            print(RecipeCatalog.describeHere(path: path).recordJSON)
+            var sets: [[ParameterOverride]] = []
+            if let checks {
+                let lists = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checks))) as? [[String]] ?? []
+                sets = try lists.map { try $0.map(ParameterOverride.init(parsing:)) }
+            }
+            print(RecipeCatalog.describeHere(path: path, checking: sets).recordJSON)
         }
     }
 }

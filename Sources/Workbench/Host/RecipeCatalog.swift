@@ -55,6 +55,9 @@ public struct RecipeInfo {
     public internal(set) var builtin: String?
     /// For a plugin's plugin.lua: the table it returned (Plugin.swift reads it).
     var manifest: LuaValue = .nil
+    /// For each set of --set values it was asked to check (a sweep's points): nil when the
+    /// declaration takes them, else the error a run given them would stop with.
+    public var checkProblems: [String?] = []
 
     static let builtinPrefix = "builtin:"
 
@@ -87,6 +90,7 @@ public struct RecipeInfo {
         if let problem { t["problem"] = .string(problem) }
         if isModule { t["module"] = true }
         if !manifest.isNil { t["manifest"] = manifest }
+        if !checkProblems.isEmpty { t["checks"] = .table(LuaTable(array: checkProblems.map { $0.map(LuaValue.string) ?? false })) }
         return .table(t)
     }
 
@@ -106,6 +110,7 @@ public struct RecipeInfo {
         problem = t["problem"].string
         isModule = t["module"].bool == true
         manifest = t["manifest"]
+        checkProblems = (t["checks"].table?.array ?? []).map(\.string)
         parameters = (t["parameters"].table?.array ?? []).compactMap { v in
             guard let p = v.table, let n = p["name"].string else { return nil }
             return (n, p["default"], p["help"].string, p["allowed"].string)
@@ -171,6 +176,12 @@ public struct RecipeCatalog {
         }
     }
 
+    /// Describes one recipe or script, checking each set of --set values against its declaration
+    /// (a sweep's points, before any of them runs).
+    public func describe(_ path: String, checking checks: [[String]]) -> RecipeInfo {
+        describe([path], checking: checks)[0]
+    }
+
     /// The recipe of a name (the name it declares, or its file name without .lua). Two recipes of
     /// one name are an error that lists both: run one by its path.
     public func find(_ name: String, in recipes: [RecipeInfo]? = nil) throws -> RecipeInfo? {
@@ -192,20 +203,24 @@ public struct RecipeCatalog {
     /// Describes each recipe in a process of its own (`describer describe-recipe PATH`), as many
     /// at once as there are cores, each stopped after `describeSeconds`: a recipe that loops,
     /// allocates or blocks is listed with its problem, and the others are unaffected.
-    func describe(_ paths: [String]) -> [RecipeInfo] {
+    func describe(_ paths: [String], checking checks: [[String]] = []) -> [RecipeInfo] {
         var results = [RecipeInfo?](repeating: nil, count: paths.count)
         var running: [(index: Int, process: Process, output: String, deadline: Date)] = []
         var next = 0
         let scratch = NSTemporaryDirectory() + "/spectral-lab-describe-\(getpid())"
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let checksFile = "\(scratch)/checks.json"
+        if !checks.isEmpty {
+            try? JSON.encode(.table(LuaTable(array: checks.map { .table(LuaTable(array: $0.map(LuaValue.string))) }))).write(toFile: checksFile, atomically: true, encoding: .utf8)
+        }
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
         while next < paths.count || !running.isEmpty {
             while running.count < width, next < paths.count {
                 let output = "\(scratch)/\(next).json"
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: describer)
-                process.arguments = ["describe-recipe", paths[next]]   // builtin:NAME for a built-in one
+                process.arguments = ["describe-recipe", paths[next]] + (checks.isEmpty ? [] : ["--checks", checksFile])   // builtin:NAME for a built-in one
                 process.standardInput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 if FileManager.default.createFile(atPath: output, contents: nil), let out = FileHandle(forWritingAtPath: output) {
@@ -240,7 +255,7 @@ public struct RecipeCatalog {
     /// (lua/describe/sandbox.lua: no io, os, load or debug; of lab only lab.recipe, lab.params and
     /// lab.experiment.params) with budgets on instructions and on the Lua heap, up to its lab.params
     /// call, and what it declared is read off. `spectral-lab describe-recipe` runs this.
-    public static func describeHere(path: String) -> RecipeInfo {
+    public static func describeHere(path: String, checking checks: [[ParameterOverride]] = []) -> RecipeInfo {
         var info = RecipeInfo(path: path)
         if let name = info.builtin, EmbeddedLua.recipes[name] == nil {
             info.problem = "no built-in recipe \(name)"
@@ -271,6 +286,9 @@ public struct RecipeCatalog {
             info.description = session.recipeDescription ?? ""
             if let p = session.parameters {
                 info.parameters = p.defaults.namedFields.map { ($0.name, $0.value, p.help[$0.name], p.allowedText($0.name)) }
+                info.checkProblems = checks.map { overrides in
+                    do { _ = try p.resolve(overrides, in: state); return nil } catch { return "\(error)" }
+                }
             } else if let outcome {
                 info.problem = firstLine(of: "\(outcome)")
             } else if session.recipeName == nil, session.recipeDescription == nil, !returned.isNil {

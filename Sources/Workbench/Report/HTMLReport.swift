@@ -101,31 +101,9 @@ public struct HTMLReport {
 
     /// The results lines, one row per cell of each run or, for a group over seeds, the mean ± std (n).
     private func results() -> String {
-        var rows: [[String: String]] = [], columns: [String] = ["line"]
-        for line in groups.lines {
-            let lines = line.runs.flatMap { line.results(of: $0) }
-            guard !lines.isEmpty else { continue }
-            var row = ["line": line.label]
-            var keys: [String] = []
-            for l in lines { for f in l.namedFields where !keys.contains(f.name) { keys.append(f.name) } }
-            for k in keys {
-                let values = lines.map { $0[k] }
-                let numbers = values.compactMap(\.double)
-                if numbers.count == values.count, line.runs.count > 1 {
-                    let s = Stats(numbers)
-                    row[k] = "\(Self.number(s.mean)) ± \(Self.number(s.std)) (n=\(s.n))"
-                } else if numbers.count == values.count {
-                    row[k] = numbers.map(Self.number).joined(separator: ", ")
-                } else {
-                    row[k] = Array(Set(values.map { RunGroups.show($0) })).sorted().joined(separator: ", ")
-                }
-                if !columns.contains(k) { columns.append(k) }
-            }
-            rows.append(row)
-        }
+        let (columns, rows) = groups.resultTable()
         guard !rows.isEmpty else { return "<h2>Results</h2><p>No run recorded results (lab.result).</p>" }
-        columns.removeAll { $0 == "cell" }   // the line's label names it
-        return "<h2>Results</h2>" + table(columns, rows.map { r in columns.map { r[$0] ?? "–" } })
+        return "<h2>Results</h2>" + table(columns, rows)
     }
 
     private func table(_ header: [String], _ rows: [[String]]) -> String {
@@ -139,7 +117,7 @@ public struct HTMLReport {
     static func number(_ x: Double) -> String { String(format: "%.4g", x) }
 
     public static func duration(_ s: Double) -> String {
-        s < 60 ? String(format: "%.1fs", s) : s < 3600 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
+        s < 60 ? String(format: "%.0fs", s) : s < 3600 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
             : String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60)
     }
 

@@ -143,3 +143,33 @@ extension RunGroups {
         }
     }
 }
+
+extension RunGroups {
+    /// The results lines as a table: a row per line (a cell of a group of runs), a column per
+    /// field; numbers of a group over seeds as "mean ± std (n=…)", strings as the values seen.
+    public func resultTable() -> (columns: [String], rows: [[String]]) {
+        var rows: [[String: String]] = [], columns: [String] = ["line"]
+        for line in lines {
+            let results = line.runs.flatMap { line.results(of: $0) }
+            guard !results.isEmpty else { continue }
+            var row = ["line": line.label]
+            var keys: [String] = []
+            for r in results { for f in r.namedFields where !keys.contains(f.name) { keys.append(f.name) } }
+            for k in keys where k != "cell" {   // the line's label names the cell
+                let values = results.map { $0[k] }
+                let numbers = values.compactMap(\.double)
+                if numbers.count == values.count, line.runs.count > 1, Set(numbers).count > 1 {
+                    let s = Stats(numbers)
+                    row[k] = "\(HTMLReport.number(s.mean)) ± \(HTMLReport.number(s.std)) (n=\(s.n))"
+                } else if numbers.count == values.count {
+                    row[k] = Array(Set(numbers)).sorted().map(HTMLReport.number).joined(separator: ", ")
+                } else {
+                    row[k] = Array(Set(values.map { RunGroups.show($0) })).sorted().joined(separator: ", ")
+                }
+                if !columns.contains(k) { columns.append(k) }
+            }
+            rows.append(row)
+        }
+        return (columns, rows.map { r in columns.map { r[$0] ?? "–" } })
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import LuaBridge
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a sweep's points on this machine, `jobs` at a time, each as its own `spectral-lab run`
+/// process with the BLAS threads divided among them. A point that finished is skipped; one that
+/// was interrupted, died or failed resumes from its checkpoint (`run --resume`), or starts again
+/// when it has none (its old directory kept beside it as NAME.failed-N). A failing point does not
+/// stop the others. Ctrl-C or SIGTERM stops every running point cleanly (each checkpoints, when it
+/// checkpoints at all) and launches no more.
+public final class LocalSweep {
+    let directory: SweepDirectory
+    let plan: SweepPlan
+    let target: String
+    let command: [String]
+    let jobs: Int
+    let threads: Int
+    /// Further options for every point's `run` (--trust, --memory, …).
+    let runOptions: [String]
+    let binary: String
+
+    public init(directory: SweepDirectory, plan: SweepPlan, target: String, command: [String], jobs: Int,
+                threads: Int, runOptions: [String], binary: String = RecipeCatalog.thisExecutable) {
+        self.directory = directory
+        self.plan = plan
+        self.target = target
+        self.command = command
+        self.jobs = jobs
+        self.threads = threads
+        self.runOptions = runOptions
+        self.binary = binary
+    }
+
+    /// The arguments of a point's `spectral-lab run`: a resume when its directory holds a
+    /// checkpoint, else a fresh run (an old directory without one is moved aside first).
+    func arguments(for point: SweepPlan.Point) throws -> [String] {
+        let dir = directory.pointPath(point.name)
+        if FileManager.default.fileExists(atPath: dir) {
+            if directory.canResume(point.name) { return ["run", "--resume", dir] + runOptions }
+            var n = 1
+            while FileManager.default.fileExists(atPath: "\(dir).failed-\(n)") { n += 1 }
+            try FileManager.default.moveItem(atPath: dir, toPath: "\(dir).failed-\(n)")
+        }
+        return ["run", target, "--out", dir, "--threads", String(threads)] + point.sets.flatMap { ["--set", $0] }
+            + (point.seed.map { ["--seed", String($0)] } ?? []) + runOptions
+    }
+
+    /// Runs the sweep; the exit status: 0 when every point is done, 1 when some failed, 128 + the
+    /// signal when stopped.
+    public func run() throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: directory.path + "/logs", withIntermediateDirectories: true)
+        try record()
+        let queue = plan.points.filter { directory.state(of: $0.name) != "done" }
+        let skipped = plan.points.count - queue.count
+        if skipped > 0 { Console.error("sweep: \(skipped) of \(plan.points.count) points had finished: skipped") }
+        let stop = StopSignals()
+        StatusLine.attachIfTerminal()
+        var pending = queue[...], running: [(point: SweepPlan.Point, process: Process, started: Date)] = []
+        var failed: [String] = [], done = skipped, durations: [Double] = []
+        let started = Date()
+        func show() {
+            let eta = durations.isEmpty ? "" : "  ETA " + HTMLReport.duration(durations.reduce(0, +) / Double(durations.count)
+                * Double(pending.count + running.count) / Double(jobs))
+            StatusLine.shared?.set("sweep  \(done)/\(plan.points.count) done  \(running.count) running  \(failed.count) failed  \(pending.count) queued" + eta)
+        }
+        while !pending.isEmpty || !running.isEmpty {
+            while stop.signal == nil, running.count < jobs, let point = pending.first {
+                pending = pending.dropFirst()
+                let log = directory.logPath(point.name)
+                FileManager.default.createFile(atPath: log, contents: nil)
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: binary)
+                p.arguments = try arguments(for: point)
+                let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+                out.seekToEndOfFile()
+                p.standardOutput = out
+                p.standardError = out
+                p.standardInput = FileHandle.nullDevice
+                try p.run()
+                try? out.close()
+                running.append((point, p, Date()))
+                try record()
+                show()
+            }
+            if let signal = stop.signal, !stop.forwarded {
+                stop.forwarded = true
+                pending = []
+                Console.error("sweep: \(Console.signalName(signal)): stopping the \(running.count) running point\(running.count == 1 ? "" : "s")")
+                for r in running { kill(r.process.processIdentifier, SIGTERM) }
+            }
+            usleep(100_000)
+            running.removeAll { r in
+                guard !r.process.isRunning else { return false }
+                let state = directory.state(of: r.point.name)
+                if state == "done" {
+                    done += 1
+                    durations.append(Date().timeIntervalSince(r.started))
+                } else if stop.signal == nil {
+                    failed.append(r.point.name)
+                }
+                let line = "sweep: \(r.point.name): \(state) (exit \(r.process.terminationStatus), \(HTMLReport.duration(Date().timeIntervalSince(r.started))))"
+                if state != "done" || StatusLine.shared == nil { Console.error(line) }
+                return true
+            }
+            show()
+            try record()
+        }
+        StatusLine.shared?.set(nil)
+        print(directory.summary(of: plan.points.map(\.name)))
+        Console.error("sweep: \(done) of \(plan.points.count) points done in \(HTMLReport.duration(Date().timeIntervalSince(started))); sweep directory \(directory.path)")
+        if let signal = stop.signal { return 128 + signal }
+        if !failed.isEmpty {
+            Console.error("sweep: \(failed.count) point\(failed.count == 1 ? "" : "s") failed: " + failed.map { "\($0) (log: \(directory.logPath($0)))" }.joined(separator: ", "))
+            return 1
+        }
+        return 0
+    }
+
+    private func record() throws {
+        try directory.write(target: target, command: command, plan: plan,
+                            extra: ["jobs": .integer(jobs), "threads_per_point": .integer(threads)])
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP noted instead of ending the process, for the sweep to stop its
+/// points cleanly.
+final class StopSignals: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var received: Int32?
+    var forwarded = false
+
+    var signal: Int32? { lock.lock(); defer { lock.unlock() }; return received }
+
+    init() {
+        for s in [SIGINT, SIGTERM, SIGHUP] {
+            Glibc.signal(s, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                if self.received == nil { self.received = s }
+                self.lock.unlock()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

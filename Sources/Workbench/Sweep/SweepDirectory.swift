@@ -1,0 +1,83 @@
+import Foundation
+import LuaBridge
+import SpectralNumerics
+
+/// A sweep's folder: `sweep.json` (the command, what it runs, its points and their state) and one
+/// run directory per point, named after it; `logs/NAME.log` holds what a point's process printed
+/// (its run directory's output.log holds the same once the run has started).
+public struct SweepDirectory {
+    public let path: String
+
+    public init(path: String) { self.path = URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    public var recordPath: String { path + "/sweep.json" }
+    public func pointPath(_ name: String) -> String { path + "/" + name }
+    public func logPath(_ name: String) -> String { path + "/logs/" + name + ".log" }
+
+    /// A point's state, read off its run directory: queued (none yet), done, running, failed,
+    /// interrupted or died (what run.json says, `died` for a run whose process is gone).
+    public func state(of name: String) -> String {
+        switch RunDirectory.status(of: pointPath(name)) {
+        case nil: return FileManager.default.fileExists(atPath: pointPath(name)) ? "failed" : "queued"
+        case "ok": return "done"
+        case "running": return "running"
+        case "interrupted": return "interrupted"
+        case "died": return "died"
+        default: return "failed"
+        }
+    }
+
+    /// Whether a point's run directory holds a complete checkpoint to resume from.
+    func canResume(_ name: String) -> Bool {
+        guard let dir = try? RunDirectory(resuming: pointPath(name)) else { return false }
+        return Checkpoints.resumePoint(in: dir) != nil
+    }
+
+    /// sweep.json as it stands, or nil when the folder holds no sweep yet.
+    public func record() throws -> LuaTable? {
+        guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
+        return try JSON.table(contentsOf: recordPath)
+    }
+
+    /// Writes sweep.json (whole, atomically) with every point's current state.
+    func write(target: String, command: [String], plan: SweepPlan, extra: [String: LuaValue] = [:]) throws {
+        var t: LuaTable = ["target": .string(target), "command": .table(LuaTable(array: command.map(LuaValue.string))),
+                           "updated": .string(RunDirectory.isoNow())]
+        for (k, v) in extra { t[k] = v }
+        t["points"] = .table(LuaTable(array: plan.points.map { p in
+            var entry: LuaTable = ["name": .string(p.name), "set": .table(LuaTable(array: p.sets.map(LuaValue.string))),
+                                   "state": .string(state(of: p.name))]
+            if let seed = p.seed { entry["seed"] = .integer(seed) }
+            return .table(entry)
+        }))
+        try AtomicFile.write(Data((JSON.encode(.table(t), pretty: true) + "\n").utf8), to: recordPath)
+    }
+
+    /// The runs of the points that have a run directory, in the plan's order.
+    public func runs(of names: [String]) -> [RunData] {
+        names.compactMap { try? RunData(path: pointPath($0)) }
+    }
+
+    /// The summary a sweep prints at its end and `sweep status` at any time: each point's state,
+    /// main result and duration, then, per grid point (the runs that differ only in the seed), the
+    /// mean ± std (n) of every result.
+    public func summary(of names: [String]) -> String {
+        let rows = names.map { n -> [String] in
+            let run = try? RunData(path: pointPath(n))
+            return [n, state(of: n), run?.mainResult ?? "–", run?.duration.map { HTMLReport.duration($0) } ?? "–"]
+        }
+        var out = TextTable.render(["point", "state", "result", "duration"], rows)
+        let runs = self.runs(of: names).filter { !$0.results.isEmpty }
+        if !runs.isEmpty {
+            var (columns, table) = RunGroups(runs).resultTable()
+            // A column that is the same in every row tells the points nothing apart.
+            if table.count > 1 {
+                let keep = columns.indices.filter { j in j == 0 || Set(table.map { $0[j] }).count > 1 }
+                columns = keep.map { columns[$0] }
+                table = table.map { row in keep.map { row[$0] } }
+            }
+            out += "\n\nResults over seeds (mean ± std, n):\n" + TextTable.render(columns, table)
+        }
+        return out
+    }
+}
