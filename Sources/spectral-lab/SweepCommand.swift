@@ -13,7 +13,7 @@ extension SpectralLab {
                 skips finished points and resumes interrupted ones. `spectral-lab sweep status DIR` \
                 shows the points and the results over seeds; `spectral-lab report DIR` draws them.
                 """,
-            subcommands: [Launch.self, Status.self],
+            subcommands: [Launch.self, Status.self, Point.self],
             defaultSubcommand: Launch.self
         )
     }
@@ -45,6 +45,30 @@ extension SpectralLab.Sweep {
         @Option(help: ArgumentHelp("The sweep directory (default: sweeps/<UTC time>-<recipe>).", valueName: "dir"), completion: .directory)
         var out: String?
 
+        @Flag(help: "Submit the sweep to Slurm as one job array (and return) instead of running it here.")
+        var slurm = false
+
+        @Option(help: ArgumentHelp("Slurm: the partition.", valueName: "name"))
+        var partition: String?
+
+        @Option(help: ArgumentHelp("Slurm: each task's time limit (it checkpoints 2 minutes before).", valueName: "HH:MM:SS"))
+        var time: String?
+
+        @Option(help: ArgumentHelp("Slurm: CPUs per task, also each run's BLAS threads.", valueName: "n"))
+        var cpusPerTask = 1
+
+        @Option(help: ArgumentHelp("Slurm: memory per task (sbatch's --mem: 4G, 4000M).", valueName: "size"))
+        var mem: String?
+
+        @Option(help: ArgumentHelp("Slurm: at most this many tasks at once (the array's %K).", valueName: "k"))
+        var maxParallel: Int?
+
+        @Option(help: ArgumentHelp("Slurm: a further sbatch option for the script (repeatable): --sbatch-arg=--account=lab.", valueName: "option"))
+        var sbatchArg: [String] = []
+
+        @Flag(help: "Slurm: print the sbatch script and submit nothing.")
+        var dryRun = false
+
         @Flag(help: "Run the points trusted (see `run --trust`).")
         var trust = false
 
@@ -57,6 +81,14 @@ extension SpectralLab.Sweep {
                 throw ValidationError("a sweep needs --grid, --zip or --seeds (for one run, use `spectral-lab run`)")
             }
             if let memory, !(memory >= 0.25) { throw ValidationError("--memory takes GiB from 0.25, got \(memory)") }
+            let slurmOnly = [("--partition", partition != nil), ("--time", time != nil), ("--mem", mem != nil), ("--max-parallel", maxParallel != nil),
+                             ("--sbatch-arg", !sbatchArg.isEmpty), ("--dry-run", dryRun), ("--cpus-per-task", cpusPerTask != 1)]
+            if !slurm, let (flag, _) = slurmOnly.first(where: { $0.1 }) { throw ValidationError("\(flag) is for --slurm") }
+            guard (1 ... 1024).contains(cpusPerTask) else { throw ValidationError("--cpus-per-task takes 1 to 1024, got \(cpusPerTask)") }
+            if let k = maxParallel, k < 1 { throw ValidationError("--max-parallel takes a count ≥ 1, got \(k)") }
+            if let time, time.range(of: #"^(\d+-)?\d{1,2}(:\d{2}){0,2}$"#, options: .regularExpression) == nil {
+                throw ValidationError("--time takes Slurm's [D-]HH:MM:SS, got '\(time)'")
+            }
         }
 
         func run() throws {
@@ -80,6 +112,23 @@ extension SpectralLab.Sweep {
             }
             var options: [String] = trust ? ["--trust"] : []
             if let memory { options += ["--memory", String(memory)] }
+            if slurm {
+                var o = SlurmSweep.Options()
+                (o.partition, o.time, o.cpusPerTask, o.memory, o.maxParallel, o.sbatchArguments) = (partition, time, cpusPerTask, mem, maxParallel, sbatchArg)
+                let sweep = SlurmSweep(directory: dir, plan: plan, target: path, command: CommandLine.arguments, options: o, runOptions: options)
+                if dryRun { print(sweep.script(indices: sweep.unfinished), terminator: ""); return }
+                do {
+                    if let id = try sweep.submit() {
+                        print("submitted job array \(id): \(sweep.unfinished.count) of \(plan.points.count) points; `spectral-lab sweep status \(dir.path)` follows it")
+                    } else {
+                        print("every point of \(dir.path) is done: nothing to submit")
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("spectral-lab sweep: \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+                return
+            }
             let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
             let sweep = LocalSweep(directory: dir, plan: plan, target: path, command: CommandLine.arguments,
                                    jobs: jobs, threads: threads, runOptions: options)
@@ -121,8 +170,26 @@ extension SpectralLab.Sweep {
             let dir = SweepDirectory(path: folder)
             guard let record = try? dir.record() else { throw ValidationError("'\(folder)' holds no sweep (no readable sweep.json)") }
             let names = record["points"].table?.array.compactMap { $0.table?["name"].string } ?? []
-            print("\(record["target"].string ?? "?"): \(names.count) points")
-            print(dir.summary(of: names))
+            let jobs = record["slurm"].table?["jobs"].table?.array.compactMap { $0.table?["job_id"].string } ?? []
+            var scheduled: [String: String] = [:]
+            for (index, state) in Slurm.queued(jobs: jobs) where names.indices.contains(index) { scheduled[names[index]] = state }
+            print("\(record["target"].string ?? "?"): \(names.count) points" + (jobs.isEmpty ? "" : " (Slurm job \(jobs.joined(separator: ", ")))"))
+            print(dir.summary(of: names, scheduled: scheduled))
+        }
+    }
+
+    /// What a Slurm array task runs: one point of a sweep, resumed when it ran before.
+    struct Point: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run one point of a sweep (what a Slurm array task runs).", shouldDisplay: false)
+
+        @Argument(help: "The sweep directory.")
+        var folder: String
+
+        @Argument(help: "The point's index in sweep.json.")
+        var index: Int
+
+        func run() throws {
+            do { try Slurm.runPoint(SweepDirectory(path: folder), index: index) } catch { throw ValidationError("\(error)") }
         }
     }
 }

@@ -101,3 +101,93 @@ import Testing
         #expect(clash.status == 2 && clash.stderr.contains("holds another sweep"), "\(clash.stderr)")
     }
 }
+
+/// `sweep --slurm` through a real Slurm on this machine (scripts/slurm-local start, which
+/// scripts/test runs; SLURM_CONF names its configuration).
+@Suite(.serialized) struct SlurmSweepTests {
+    static var slurmConf: String? { ProcessInfo.processInfo.environment["SLURM_CONF"] }
+
+    static func cli() throws -> CLI {
+        var cli = try CLI()
+        #expect(slurmConf != nil, "no SLURM_CONF: run scripts/test, which starts a local Slurm (scripts/slurm-local start)")
+        cli.environment["SLURM_CONF"] = slurmConf ?? ""
+        return cli
+    }
+
+    /// Waits until Slurm holds no task of the sweep and none of its points is queued or running.
+    static func wait(_ cli: CLI, _ sweep: String, seconds: Double = 180) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let s = try cli.run(["sweep", "status", sweep])
+            let states = s.stdout.split(separator: "\n").dropFirst(2).prefix { !$0.isEmpty }.map { $0.split(separator: " ", omittingEmptySubsequences: true)[1] }
+            if !states.isEmpty, !states.contains(where: { ["pending", "running", "queued"].contains($0) }) { return s.stdout }
+            usleep(500_000)
+        }
+        Issue.record("the sweep in \(sweep) did not end within \(seconds) s")
+        return ""
+    }
+
+    /// A point's state as `sweep status` prints it.
+    static func state(_ point: String, in status: String) -> String? {
+        status.split(separator: "\n").first { $0.hasPrefix(point + " ") }?.split(separator: " ").dropFirst().first.map(String.init)
+    }
+
+    /// The same sweep as a job array gives, point by point, bitwise the logs of the local sweep
+    /// (same seeds, one BLAS thread each).
+    @Test func aJobArrayRunsEveryPointAsTheLocalSweepDoes() throws {
+        let cli = try Self.cli()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        let common = ["sweep", path, "--grid", "lr=0.001,0.01", "--seeds", "1-2"] + SweepTests.small
+        let local = try cli.run(common + ["--jobs", "2", "--out", "local"])
+        #expect(local.status == 0, "\(local.stderr)")
+        let dry = try cli.run(common + ["--slurm", "--max-parallel", "2", "--out", "slurm", "--dry-run"])
+        #expect(dry.stdout.contains("#SBATCH --array=0-3%2\n") && dry.stdout.contains("#SBATCH --signal=B:TERM@120\n") && dry.stdout.contains(" sweep point "), "\(dry.stdout)")
+        let submitted = try cli.run(common + ["--slurm", "--max-parallel", "2", "--out", "slurm"])
+        #expect(submitted.status == 0 && submitted.stdout.hasPrefix("submitted job array "), "\(submitted.stdout)\(submitted.stderr)")
+        let record = try cli.json(cli.directory.appendingPathComponent("slurm/sweep.json").path)
+        #expect(((record["slurm"] as? [String: Any])?["jobs"] as? [[String: Any]])?.first?["job_id"] != nil, "\(record)")
+        let status = try Self.wait(cli, cli.directory.appendingPathComponent("slurm").path)
+        #expect(["lr=0.001,seed=1", "lr=0.01,seed=2"].allSatisfy { Self.state($0, in: status) == "done" }, "\(status)")
+        for point in ["lr=0.001,seed=1", "lr=0.001,seed=2", "lr=0.01,seed=1", "lr=0.01,seed=2"] {
+            for log in ["metrics.jsonl", "results.jsonl"] {
+                let a = try ExperimentResumeTests.untimed(cli, "local/\(point)", log), b = try ExperimentResumeTests.untimed(cli, "slurm/\(point)", log)
+                #expect(!a.isEmpty && a == b, "\(point) \(log)")
+            }
+        }
+        let again = try cli.run(common + ["--slurm", "--out", "slurm"])
+        #expect(again.status == 0 && again.stdout.contains("nothing to submit"), "\(again.stdout)")
+    }
+
+    /// A task stopped with SIGTERM mid-run (as Slurm does before a time limit or a preemption)
+    /// checkpoints; the sweep submitted again resumes the point, which ends as an uninterrupted run.
+    @Test func aCancelledTaskResumesWhenTheSweepIsSubmittedAgain() throws {
+        let cli = try Self.cli()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        let args = ["sweep", path, "--grid", "lr=0.001", "--set", "steps=3000", "--set", "cells=spectral", "--set", "eval_every=0",
+                    "--set", "checkpoint_every=10", "--set", "every=50", "--slurm", "--out", "sw"]
+        let first = try cli.run(args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let record = try cli.json(cli.directory.appendingPathComponent("sw/sweep.json").path)
+        let job = try #require(((record["slurm"] as? [String: Any])?["jobs"] as? [[String: Any]])?.first?["job_id"] as? String)
+        // Once the point has checkpointed, its task gets SIGTERM.
+        let checkpoints = cli.directory.appendingPathComponent("sw/lr=0.001/checkpoints/spectral").path
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter({ $0.hasSuffix(".json") }).count < 2 { usleep(100_000) }
+        var scancel = cli
+        scancel.binaryOverride = URL(fileURLWithPath: "/usr/bin/scancel")
+        #expect(try scancel.run(["--full", "--signal=TERM", "\(job)_0"]).status == 0)
+        let stopped = try Self.wait(cli, cli.directory.appendingPathComponent("sw").path)
+        #expect(Self.state("lr=0.001", in: stopped) == "interrupted", "\(stopped)")
+        let again = try cli.run(args)
+        #expect(again.status == 0 && again.stdout.contains("submitted job array"), "\(again.stdout)\(again.stderr)")
+        let done = try Self.wait(cli, cli.directory.appendingPathComponent("sw").path)
+        #expect(Self.state("lr=0.001", in: done) == "done", "\(done)")
+        #expect(try cli.read(cli.directory.appendingPathComponent("sw/logs/lr=0.001.log").path).contains("resumed from the checkpoint at step"))
+        let whole = try cli.run(["run", path, "--out", "whole", "--threads", "1", "--set", "lr=0.001", "--set", "steps=3000", "--set", "cells=spectral",
+                                 "--set", "eval_every=0", "--set", "checkpoint_every=10", "--set", "every=50"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            #expect(try ExperimentResumeTests.untimed(cli, "sw/lr=0.001", log) == ExperimentResumeTests.untimed(cli, "whole", log), "\(log)")
+        }
+    }
+}

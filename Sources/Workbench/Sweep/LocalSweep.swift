@@ -33,20 +33,6 @@ public final class LocalSweep {
         self.binary = binary
     }
 
-    /// The arguments of a point's `spectral-lab run`: a resume when its directory holds a
-    /// checkpoint, else a fresh run (an old directory without one is moved aside first).
-    func arguments(for point: SweepPlan.Point) throws -> [String] {
-        let dir = directory.pointPath(point.name)
-        if FileManager.default.fileExists(atPath: dir) {
-            if directory.canResume(point.name) { return ["run", "--resume", dir] + runOptions }
-            var n = 1
-            while FileManager.default.fileExists(atPath: "\(dir).failed-\(n)") { n += 1 }
-            try FileManager.default.moveItem(atPath: dir, toPath: "\(dir).failed-\(n)")
-        }
-        return ["run", target, "--out", dir, "--threads", String(threads)] + point.sets.flatMap { ["--set", $0] }
-            + (point.seed.map { ["--seed", String($0)] } ?? []) + runOptions
-    }
-
     /// Runs the sweep; the exit status: 0 when every point is done, 1 when some failed, 128 + the
     /// signal when stopped.
     public func run() throws -> Int32 {
@@ -72,7 +58,7 @@ public final class LocalSweep {
                 FileManager.default.createFile(atPath: log, contents: nil)
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: binary)
-                p.arguments = try arguments(for: point)
+                p.arguments = try directory.runArguments(for: point, target: target, threads: threads, options: runOptions)
                 let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
                 out.seekToEndOfFile()
                 p.standardOutput = out
@@ -120,7 +106,8 @@ public final class LocalSweep {
 
     private func record() throws {
         try directory.write(target: target, command: command, plan: plan,
-                            extra: ["jobs": .integer(jobs), "threads_per_point": .integer(threads)])
+                            extra: ["jobs": .integer(jobs), "threads_per_point": .integer(threads),
+                                    "run_options": .table(LuaTable(array: runOptions.map(LuaValue.string)))])
     }
 }
 

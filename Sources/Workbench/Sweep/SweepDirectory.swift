@@ -33,6 +33,33 @@ public struct SweepDirectory {
         return Checkpoints.resumePoint(in: dir) != nil
     }
 
+    /// The arguments of a point's `spectral-lab run`: a resume when its directory holds a
+    /// checkpoint, else a fresh run (an old directory without one is moved aside, as NAME.failed-N).
+    func runArguments(for point: SweepPlan.Point, target: String, threads: Int, options: [String]) throws -> [String] {
+        let dir = pointPath(point.name)
+        if FileManager.default.fileExists(atPath: dir) {
+            if canResume(point.name) { return ["run", "--resume", dir] + options }
+            var n = 1
+            while FileManager.default.fileExists(atPath: "\(dir).failed-\(n)") { n += 1 }
+            try FileManager.default.moveItem(atPath: dir, toPath: "\(dir).failed-\(n)")
+        }
+        return ["run", target, "--out", dir, "--threads", String(threads)] + point.sets.flatMap { ["--set", $0] }
+            + (point.seed.map { ["--seed", String($0)] } ?? []) + options
+    }
+
+    /// The points, recipe, threads and run options sweep.json records (what a Slurm task runs).
+    public func stored() throws -> (target: String, points: [SweepPlan.Point], threads: Int, options: [String]) {
+        guard let r = try record(), let target = r["target"].string, let list = r["points"].table?.array else {
+            throw SweepPlan.Failure(description: "'\(path)' holds no sweep (no readable sweep.json)")
+        }
+        let points = list.compactMap { v -> SweepPlan.Point? in
+            guard let t = v.table, let name = t["name"].string else { return nil }
+            let sets = t["set"].table?.array.compactMap(\.string) ?? []
+            return SweepPlan.Point(name: name, values: [], seed: t["seed"].int, sets: sets)
+        }
+        return (target, points, r["threads_per_point"].int ?? 1, r["run_options"].table?.array.compactMap(\.string) ?? [])
+    }
+
     /// sweep.json as it stands, or nil when the folder holds no sweep yet.
     public func record() throws -> LuaTable? {
         guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
@@ -41,6 +68,9 @@ public struct SweepDirectory {
 
     /// Writes sweep.json (whole, atomically) with every point's current state.
     func write(target: String, command: [String], plan: SweepPlan, extra: [String: LuaValue] = [:]) throws {
+        var extra = extra
+        // What earlier commands recorded (Slurm's job ids) stays.
+        if let old = try? record() { for k in ["slurm"] where extra[k] == nil && !old[k].isNil { extra[k] = old[k] } }
         var t: LuaTable = ["target": .string(target), "command": .table(LuaTable(array: command.map(LuaValue.string))),
                            "updated": .string(RunDirectory.isoNow())]
         for (k, v) in extra { t[k] = v }
@@ -61,10 +91,12 @@ public struct SweepDirectory {
     /// The summary a sweep prints at its end and `sweep status` at any time: each point's state,
     /// main result and duration, then, per grid point (the runs that differ only in the seed), the
     /// mean ± std (n) of every result.
-    public func summary(of names: [String]) -> String {
+    /// `scheduled`: what Slurm says of points it still holds (pending, running), over what their
+    /// directories say.
+    public func summary(of names: [String], scheduled: [String: String] = [:]) -> String {
         let rows = names.map { n -> [String] in
             let run = try? RunData(path: pointPath(n))
-            return [n, state(of: n), run?.mainResult ?? "–", run?.duration.map { HTMLReport.duration($0) } ?? "–"]
+            return [n, scheduled[n] ?? state(of: n), run?.mainResult ?? "–", run?.duration.map { HTMLReport.duration($0) } ?? "–"]
         }
         var out = TextTable.render(["point", "state", "result", "duration"], rows)
         let runs = self.runs(of: names).filter { !$0.results.isEmpty }
