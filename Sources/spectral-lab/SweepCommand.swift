@@ -105,7 +105,7 @@ extension SpectralLab.Sweep {
             let folder = out ?? "sweeps/\(Self.stamp())-\(URL(fileURLWithPath: target).deletingPathExtension().lastPathComponent)"
             let dir = SweepDirectory(path: folder)
             if let record = try? dir.record() {
-                let names = record["points"].table?.array.compactMap { $0.table?["name"].string } ?? []
+                let names = SweepDirectory.pointNames(record)
                 guard names == plan.points.map(\.name), record["target"].string == path else {
                     throw ValidationError("\(folder) holds another sweep (sweep.json: \(record["target"].string ?? "?"), \(names.count) points); give another --out, or the command that made it")
                 }
@@ -169,8 +169,7 @@ extension SpectralLab.Sweep {
         func run() throws {
             let dir = SweepDirectory(path: folder)
             guard let record = try? dir.record() else { throw ValidationError("'\(folder)' holds no sweep (no readable sweep.json)") }
-            let names = record["points"].table?.array.compactMap { $0.table?["name"].string } ?? []
-            let jobs = record["slurm"].table?["jobs"].table?.array.compactMap { $0.table?["job_id"].string } ?? []
+            let names = SweepDirectory.pointNames(record), jobs = SweepDirectory.slurmJobs(record)
             var scheduled: [String: String] = [:]
             for (index, state) in Slurm.queued(jobs: jobs) where names.indices.contains(index) { scheduled[names[index]] = state }
             print("\(record["target"].string ?? "?"): \(names.count) points" + (jobs.isEmpty ? "" : " (Slurm job \(jobs.joined(separator: ", ")))"))

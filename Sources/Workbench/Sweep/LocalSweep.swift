@@ -38,9 +38,11 @@ public final class LocalSweep {
     public func run() throws -> Int32 {
         try FileManager.default.createDirectory(atPath: directory.path + "/logs", withIntermediateDirectories: true)
         try record()
-        let queue = plan.points.filter { directory.state(of: $0.name) != "done" }
-        let skipped = plan.points.count - queue.count
+        let states = plan.points.map { directory.state(of: $0.name) }
+        let queue = zip(plan.points, states).filter { $0.1 != "done" && $0.1 != "running" }.map(\.0)
+        let skipped = states.filter { $0 == "done" }.count, elsewhere = states.filter { $0 == "running" }.count
         if skipped > 0 { Console.error("sweep: \(skipped) of \(plan.points.count) points had finished: skipped") }
+        if elsewhere > 0 { Console.error("sweep: \(elsewhere) points are running in another process (a Slurm task, another sweep): left to it") }
         let stop = StopSignals()
         StatusLine.attachIfTerminal()
         var pending = queue[...], running: [(point: SweepPlan.Point, process: Process, started: Date)] = []

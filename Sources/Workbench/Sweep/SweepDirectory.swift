@@ -37,6 +37,9 @@ public struct SweepDirectory {
     /// checkpoint, else a fresh run (an old directory without one is moved aside, as NAME.failed-N).
     func runArguments(for point: SweepPlan.Point, target: String, threads: Int, options: [String]) throws -> [String] {
         let dir = pointPath(point.name)
+        guard state(of: point.name) != "running" else {   // its directory is another process's
+            throw SweepPlan.Failure(description: "point \(point.name) is running in another process (it holds \(dir)/run.lock)")
+        }
         if FileManager.default.fileExists(atPath: dir) {
             if canResume(point.name) { return ["run", "--resume", dir] + options }
             var n = 1
@@ -64,6 +67,16 @@ public struct SweepDirectory {
     public func record() throws -> LuaTable? {
         guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
         return try JSON.table(contentsOf: recordPath)
+    }
+
+    /// The point names sweep.json lists, in order.
+    public static func pointNames(_ record: LuaTable) -> [String] {
+        record["points"].table?.array.compactMap { $0.table?["name"].string } ?? []
+    }
+
+    /// The Slurm job ids sweep.json records, in the order submitted.
+    public static func slurmJobs(_ record: LuaTable?) -> [String] {
+        record?["slurm"].table?["jobs"].table?.array.compactMap { $0.table?["job_id"].string } ?? []
     }
 
     /// Writes sweep.json (whole, atomically) with every point's current state.
