@@ -171,7 +171,11 @@ extension SpectralLab.Sweep {
             guard let record = try? dir.record() else { throw ValidationError("'\(folder)' holds no sweep (no readable sweep.json)") }
             let names = SweepDirectory.pointNames(record), jobs = SweepDirectory.slurmJobs(record)
             var scheduled: [String: String] = [:]
-            for (index, state) in Slurm.queued(jobs: jobs) where names.indices.contains(index) { scheduled[names[index]] = state }
+            do {
+                for (index, state) in try Slurm.queued(jobs: jobs) where names.indices.contains(index) { scheduled[names[index]] = state }
+            } catch {
+                FileHandle.standardError.write(Data("spectral-lab sweep status: \(error); the states below are the run directories' alone\n".utf8))
+            }
             print("\(record["target"].string ?? "?"): \(names.count) points" + (jobs.isEmpty ? "" : " (Slurm job \(jobs.joined(separator: ", ")))"))
             print(dir.summary(of: names, scheduled: scheduled))
         }

@@ -72,7 +72,8 @@ public enum Gnuplot {
                      "set title \(quoted(chart.title))", "set xlabel \(quoted(chart.xLabel))", "set ylabel \(quoted(chart.yLabel))",
                      "set key below", "set datafile missing 'NaN'"] + (grid ? ["set grid"] : [])
         let logY = chart.usesLogY
-        if logY { lines += ["set logscale y", "set format y '%g'"] }
+        // Four digits: enough to tell ticks apart (0.00099, 0.000995), not more.
+        lines.append(logY ? "set logscale y\nset format y '%g'" : "set format y '%.4g'")
         var plots: [String] = []
         for (i, s) in chart.series.enumerated() where !s.points.isEmpty {
             lines.append("$d\(i) << EOD")

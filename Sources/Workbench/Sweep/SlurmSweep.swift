@@ -86,7 +86,7 @@ public struct SlurmSweep {
     public func submit() throws -> String? {
         try FileManager.default.createDirectory(atPath: directory.path + "/logs", withIntermediateDirectories: true)
         let earlier = SweepDirectory.slurmJobs(try? directory.record())
-        let queued = Slurm.queued(jobs: earlier)
+        let queued = try Slurm.queued(jobs: earlier)
         guard queued.isEmpty else {   // a point must not run twice at once
             throw SweepPlan.Failure(description: "Slurm still holds \(queued.count) task\(queued.count == 1 ? "" : "s") of this sweep (job \(earlier.joined(separator: ", "))): wait for them, or scancel them, before submitting again")
         }
@@ -140,9 +140,14 @@ public enum Slurm {
 
     /// The array tasks squeue still knows of, as point index → "pending" or "running", over the
     /// sweep's jobs (sacct is not needed: what ended is read off the run directories).
-    public static func queued(jobs: [String]) -> [Int: String] {
-        guard !jobs.isEmpty, let (status, out, _) = try? command("squeue", ["-r", "-h", "-j", jobs.joined(separator: ","), "-o", "%i %T"]),
-              status == 0 else { return [:] }
+    /// A failing squeue is an error saying what it said.
+    public static func queued(jobs: [String]) throws -> [Int: String] {
+        guard !jobs.isEmpty else { return [:] }
+        let (status, out, err) = try command("squeue", ["-r", "-h", "-j", jobs.joined(separator: ","), "-o", "%i %T"])
+        // A job Slurm has forgotten (long finished) is not an error: it holds no task.
+        guard status == 0 || err.contains("Invalid job id") else {
+            throw SweepPlan.Failure(description: "squeue failed (status \(status)): \(err.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
         var states: [Int: String] = [:]
         for line in out.split(separator: "\n") {
             let parts = line.split(separator: " ")
