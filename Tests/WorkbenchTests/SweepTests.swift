@@ -83,6 +83,50 @@ import Testing
         }
     }
 
+    /// A point's process killed (kill -9) mid-run: the sweep goes on and exits 1 with the point
+    /// died; run again, the point resumes from its checkpoint and ends bitwise as an uninterrupted run.
+    @Test func aPointKilledMidRunResumesWhenTheSweepRunsAgain() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        let sets = ["--set", "steps=3000", "--set", "cells=spectral", "--set", "eval_every=0", "--set", "checkpoint_every=10", "--set", "every=50"]
+        let args = ["sweep", path, "--grid", "lr=0.001", "--jobs", "1", "--out", "sw"] + sets
+        let sweep = Process()
+        sweep.executableURL = CLI.binary
+        sweep.arguments = args
+        sweep.currentDirectoryURL = cli.directory
+        sweep.environment = cli.environment
+        sweep.standardOutput = FileHandle.nullDevice
+        sweep.standardError = FileHandle.nullDevice
+        try sweep.run()
+        let point = cli.directory.appendingPathComponent("sw/lr=0.001")
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: point.appendingPathComponent("checkpoints/spectral").path)) ?? [])
+            .filter({ $0.hasSuffix(".json") }).count < 2 { usleep(50_000) }
+        let pid = try #require(try cli.json(point.appendingPathComponent("run.json").path)["pid"] as? Int)
+        kill(pid_t(pid), SIGKILL)
+        sweep.waitUntilExit()
+        #expect(sweep.terminationStatus == 1 && SweepDirectory(path: cli.directory.appendingPathComponent("sw").path).state(of: "lr=0.001") == "died")
+        let again = try cli.run(args)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try cli.read(cli.directory.appendingPathComponent("sw/logs/lr=0.001.log").path).contains("resumed from the checkpoint at step"))
+        let whole = try cli.run(["run", path, "--out", "whole", "--threads", String(ProcessInfo.processInfo.activeProcessorCount), "--set", "lr=0.001"] + sets)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            #expect(try ExperimentResumeTests.untimed(cli, "sw/lr=0.001", log) == ExperimentResumeTests.untimed(cli, "whole", log), "\(log)")
+        }
+    }
+
+    /// A sweep of 1 000 points is one job array (one script, nothing submitted with --dry-run).
+    @Test func aThousandPointsAreOneJobArray() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        let values = (1 ... 1000).map { "0.\(String(format: "%04d", $0))" }.joined(separator: ",")
+        let r = try cli.run(["sweep", path, "--grid", "lr=" + values, "--slurm", "--max-parallel", "50", "--time", "01:00:00", "--dry-run", "--out", "big"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "#SBATCH --array=").count == 2 && r.stdout.contains("#SBATCH --array=0-999%50\n")
+                && r.stdout.contains("#SBATCH --time=01:00:00\n"), "\(r.stdout)")
+    }
+
     /// A grid a run would refuse is refused before any point starts (exit 2, nothing written).
     @Test func badGridsAreRefusedBeforeAnythingStarts() throws {
         let cli = try CLI()

@@ -70,6 +70,8 @@ public struct RunData {
         if FileManager.default.fileExists(atPath: folder + "/run.json") { return [folder] }
         let children = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
         return children.flatMap { name -> [String] in
+            // A sweep's earlier attempt at a point, kept aside (POINT.failed-1): not one of its runs.
+            if name.range(of: #"\.failed-\d+$"#, options: .regularExpression) != nil { return [] }
             var isDirectory: ObjCBool = false
             let child = folder + "/" + name
             guard FileManager.default.fileExists(atPath: child, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
