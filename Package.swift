@@ -1,10 +1,10 @@
 // swift-tools-version: 6.1
 // spectral-lab: a workbench, scripted in Lua, for SVD-parameterized neural networks.
-// Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS, CZlib) and the C
-// shim (LuaShim); the numerical core (SpectralNumerics: tensors, kernels, layers, models, tasks and
-// datasets; no Lua); the Lua bridge (LuaBridge); the workbench (Workbench: the `lab` module, runs,
-// recipes, REPL); the benchmarks' workloads (BenchmarkWorkloads); the executable (spectral-lab: one
-// subcommand per file).
+// Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS, CZlib), the C
+// shim (LuaShim) and vectorized exp/tanh/sigmoid (VectorMath, C); the numerical core
+// (SpectralNumerics: tensors, kernels, layers, models, tasks and datasets; no Lua); the Lua bridge
+// (LuaBridge); the workbench (Workbench: the `lab` module, runs, recipes, REPL); the benchmarks'
+// workloads (BenchmarkWorkloads); the executable (spectral-lab: one subcommand per file).
 import PackageDescription
 
 let package = Package(
@@ -46,10 +46,14 @@ let package = Package(
         // that detected them has returned (a longjmp must never cross a Swift frame).
         .target(name: "LuaShim", dependencies: ["CLua"]),
         .target(name: "LuaBridge", dependencies: ["CLua", "LuaShim"]),
+        // Vectorized exp, tanh and sigmoid for Float buffers (AVX2 or SSE2, picked at run time). Always
+        // optimized, so that debug builds and the tests train at a usable speed too; never contracted
+        // into FMAs, so that both instruction sets give the same bits.
+        .target(name: "VectorMath", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
         .target(
             name: "SpectralNumerics",
-            dependencies: ["COpenBLAS", "CZlib"],
+            dependencies: ["COpenBLAS", "CZlib", "VectorMath"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
             // Without -fno-math-errno, squareRoot() is a call to glibc's sqrtf (it may set errno),

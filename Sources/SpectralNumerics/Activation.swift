@@ -26,7 +26,7 @@ public enum Activation: String, Sendable, CaseIterable {
     public func apply<T: TensorScalar>(_ pre: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, count: Int) {
         switch self {
         case .relu: for i in 0 ..< count { let x = pre[i]; out[i] = x > 0 || x.isNaN ? x : 0 }
-        case .tanh: for i in 0 ..< count { out[i] = T.tanh(pre[i]) }
+        case .tanh: T.tanh(pre, into: out, count: count)
         case .leakyRelu: for i in 0 ..< count { let x = pre[i]; out[i] = x > 0 ? x : x / 10 }
         case .identity: out.update(from: pre, count: count)
         }

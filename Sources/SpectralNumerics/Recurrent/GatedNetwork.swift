@@ -75,8 +75,6 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     }
     private var cache: Cache?
 
-    private static func sigmoid(_ x: T) -> T { x >= 0 ? 1 / (1 + T.exp(-x)) : T.exp(x) / (1 + T.exp(x)) }
-
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
         let start = carriesState && carried?.h.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
         return try forward(x, initialState: start?.h, initialCell: start?.c)
@@ -91,11 +89,13 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         }
         let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
         let rows = steps * batch, plane = batch * n
-        // a = X W_xᵀ + b_x for all steps at once.
+        // a = X W_xᵀ + b_x for all steps at once; for the LSTM + b_h too, since b_h adds to every
+        // gate (the GRU keeps b_h apart: r gates u_n + b_hn).
         let a = workspace.buffer("a", [steps, batch, gn])             // overwritten by the projection GEMM
         if rows > 0 {
             T.gemm(false, true, rows, gn, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, a.data, gn)
             Tensor.addRows(inputBias, to: a.data, rows: rows)
+            if kind == .lstm { Tensor.addRows(recurrentBias, to: a.data, rows: rows) }
         }
         let states = workspace.buffer("states", [steps + 1, batch, n])
         let cells = workspace.buffer("cells", kind == .lstm ? [steps + 1, batch, n] : [0])
@@ -108,34 +108,37 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
             guard given.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(given.shapeDescription)") }
             into.data.update(from: given.data, count: plane)
         }
-        let u = Tensor<T>(zeros: [batch, gn])
+        let u = workspace.buffer("u", kind == .gru ? [batch, gn] : [0])   // GRU: h W_hᵀ + b_h of one step
         for t in 0 ..< steps where batch > 0 {
-            // u = h W_hᵀ + b_h
-            for b in 0 ..< batch { (u.data + b * gn).update(from: recurrentBias.data, count: gn) }
-            T.gemm(false, true, batch, gn, n, 1, states.data + t * plane, n, recurrentWeight.data, n, 1, u.data, gn)
             let at = a.data + t * batch * gn
-            for b in 0 ..< batch {
-                let ab = at + b * gn, ub = u.data + b * gn
-                let hPrev = states.data + t * plane + b * n, hNext = states.data + (t + 1) * plane + b * n
-                switch kind {
-                case .lstm:
+            let hPrev = states.data + t * plane, hNext = states.data + (t + 1) * plane
+            switch kind {
+            case .lstm:
+                // [i f g o] pre-activations: a_t += h W_hᵀ, in place; then the gates, in place.
+                T.gemm(false, true, batch, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, at, gn)
+                for b in 0 ..< batch {
+                    let ab = at + b * gn
+                    T.sigmoid(ab, into: ab, count: 2 * n)                 // i, f
+                    T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)        // g
+                    T.sigmoid(ab + 3 * n, into: ab + 3 * n, count: n)     // o
                     let cPrev = cells.data + t * plane + b * n, cNext = cells.data + (t + 1) * plane + b * n
-                    for j in 0 ..< n {
-                        let i = Self.sigmoid(ab[j] + ub[j]), f = Self.sigmoid(ab[n + j] + ub[n + j])
-                        let g = T.tanh(ab[2 * n + j] + ub[2 * n + j]), o = Self.sigmoid(ab[3 * n + j] + ub[3 * n + j])
-                        ab[j] = i; ab[n + j] = f; ab[2 * n + j] = g; ab[3 * n + j] = o    // a now holds activations
-                        cNext[j] = f * cPrev[j] + i * g
-                        hNext[j] = o * T.tanh(cNext[j])
-                    }
-                case .gru:
-                    let un = recurrentN.data + t * plane + b * n
-                    for j in 0 ..< n {
-                        let r = Self.sigmoid(ab[j] + ub[j]), z = Self.sigmoid(ab[n + j] + ub[n + j])
-                        un[j] = ub[2 * n + j]
-                        let c = T.tanh(ab[2 * n + j] + r * un[j])
-                        ab[j] = r; ab[n + j] = z; ab[2 * n + j] = c
-                        hNext[j] = (1 - z) * c + z * hPrev[j]
-                    }
+                    let hb = hNext + b * n
+                    for j in 0 ..< n { cNext[j] = ab[n + j] * cPrev[j] + ab[j] * ab[2 * n + j] }   // c' = f c + i g
+                    T.tanh(cNext, into: hb, count: n)
+                    for j in 0 ..< n { hb[j] *= ab[3 * n + j] }                                  // h' = o tanh c'
+                }
+            case .gru:
+                for b in 0 ..< batch { (u.data + b * gn).update(from: recurrentBias.data, count: gn) }
+                T.gemm(false, true, batch, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, u.data, gn)
+                for b in 0 ..< batch {
+                    let ab = at + b * gn, ub = u.data + b * gn, un = recurrentN.data + t * plane + b * n
+                    let hp = hPrev + b * n, hb = hNext + b * n
+                    for j in 0 ..< 2 * n { ab[j] += ub[j] }
+                    T.sigmoid(ab, into: ab, count: 2 * n)                                         // r, z
+                    un.update(from: ub + 2 * n, count: n)
+                    for j in 0 ..< n { ab[2 * n + j] += ab[j] * un[j] }
+                    T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)                               // n = tanh(a_n + r u_n)
+                    for j in 0 ..< n { let z = ab[n + j]; hb[j] = (1 - z) * ab[2 * n + j] + z * hp[j] }
                 }
             }
         }
@@ -159,8 +162,10 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let plane = batch * n, rows = steps * batch
         let gradStates = try readout.backward(gradOutput, c.states)       // ∂L/∂h_t from the readout
         let da = workspace.buffer("da", [steps, batch, gn])               // deltas of the input part a (all written)
-        let du = workspace.buffer("du", [steps, batch, gn])               // deltas of the recurrent part u (all written)
+        // Deltas of the recurrent part u (all written): the LSTM's equal a's, the GRU's differ in u_n.
+        let du = kind == .lstm ? da : workspace.buffer("du", [steps, batch, gn])
         let dcNext = Tensor<T>(zeros: [batch, n])                         // LSTM: ∂L/∂c_t from step t+1
+        let tanhCell = workspace.buffer("tanhCell", [kind == .lstm ? n : 0])   // tanh c_t of one row, recomputed
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
             let dh = gradStates.data + t * plane
@@ -176,10 +181,11 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 switch kind {
                 case .lstm:
                     let cPrev = c.cells.data + t * plane + b * n, cNext = c.cells.data + (t + 1) * plane + b * n
-                    let dcb = dcNext.data + b * n
+                    let dcb = dcNext.data + b * n, tcb = tanhCell.data
+                    T.tanh(cNext, into: tcb, count: n)
                     for j in 0 ..< n {
                         let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j])
-                        let tc = T.tanh(cNext[j])
+                        let tc = tcb[j]
                         let dc = dcb[j] + dhb[j] * o * (1 - tc * tc)
                         dab[j] = dc * g * i * (1 - i)
                         dab[n + j] = dc * cPrev[j] * f * (1 - f)
@@ -187,7 +193,6 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                         dab[3 * n + j] = dhb[j] * tc * o * (1 - o)
                         dcb[j] = dc * f
                     }
-                    (dub).update(from: dab, count: gn)
                 case .gru:
                     let hPrev = c.states.data + t * plane + b * n, un = c.recurrentN.data + t * plane + b * n
                     for j in 0 ..< n {

@@ -1,0 +1,86 @@
+// The kernels of VectorMath.c, included once per instruction set with ISA(name) naming each
+// function for it (exp8_avx2, …) and the functions compiled for that set.
+
+INLINE v8f ISA(select)(v8i mask, v8f a, v8f b) {   // mask lanes all ones: a, else b
+    return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
+}
+INLINE v8f ISA(vmin)(v8f a, v8f b) { return ISA(select)(a < b, a, b); }
+INLINE v8f ISA(vmax)(v8f a, v8f b) { return ISA(select)(a > b, a, b); }
+INLINE v8f ISA(vabs)(v8f x) { return (v8f)((v8i)x & ISPLAT(0x7fffffff)); }
+
+/// e^x. x = k ln2 + r with |r| ≤ ln2/2; e^r by polynomial; 2^k applied as two factors 2^{k/2} and
+/// 2^{k−k/2}, each a normal float, so results in the subnormal range round once. The clamp to
+/// [−104, 89] keeps k in range: below, the result rounds to 0; above, it overflows to inf.
+INLINE v8f ISA(exp8)(v8f x) {
+    v8f xc = ISA(vmin)(ISA(vmax)(x, SPLAT(-104.0f)), SPLAT(89.0f));
+    // k = round(x log2 e): adding and subtracting 1.5·2^23 rounds to nearest (|x log2 e| < 2^22).
+    const v8f magic = SPLAT(12582912.0f);
+    v8f kf = (xc * SPLAT(1.44269504088896341f) + magic) - magic;
+    // ln2 = hi + lo with hi's low 9 mantissa bits zero, so k·hi is exact for |k| < 2^9.
+    v8f r = (xc - kf * SPLAT(0.693145751953125f)) - kf * SPLAT(1.428606765330187e-6f);
+    v8f p = SPLAT(1.9875691500e-4f);
+    p = p * r + SPLAT(1.3981999507e-3f);
+    p = p * r + SPLAT(8.3334519073e-3f);
+    p = p * r + SPLAT(4.1665795894e-2f);
+    p = p * r + SPLAT(1.6666665459e-1f);
+    p = p * r + SPLAT(5.0000001201e-1f);
+    p = p * (r * r) + r + SPLAT(1.0f);
+    v8i k = __builtin_convertvector(kf, v8i);
+    v8i k1 = k >> 1, k2 = k - k1;
+    v8f s1 = (v8f)((k1 + 127) << 23), s2 = (v8f)((k2 + 127) << 23);
+    v8f y = (p * s1) * s2;
+    return ISA(select)(x != x, x, y);   // NaN in, NaN out
+}
+
+/// tanh x, its sign from x (so tanh(−0) = −0).
+INLINE v8f ISA(tanh8)(v8f x) {
+    v8f ax = ISA(vabs)(x);
+    v8i sign = (v8i)x & ISPLAT((int)0x80000000);
+    v8f z = ax * ax;
+    v8f p = SPLAT(-5.70498872745e-3f);
+    p = p * z + SPLAT(2.06390887954e-2f);
+    p = p * z - SPLAT(5.37397155531e-2f);
+    p = p * z + SPLAT(1.33314422036e-1f);
+    p = p * z - SPLAT(3.33332819422e-1f);
+    v8f small = p * z * ax + ax;
+    v8f e = ISA(exp8)(SPLAT(-2.0f) * ax);
+    v8f large = (SPLAT(1.0f) - e) / (SPLAT(1.0f) + e);
+    v8f y = ISA(select)(ax < SPLAT(0.625f), small, large);
+    y = (v8f)((v8i)y | sign);
+    return ISA(select)(x != x, x, y);
+}
+
+/// 1/(1 + e^−x) from e = e^{−|x|} ≤ 1: 1/(1 + e) for x ≥ 0, e/(1 + e) below, so that neither
+/// overflows and tiny results keep their precision down to the subnormals.
+INLINE v8f ISA(sigmoid8)(v8f x) {
+    v8f e = ISA(exp8)(-ISA(vabs)(x));
+    v8f d = SPLAT(1.0f) + e;
+    v8f y = ISA(select)(x >= SPLAT(0.0f), SPLAT(1.0f) / d, e / d);
+    return ISA(select)(x != x, x, y);
+}
+
+// The loop over a buffer, 8 at a time, the tail through a zero-padded block.
+#define KERNEL(name, body)                                                     \
+    static void ISA(name)(const float *in, float *out, size_t count) {         \
+        size_t i = 0;                                                          \
+        for (; i + 8 <= count; i += 8) {                                       \
+            v8f x;                                                             \
+            memcpy(&x, in + i, sizeof x);                                      \
+            v8f y = ISA(body)(x);                                              \
+            memcpy(out + i, &y, sizeof y);                                     \
+        }                                                                      \
+        if (i < count) {                                                       \
+            float block[8] = {0};                                              \
+            memcpy(block, in + i, (count - i) * sizeof(float));                \
+            v8f x;                                                             \
+            memcpy(&x, block, sizeof x);                                       \
+            v8f y = ISA(body)(x);                                              \
+            memcpy(block, &y, sizeof y);                                       \
+            memcpy(out + i, block, (count - i) * sizeof(float));               \
+        }                                                                      \
+    }
+
+KERNEL(exp, exp8)
+KERNEL(tanh, tanh8)
+KERNEL(sigmoid, sigmoid8)
+#undef KERNEL
