@@ -32,14 +32,16 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// delta[i] = grad[i]·φ'(pre[i]) over a buffer (out[i] = φ(pre[i]) given too, for tanh).
-    public func backward<T: TensorScalar>(_ grad: UnsafePointer<T>, pre: UnsafePointer<T>, out: UnsafePointer<T>,
+    /// delta[i] = grad[i]·φ'(pre[i]) over a buffer, from the outputs out[i] = φ(pre[i]) alone: every
+    /// φ here is monotone with φ(x) > 0 exactly when x > 0, so the tape need not keep the
+    /// pre-activations. delta may be grad itself (each entry reads only its own grad and out).
+    public func backward<T: TensorScalar>(_ grad: UnsafePointer<T>, out: UnsafePointer<T>,
                                           into delta: UnsafeMutablePointer<T>, count: Int) {
         switch self {
-        case .relu: for i in 0 ..< count { delta[i] = pre[i] > 0 ? grad[i] : 0 }
+        case .relu: for i in 0 ..< count { delta[i] = out[i] > 0 ? grad[i] : 0 }
         case .tanh: for i in 0 ..< count { delta[i] = grad[i] * (1 - out[i] * out[i]) }
-        case .leakyRelu: for i in 0 ..< count { delta[i] = pre[i] > 0 ? grad[i] : grad[i] / 10 }
-        case .identity: delta.update(from: grad, count: count)
+        case .leakyRelu: for i in 0 ..< count { delta[i] = out[i] > 0 ? grad[i] : grad[i] / 10 }
+        case .identity: if UnsafePointer(delta) != grad { delta.update(from: grad, count: count) }
         }
     }
 }

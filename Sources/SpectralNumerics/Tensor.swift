@@ -24,6 +24,12 @@ public final class Tensor<T: TensorScalar> {
         data = raw.bindMemory(to: T.self, capacity: Swift.max(count, 1))
     }
 
+    /// A tensor holding a copy of shape.reduce(1, *) numbers at `source`.
+    convenience init(shape: [Int], copying source: UnsafePointer<T>) {
+        self.init(unfilled: shape)
+        data.update(from: source, count: count)
+    }
+
     /// `old` when it has this shape (its entries left as they are), otherwise a new unfilled
     /// tensor: for scratch memory that is reused from one call to the next and overwritten whole.
     static func reusing(_ old: Tensor?, _ shape: [Int]) -> Tensor {

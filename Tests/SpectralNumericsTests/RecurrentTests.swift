@@ -245,3 +245,40 @@ import Testing
         }
     }
 }
+
+/// model.predict, the evaluation pass without a tape: forward's outputs to the bit (across several
+/// of its chunks, with a partial last one), its carried state the same, and the last forward's tape
+/// left as it was for a backward after it.
+@Suite struct PredictTests {
+    @Test(arguments: SpectralNumerics.Cell.allCases)
+    func predictIsForwardWithoutTheTape(cell: SpectralNumerics.Cell) throws {
+        for readout in ReadoutLayer<Float>.Mode.allCases {
+            var g1 = rng(41), g2 = rng(41), data = rng(42)
+            let options = SpectralNumerics.Cell.Options(reflectors: 8, r: 0.3, activation: .tanh)
+            let net = try cell.model(Float.self, input: 2, hidden: 32, output: 3, readout: readout, options: options, rng: &g1)
+            let twin = try cell.model(Float.self, input: 2, hidden: 32, output: 3, readout: readout, options: options, rng: &g2)
+            // 32 × 2048 numbers a plane: chunks of 16 steps (RecurrentNetwork.chunkSteps), so 40
+            // steps are 16 + 16 + 8.
+            let x: Tensor<Float> = data.normalTensor([40, 2048, 2]), other: Tensor<Float> = data.normalTensor([40, 2048, 2])
+            let w: Tensor<Float> = data.normalTensor(readout == .last ? [2048, 3] : [40, 2048, 3])
+            let y = try net.forward(x)
+            #expect(try net.predict(other).maxAbsDifference(try twin.forward(other)) == 0, "\(cell) \(readout): outputs")
+            // net's tape is still x's: its backward is twin's after a forward over x.
+            _ = try twin.forward(x)
+            #expect(try net.backward(w).maxAbsDifference(try twin.backward(w)) == 0, "\(cell) \(readout): ∂x after predict")
+            for (a, b) in zip(net.parameters, twin.parameters) {
+                #expect(try a.grad.maxAbsDifference(b.grad) == 0, "\(cell) \(readout) \(a.name)")
+            }
+            #expect(try net.predict(x).maxAbsDifference(y) == 0)
+            // A stateful model carries predict's final state as forward's.
+            net.carriesState = true
+            twin.carriesState = true
+            net.resetState()
+            twin.resetState()
+            _ = try net.predict(x)
+            _ = try twin.forward(x)
+            for (a, b) in zip(net.carriedState ?? [], twin.carriedState ?? []) { #expect(try a.maxAbsDifference(b) == 0) }
+            #expect(try net.predict(other).maxAbsDifference(try twin.forward(other)) == 0, "\(cell) \(readout): from a carried state")
+        }
+    }
+}

@@ -76,42 +76,44 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
     private var cache: Cache?
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
-        let start = carriesState && carried?.h.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
+        let start = try startState(for: x)
         return try forward(x, initialState: start?.h, initialCell: start?.c)
     }
 
-    /// The forward pass from given h_0 and (LSTM) c_0, B×hidden each (nil: zeros). The gradient stops there.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?, initialCell c0: Tensor<T>? = nil) throws -> Tensor<T> {
+    private func startState(for x: Tensor<T>) throws -> (h: Tensor<T>, c: Tensor<T>?)? {
         guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
             throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
         }
-        let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
-        let rows = steps * batch, plane = batch * n
+        return carriesState && carried?.h.shape == [x.shape[1], hiddenSize] ? carried : nil
+    }
+
+    /// Slot 0 of `into` (B×n) from `given`, or zeros.
+    private func start(_ into: UnsafeMutablePointer<T>, from given: Tensor<T>?, batch: Int) throws {
+        let plane = batch * hiddenSize
+        guard let given else { return into.update(repeating: 0, count: plane) }
+        guard given.shape == [batch, hiddenSize] else {
+            throw TensorError.shape("initial state must be \(batch)×\(hiddenSize), got \(given.shapeDescription)")
+        }
+        into.update(from: given.data, count: plane)
+    }
+
+    /// Steps `count` steps from h (and c) in slot 0 of `states` (and `cells`), writing slots
+    /// 1…count; `a` (count×B×G·n) ends up holding the gate activations, `recurrentN` (GRU,
+    /// count×B×n) each step's u_n.
+    private func advance(_ x: UnsafePointer<T>, steps count: Int, batch: Int, a: UnsafeMutablePointer<T>,
+                         states: UnsafeMutablePointer<T>, cells: UnsafeMutablePointer<T>, recurrentN: UnsafeMutablePointer<T>) {
+        let (n, gn) = (hiddenSize, gates * hiddenSize)
+        let rows = count * batch, plane = batch * n
+        guard rows > 0 else { return }
         // a = X W_xᵀ + b_x for all steps at once; for the LSTM + b_h too, since b_h adds to every
         // gate (the GRU keeps b_h apart: r gates u_n + b_hn).
-        let a = workspace.buffer("a", [steps, batch, gn])             // overwritten by the projection GEMM
-        if rows > 0 {
-            T.gemm(false, true, rows, gn, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, a.data, gn)
-            Tensor.addRows(inputBias, to: a.data, rows: rows)
-            if kind == .lstm { Tensor.addRows(recurrentBias, to: a.data, rows: rows) }
-        }
-        let states = workspace.buffer("states", [steps + 1, batch, n])
-        let cells = workspace.buffer("cells", kind == .lstm ? [steps + 1, batch, n] : [0])
-        let recurrentN = workspace.buffer("recurrentN", kind == .gru ? [steps, batch, n] : [0])
-        // Slot 0 (h_0, c_0) starts at zero unless given below; every later slot is written per step.
-        states.data.update(repeating: 0, count: plane)
-        if kind == .lstm { cells.data.update(repeating: 0, count: plane) }
-        for (given, into) in [(h0, states), (kind == .lstm ? c0 : nil, cells)] {
-            guard let given else { continue }
-            guard given.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(given.shapeDescription)") }
-            into.data.update(from: given.data, count: plane)
-        }
+        T.gemm(false, true, rows, gn, inputSize, 1, x, inputSize, inputWeight.data, inputSize, 0, a, gn)
+        Tensor.addRows(inputBias, to: a, rows: rows)
+        if kind == .lstm { Tensor.addRows(recurrentBias, to: a, rows: rows) }
         let u = workspace.buffer("u", kind == .gru ? [batch, gn] : [0])   // GRU: h W_hᵀ + b_h of one step
-        for t in 0 ..< steps where batch > 0 {
-            let at = a.data + t * batch * gn
-            let hPrev = states.data + t * plane, hNext = states.data + (t + 1) * plane
+        for t in 0 ..< count {
+            let at = a + t * batch * gn
+            let hPrev = states + t * plane, hNext = states + (t + 1) * plane
             switch kind {
             case .lstm:
                 // [i f g o] pre-activations: a_t += h W_hᵀ, in place; then the gates, in place.
@@ -121,7 +123,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                     T.sigmoid(ab, into: ab, count: 2 * n)                 // i, f
                     T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)        // g
                     T.sigmoid(ab + 3 * n, into: ab + 3 * n, count: n)     // o
-                    let cPrev = cells.data + t * plane + b * n, cNext = cells.data + (t + 1) * plane + b * n
+                    let cPrev = cells + t * plane + b * n, cNext = cells + (t + 1) * plane + b * n
                     let hb = hNext + b * n
                     for j in 0 ..< n { cNext[j] = ab[n + j] * cPrev[j] + ab[j] * ab[2 * n + j] }   // c' = f c + i g
                     T.tanh(cNext, into: hb, count: n)
@@ -131,7 +133,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 for b in 0 ..< batch { (u.data + b * gn).update(from: recurrentBias.data, count: gn) }
                 T.gemm(false, true, batch, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, u.data, gn)
                 for b in 0 ..< batch {
-                    let ab = at + b * gn, ub = u.data + b * gn, un = recurrentN.data + t * plane + b * n
+                    let ab = at + b * gn, ub = u.data + b * gn, un = recurrentN + t * plane + b * n
                     let hp = hPrev + b * n, hb = hNext + b * n
                     for j in 0 ..< 2 * n { ab[j] += ub[j] }
                     T.sigmoid(ab, into: ab, count: 2 * n)                                         // r, z
@@ -142,16 +144,58 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 }
             }
         }
+    }
+
+    /// The forward pass from given h_0 and (LSTM) c_0, B×hidden each (nil: zeros). The gradient stops there.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?, initialCell c0: Tensor<T>? = nil) throws -> Tensor<T> {
+        _ = try startState(for: x)
+        let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
+        let plane = batch * n
+        let a = workspace.buffer("a", [steps, batch, gn])             // overwritten by the projection GEMM
+        let states = workspace.buffer("states", [steps + 1, batch, n])
+        let cells = workspace.buffer("cells", kind == .lstm ? [steps + 1, batch, n] : [0])
+        let recurrentN = workspace.buffer("recurrentN", kind == .gru ? [steps, batch, n] : [0])
+        try start(states.data, from: h0, batch: batch)
+        if kind == .lstm { try start(cells.data, from: c0, batch: batch) }
+        advance(x.data, steps: steps, batch: batch, a: a.data, states: states.data, cells: cells.data, recurrentN: recurrentN.data)
         cache = Cache(x: x, states: states, cells: cells, acts: a, recurrentN: recurrentN)
         if carriesState {
-            func last(_ t: Tensor<T>) -> Tensor<T> {
-                let r = Tensor<T>(zeros: [batch, n])
-                r.data.update(from: t.data + steps * plane, count: plane)
-                return r
-            }
-            carried = (last(states), kind == .lstm ? last(cells) : nil)
+            carried = (Tensor(shape: [batch, n], copying: states.data + steps * plane),
+                       kind == .lstm ? Tensor(shape: [batch, n], copying: cells.data + steps * plane) : nil)
         }
         return readout.forward(states)
+    }
+
+    /// `forward` without the tape, a few steps at a time through small buffers (as
+    /// RecurrentNetwork.predict): the same outputs, the last forward's tape untouched.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func predict(_ x: Tensor<T>) throws -> Tensor<T> {
+        let given = try startState(for: x)
+        let (steps, batch, n, gn) = (x.shape[0], x.shape[1], hiddenSize, gates * hiddenSize)
+        let plane = batch * n, chunk = RecurrentNetwork<T>.chunkSteps(plane: batch * gn, steps: steps)
+        let a = workspace.buffer("predict.a", [chunk, batch, gn])
+        let states = workspace.buffer("predict.states", [chunk + 1, batch, n])
+        let cells = workspace.buffer("predict.cells", kind == .lstm ? [chunk + 1, batch, n] : [0])
+        let recurrentN = workspace.buffer("predict.recurrentN", kind == .gru ? [chunk, batch, n] : [0])
+        try start(states.data, from: given?.h, batch: batch)
+        if kind == .lstm { try start(cells.data, from: given?.c, batch: batch) }
+        let y = Tensor<T>(zeros: readout.outputShape(steps: steps, batch: batch))
+        for first in Swift.stride(from: 0, to: steps, by: chunk) {
+            let count = Swift.min(chunk, steps - first)
+            advance(x.data + first * batch * inputSize, steps: count, batch: batch, a: a.data, states: states.data,
+                    cells: cells.data, recurrentN: recurrentN.data)
+            if readout.mode == .all { readout.project(states.data + plane, rows: count * batch, into: y.data + first * batch * outputSize) }
+            states.data.update(from: states.data + count * plane, count: plane)    // the chunk's last h (and c) → slot 0
+            if kind == .lstm { cells.data.update(from: cells.data + count * plane, count: plane) }
+        }
+        if readout.mode == .last { readout.project(states.data, rows: batch, into: y.data) }
+        if carriesState {
+            carried = (Tensor(shape: [batch, n], copying: states.data), kind == .lstm ? Tensor(shape: [batch, n], copying: cells.data) : nil)
+        }
+        return y
     }
 
     @_specialize(where T == Float)
@@ -161,22 +205,30 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let (steps, batch, n, gn) = (c.x.shape[0], c.x.shape[1], hiddenSize, gates * hiddenSize)
         let plane = batch * n, rows = steps * batch
         let gradStates = try readout.backward(gradOutput, c.states)       // ∂L/∂h_t from the readout
-        let da = workspace.buffer("da", [steps, batch, gn])               // deltas of the input part a (all written)
-        // Deltas of the recurrent part u (all written): the LSTM's equal a's, the GRU's differ in u_n.
-        let du = kind == .lstm ? da : workspace.buffer("du", [steps, batch, gn])
+        // The deltas overwrite the tape they come from, step by step: da_t (of the input part a)
+        // over the gate activations of step t, which nothing reads afterwards. The recurrent
+        // part's deltas du equal da but for the GRU's candidate block, du_n = dn ⊙ r, which
+        // overwrites u_n. So the backward pass needs no T-long buffers beyond ∂L/∂h.
+        let da = c.acts
+        let dun = c.recurrentN.data                                      // GRU: du_n, T×B×n
         let dcNext = Tensor<T>(zeros: [batch, n])                         // LSTM: ∂L/∂c_t from step t+1
         let tanhCell = workspace.buffer("tanhCell", [kind == .lstm ? n : 0])   // tanh c_t of one row, recomputed
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
             let dh = gradStates.data + t * plane
             if t + 1 < steps {   // ∂L/∂h_t += du_{t+1} W_h (and, for the GRU, the direct z path below)
-                T.gemm(false, false, batch, n, gn, 1, du.data + (t + 1) * batch * gn, gn, recurrentWeight.data, n, 1, dh, n)
+                let next = da.data + (t + 1) * batch * gn
+                if kind == .lstm {
+                    T.gemm(false, false, batch, n, gn, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
+                } else {   // the r z blocks from da, the candidate's from du_n
+                    T.gemm(false, false, batch, n, 2 * n, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
+                    T.gemm(false, false, batch, n, n, 1, dun + (t + 1) * plane, n, recurrentWeight.data + 2 * n * n, n, 1, dh, n)
+                }
             }
             norms[t] = T.dot(plane, dh, 1, dh, 1).squareRoot()
             let prevDh = t > 0 ? gradStates.data + (t - 1) * plane : nil
             for b in 0 ..< batch {
-                let act = c.acts.data + (t * batch + b) * gn
-                let dab = da.data + (t * batch + b) * gn, dub = du.data + (t * batch + b) * gn
+                let act = da.data + (t * batch + b) * gn    // read, then overwritten with the deltas
                 let dhb = dh + b * n
                 switch kind {
                 case .lstm:
@@ -187,10 +239,10 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                         let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j])
                         let tc = tcb[j]
                         let dc = dcb[j] + dhb[j] * o * (1 - tc * tc)
-                        dab[j] = dc * g * i * (1 - i)
-                        dab[n + j] = dc * cPrev[j] * f * (1 - f)
-                        dab[2 * n + j] = dc * i * (1 - g * g)
-                        dab[3 * n + j] = dhb[j] * tc * o * (1 - o)
+                        act[j] = dc * g * i * (1 - i)
+                        act[n + j] = dc * cPrev[j] * f * (1 - f)
+                        act[2 * n + j] = dc * i * (1 - g * g)
+                        act[3 * n + j] = dhb[j] * tc * o * (1 - o)
                         dcb[j] = dc * f
                     }
                 case .gru:
@@ -200,8 +252,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                         let dn = dhb[j] * (1 - z) * (1 - cand * cand)
                         let dz = dhb[j] * (hPrev[j] - cand) * z * (1 - z)
                         let dr = dn * un[j] * r * (1 - r)
-                        dab[j] = dr; dab[n + j] = dz; dab[2 * n + j] = dn
-                        dub[j] = dr; dub[n + j] = dz; dub[2 * n + j] = dn * r
+                        act[j] = dr; act[n + j] = dz; act[2 * n + j] = dn
+                        un[j] = dn * r
                         prevDh?[b * n + j] += dhb[j] * z          // h' = … + z⊙h
                     }
                 }
@@ -210,10 +262,22 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         hiddenGradientNorms = norms
         let gradX = Tensor<T>(zeros: c.x.shape)
         if rows > 0 {
-            T.gemm(true, false, gn, n, rows, 1, du.data, gn, c.states.data, n, 1, gradRecurrentWeight.data, n)        // Σ du_tᵀ h_{t−1}
+            // Σ du_tᵀ h_{t−1}: for the GRU by blocks, r z from da and the candidate's from du_n.
+            let wh = gradRecurrentWeight.data, recurrentRows = kind == .lstm ? gn : 2 * n
+            T.gemm(true, false, recurrentRows, n, rows, 1, da.data, gn, c.states.data, n, 1, wh, n)
             T.gemm(true, false, gn, inputSize, rows, 1, da.data, gn, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
             Tensor.addColumnSums(of: da.data, rows: rows, into: gradInputBias)
-            Tensor.addColumnSums(of: du.data, rows: rows, into: gradRecurrentBias)
+            if kind == .lstm {
+                Tensor.addColumnSums(of: da.data, rows: rows, into: gradRecurrentBias)
+            } else {
+                T.gemm(true, false, n, n, rows, 1, dun, n, c.states.data, n, 1, wh + 2 * n * n, n)
+                let part = Tensor<T>(zeros: [2 * n])
+                Tensor.addColumnSums(of: da.data, rows: rows, leading: gn, into: part)
+                T.axpy(2 * n, 1, part.data, 1, gradRecurrentBias.data, 1)
+                let candidate = Tensor<T>(zeros: [n])
+                Tensor.addColumnSums(of: dun, rows: rows, into: candidate)
+                T.axpy(n, 1, candidate.data, 1, gradRecurrentBias.data + 2 * n, 1)
+            }
             T.gemm(false, false, rows, inputSize, gn, 1, da.data, gn, inputWeight.data, inputSize, 0, gradX.data, inputSize)
         }
         return gradX

@@ -34,10 +34,15 @@ public final class ReadoutLayer<T: TensorScalar> {
     func forward(_ states: Tensor<T>) -> Tensor<T> {
         let (h, rows) = read(states)
         let y = Tensor<T>(zeros: outputShape(steps: states.shape[0] - 1, batch: states.shape[1]))
-        guard rows > 0 else { return y }
-        T.gemm(false, true, rows, output, hidden, 1, h, hidden, weight.data, hidden, 0, y.data, output)
-        Tensor.addRows(bias, to: y.data, rows: rows)
+        project(h, rows: rows, into: y.data)
         return y
+    }
+
+    /// y = R h + c for `rows` packed states h (rows × hidden) into y (rows × output).
+    func project(_ h: UnsafePointer<T>, rows: Int, into y: UnsafeMutablePointer<T>) {
+        guard rows > 0 else { return }
+        T.gemm(false, true, rows, output, hidden, 1, h, hidden, weight.data, hidden, 0, y, output)
+        Tensor.addRows(bias, to: y, rows: rows)
     }
 
     /// Adds ∂R and ∂c; returns ∂L/∂h_t for t = 1…T (T×B×n; zero where the readout does not look).
@@ -68,6 +73,9 @@ public final class ReadoutLayer<T: TensorScalar> {
 public protocol SequenceModel<Scalar>: AnyObject {
     associatedtype Scalar: TensorScalar
     func forward(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
+    /// The same outputs as `forward` (to the bit), keeping nothing for a backward pass: an evaluation
+    /// pass, in memory for a few steps instead of all T. The last forward's tape stays as it was.
+    func predict(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
     func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>
     var parameters: [Parameter<Scalar>] { get }
     /// ‖∂L/∂h_t‖ for t = 1…T from the last backward pass.

@@ -85,8 +85,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
 
     private struct Cache {
         let x: Tensor<T>              // T×B×input
-        let states: Tensor<T>         // (T+1)×B×hidden: h_0 … h_T
-        let pre: Tensor<T>            // T×B×hidden: pre-activations
+        let states: Tensor<T>         // (T+1)×B×hidden: h_0 … h_T (φ' comes from h: no pre-activations kept)
         let w: Tensor<T>
         let backwardW: (Tensor<T>) throws -> Void
         /// The per-step path: the stepper and each step's (y, a) for its backward.
@@ -96,50 +95,62 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     private var cache: Cache?
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
-        let h0 = carriesState && carried?.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
-        return try forward(x, initialState: h0)
+        try forward(x, initialState: startState(for: x))
+    }
+
+    private func startState(for x: Tensor<T>) -> Tensor<T>? {
+        carriesState && carried?.shape == [x.rank == 3 ? x.shape[1] : -1, hiddenSize] ? carried : nil
+    }
+
+    private func check(_ x: Tensor<T>, _ h0: Tensor<T>?) throws {
+        guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
+            throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
+        }
+        if let h0, h0.shape != [x.shape[1], hiddenSize] {
+            throw TensorError.shape("initial state must be \(x.shape[1])×\(hiddenSize), got \(h0.shapeDescription)")
+        }
+    }
+
+    /// Steps `count` steps from the state in planes[0] (B×n each), writing h_1…h_count into
+    /// planes[1…count]: first every step's input projection M x_t + b in one GEMM, straight into the
+    /// planes, then per step h_t = φ(that + W h_{t−1}) in place. Returns the per-step path's (y, a)
+    /// when `keep` (for its backward).
+    private func advance(_ x: UnsafePointer<T>, steps count: Int, batch: Int, planes: UnsafeMutablePointer<T>,
+                         w: Tensor<T>, stepper: ReflectorStepper<T>?, keep: Bool) throws -> [(y: Tensor<T>, a: Tensor<T>)] {
+        let n = hiddenSize, plane = batch * n, rows = count * batch
+        var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
+        guard rows > 0 else { return stepped }
+        T.gemm(false, true, rows, n, inputSize, 1, x, inputSize, inputWeight.data, inputSize, 0, planes + plane, n)
+        Tensor.addRows(inputBias, to: planes + plane, rows: rows)
+        for t in 0 ..< count {
+            let hPrev = planes + t * plane, h = planes + (t + 1) * plane
+            if let stepper {
+                let hp = Tensor<T>(zeros: [batch, n])
+                hp.data.update(from: hPrev, count: plane)
+                let (y, a) = try stepper.forward(hp)
+                T.axpy(plane, 1, y.data, 1, h, 1)
+                if keep { stepped.append((y, a)) }
+            } else {
+                T.gemm(false, true, batch, n, n, 1, hPrev, n, w.data, n, 1, h, n)
+            }
+            activation.apply(h, into: h, count: plane)
+        }
+        return stepped
     }
 
     /// The forward pass from a given h_0 (B×hidden; nil: zeros). The gradient stops at h_0.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>, initialState h0: Tensor<T>?) throws -> Tensor<T> {
-        guard x.rank == 3, x.shape[2] == inputSize, x.shape[0] >= 1 else {
-            throw TensorError.shape("expected a sequence batch T×B×\(inputSize) (time first), got \(x.shapeDescription)")
-        }
+        try check(x, h0)
         let (steps, batch, n) = (x.shape[0], x.shape[1], hiddenSize)
         let stepper = recurrence == .perStep ? transition.stepper() : nil
         let (w, backwardW): (Tensor<T>, (Tensor<T>) throws -> Void) = stepper == nil ? try transition.prepare() : (Tensor<T>(zeros: [0]), { _ in })
-        var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
-        // All input projections at once: pre = X Mᵀ + b, then each step adds h_{t−1} Wᵀ.
-        let pre = workspace.buffer("pre", [steps, batch, n])          // overwritten by the projection GEMM
-        let rows = steps * batch
-        if rows > 0 {
-            T.gemm(false, true, rows, n, inputSize, 1, x.data, inputSize, inputWeight.data, inputSize, 0, pre.data, n)
-            Tensor.addRows(inputBias, to: pre.data, rows: rows)
-        }
-        let states = workspace.buffer("states", [steps + 1, batch, n])  // h_1…h_T overwritten below
+        let states = workspace.buffer("states", [steps + 1, batch, n])  // every slot written below
         let plane = batch * n
-        if let h0 {
-            guard h0.shape == [batch, n] else { throw TensorError.shape("initial state must be \(batch)×\(n), got \(h0.shapeDescription)") }
-            states.data.update(from: h0.data, count: plane)
-        } else {
-            states.data.update(repeating: 0, count: plane)
-        }
-        for t in 0 ..< steps where batch > 0 {
-            let p = pre.data + t * plane
-            if let stepper {
-                let h = Tensor<T>(zeros: [batch, n])
-                h.data.update(from: states.data + t * plane, count: plane)
-                let (y, a) = try stepper.forward(h)
-                T.axpy(plane, 1, y.data, 1, p, 1)
-                stepped.append((y, a))
-            } else {
-                T.gemm(false, true, batch, n, n, 1, states.data + t * plane, n, w.data, n, 1, p, n)
-            }
-            activation.apply(p, into: states.data + (t + 1) * plane, count: plane)
-        }
-        cache = Cache(x: x, states: states, pre: pre, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
+        if let h0 { states.data.update(from: h0.data, count: plane) } else { states.data.update(repeating: 0, count: plane) }
+        let stepped = try advance(x.data, steps: steps, batch: batch, planes: states.data, w: w, stepper: stepper, keep: true)
+        cache = Cache(x: x, states: states, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
         if carriesState {
             let last = Tensor<T>(zeros: [batch, n])
             last.data.update(from: states.data + steps * plane, count: plane)
@@ -147,6 +158,37 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         }
         return readout.forward(states)
     }
+
+    /// `forward` without the tape: the steps run in chunks of a few steps through one small buffer
+    /// (the chunk's last state carried into the next chunk's slot 0), so memory stays at a few
+    /// planes whatever T is. The GEMMs see the same operands row for row, so the outputs are
+    /// forward's. The last forward's tape (and a backward after it) are untouched.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func predict(_ x: Tensor<T>) throws -> Tensor<T> {
+        let h0 = startState(for: x)
+        try check(x, h0)
+        let (steps, batch, n) = (x.shape[0], x.shape[1], hiddenSize)
+        let stepper = recurrence == .perStep ? transition.stepper() : nil
+        let w = stepper == nil ? try transition.build().0 : Tensor<T>(zeros: [0])
+        let plane = batch * n, chunk = RecurrentNetwork.chunkSteps(plane: plane, steps: steps)
+        let planes = workspace.buffer("predict", [chunk + 1, batch, n])
+        if let h0 { planes.data.update(from: h0.data, count: plane) } else { planes.data.update(repeating: 0, count: plane) }
+        let y = Tensor<T>(zeros: readout.outputShape(steps: steps, batch: batch))
+        for start in Swift.stride(from: 0, to: steps, by: chunk) {
+            let count = Swift.min(chunk, steps - start)
+            _ = try advance(x.data + start * batch * inputSize, steps: count, batch: batch, planes: planes.data,
+                            w: w, stepper: stepper, keep: false)
+            if readout.mode == .all { readout.project(planes.data + plane, rows: count * batch, into: y.data + start * batch * outputSize) }
+            planes.data.update(from: planes.data + count * plane, count: plane)   // h at the chunk's end → slot 0
+        }
+        if readout.mode == .last { readout.project(planes.data, rows: batch, into: y.data) }
+        if carriesState { carried = Tensor(shape: [batch, n], copying: planes.data) }
+        return y
+    }
+
+    /// Steps per chunk of an evaluation pass: about a million numbers of states at a time.
+    static func chunkSteps(plane: Int, steps: Int) -> Int { Swift.max(1, Swift.min(steps, (1 << 20) / Swift.max(plane, 1))) }
 
     // MARK: Backward
 
@@ -158,27 +200,25 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let (steps, batch, n) = (c.x.shape[0], c.x.shape[1], hiddenSize)
         let plane = batch * n, rows = steps * batch
         // ∂L/∂h_t from the readout, for t = 1…T. With readout "last" only the slot of h_T is written:
-        // the slots before it (t < unread) are overwritten below instead of added to.
-        let gradStates = try readout.backward(gradOutput, c.states, clearing: false)
+        // the slots before it (t < unread) are overwritten below instead of added to. Each slot then
+        // becomes δ_t in place, so the deltas need no buffer of their own.
+        let delta = try readout.backward(gradOutput, c.states, clearing: false)
         let unread = readout.mode == .last ? steps - 1 : 0
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
-        let delta = workspace.buffer("delta", [steps, batch, n])      // every step writes its δ
         var norms = [T](repeating: 0, count: steps)
         for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
-            let g = gradStates.data + t * plane
+            let d = delta.data + t * plane
             if t + 1 < steps, c.stepper == nil {
-                T.gemm(false, false, batch, n, n, 1, delta.data + (t + 1) * plane, n, c.w.data, n, t < unread ? 0 : 1, g, n)
+                T.gemm(false, false, batch, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
             }
-            norms[t] = T.dot(plane, g, 1, g, 1).squareRoot()
-            let d = delta.data + t * plane, p = c.pre.data + t * plane, h = c.states.data + (t + 1) * plane
-            activation.backward(g, pre: p, out: h, into: d, count: plane)
+            norms[t] = T.dot(plane, d, 1, d, 1).squareRoot()
+            activation.backward(d, out: c.states.data + (t + 1) * plane, into: d, count: plane)
             if let stepper = c.stepper {
                 // This step's reflector gradients, and ∂L/∂h_{t−1} += δ_t W, through the reflectors.
-                let dt = Tensor<T>(zeros: [batch, n])
-                dt.data.update(from: d, count: plane)
+                let dt = Tensor<T>(shape: [batch, n], copying: d)
                 let dh = try stepper.backward(delta: dt, y: c.steps[t].y, a: c.steps[t].a)
                 if t > 0 {
-                    let previous = gradStates.data + (t - 1) * plane
+                    let previous = d - plane
                     if t - 1 < unread { previous.update(from: dh.data, count: plane) } else { T.axpy(plane, 1, dh.data, 1, previous, 1) }
                 }
             }

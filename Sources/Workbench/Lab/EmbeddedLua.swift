@@ -339,18 +339,20 @@ lab.schedule = schedule
 -- Loss, its gradient and the accuracy (nil for regression) of one batch. A malformed batch (or
 -- input the model refuses) is reported at the line that called lab.train or lab.evaluate, `level`
 -- frames up, saying which batch: not at a line of this file.
-local function evaluate(model, batch, what, level)
+-- With `tapeless`, the model's predict (nothing kept for a backward pass) where it has one.
+local function evaluate(model, batch, what, level, tapeless)
   if type(batch) ~= "table" then
     error(string.format("%s: a batch must be a table {x=, y=, loss=}, got %s", what, type(batch)), level + 1)
   end
-  local ok, loss, grad, acc = pcall(function() return lab.loss.batch(model:forward(batch.x), batch) end)
+  local pass = tapeless and model.predict or model.forward
+  local ok, loss, grad, acc = pcall(function() return lab.loss.batch(pass(model, batch.x), batch) end)
   if not ok then
     error(string.format("%s: %s", what, tostring(loss):gsub("^lab/train%.lua:%d+: ", "")), level + 1)
   end
   return loss, grad, acc
 end
 
--- Mean loss and accuracy over a list of batches, without touching gradients. A stateful model
+-- Mean loss and accuracy over a list of batches, without touching gradients or the last tape. A stateful model
 -- reads the batches as one stream (from zeros, honouring batch.reset) and gets its training
 -- state back afterwards.
 local function mean_over(model, batches, what, level)
@@ -363,7 +365,7 @@ local function mean_over(model, batches, what, level)
   local el, ea, n, na = 0, 0, 0, 0
   for i, b in ipairs(batches) do
     if type(b) == "table" and b.reset and stateful then model:reset_state() end
-    local l, _, a = evaluate(model, b, what .. ": batch " .. i, level + 1)
+    local l, _, a = evaluate(model, b, what .. ": batch " .. i, level + 1, true)
     el, n = el + l, n + 1
     if a then ea, na = ea + a, na + 1 end
   end

@@ -119,6 +119,13 @@ private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaCla
         }
         return [.object(try m.forward(x))]
     }
+    c.method("predict", "model:predict(x): model:forward's outputs, keeping nothing for backward (for evaluation: a few steps in memory instead of all T; the last forward's tape stays as it was)") { m, args in
+        let x = try args.tensor(2, T.self)
+        if x.rank == 3 {
+            try args.reserveActivations(rows: x.shape[1], widths: [8 * m.hiddenSize, x.shape[0] &* m.outputSize], T.self, of: "the evaluation over \(x.shape[0]) steps")
+        }
+        return [.object(try m.predict(x))]
+    }
     c.method("backward", "model:backward(dy): for the last forward, adds the parameter gradients (BPTT) and returns dx") { m, args in
         [.object(try m.backward(args.tensor(2, T.self)))]
     }
