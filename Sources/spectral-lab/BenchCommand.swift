@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchmarkWorkloads
 import Foundation
+import SpectralNumerics
 import Workbench
 
 extension SpectralLab {
@@ -107,51 +108,98 @@ extension SpectralLab.Bench {
             abstract: "Time one training step (forward over T, BPTT, Adam) for the paper's shapes and each cell.",
             discussion: """
                 Shapes: pixel (n=128, k=16, B=128, T=784), adding (n=128, k=16, B=128, T=200), wide \
-                (n=512, k=512, B=64, T=200). GFLOP/s use the plain RNN's recurrent flop count, 6·T·B·n², \
-                for every cell; "vs rnn" is the step time over the plain RNN's; sgemm is (B×n)·(n×n). \
-                Adam runs with learning rate 0: every timed step does a training step's work from the same \
-                initial parameters. The cells and the sgemm of a shape are timed round-robin, so a change \
-                in the machine's load falls on all of them alike.
+                (n=512, k=512, B=64, T=200). Cells: rnn (relu), spectral, orthogonal, rnn-tanh, lstm, gru. \
+                GFLOP/s use the plain RNN's recurrent flop count, 6·T·B·n², for every cell; "% roof" is that \
+                rate over sgemm's at n = 1024 (1024×1024 by 1024×1024, all threads), "% sgemm" over sgemm's at \
+                the recurrence's own shape (B×n by n×n); "vs rnn" is the step time over the relu RNN's. "peak MB" \
+                is the step's peak resident memory above what the process held before the model existed, \
+                "need MB" what the step must hold: the tape the backward reads (states; an LSTM's cells and \
+                gates, a GRU's gates), ∂L/∂h over T, the input and ∂x, and every parameter four times (value, \
+                gradient, Adam's moments). Adam runs with learning rate 0: every timed step does a training \
+                step's work from the same initial parameters. The cells and the sgemms of a shape are timed \
+                round-robin, so a change in the machine's load falls on all of them alike. With --eval-data, \
+                also one evaluation pass (model:predict, no tape) over pixel Fashion-MNIST's 10 000 test images.
                 """
         )
 
         @Option(help: "Comma-separated shapes to run (pixel, adding, wide).")
         var shapes = "pixel,adding,wide"
 
+        @Option(help: "Comma-separated cells to run (rnn, spectral, orthogonal, rnn-tanh, lstm, gru).")
+        var cells = TrainBenchmark.cells.map(\.name).joined(separator: ",")
+
+        @Option(help: "A folder of MNIST-format IDX files: also time an evaluation pass over its test set (Debian's dataset-fashion-mnist: /usr/share/datasets/fashion-mnist).")
+        var evalData: String?
+
+        @Option(help: "Images per batch of the evaluation pass.")
+        var evalBatch = 1000
+
+        @Flag(help: "One JSON object per row instead of the table (for scripts/torch-bench).")
+        var json = false
+
         @OptionGroup var timing: Timing
 
         func validate() throws {
-            let known = Set(TrainBenchmark.shapes.map(\.name))
-            for s in shapes.split(separator: ",") where !known.contains(String(s)) {
-                throw ValidationError("unknown shape '\(s)' (shapes: \(TrainBenchmark.shapes.map(\.name).joined(separator: ", ")))")
+            _ = try selected(shapes, from: TrainBenchmark.shapes.map(\.name), "shape")
+            _ = try selected(cells, from: TrainBenchmark.cells.map(\.name), "cell")
+            guard (1 ... 10000).contains(evalBatch) else { throw ValidationError("--eval-batch takes 1…10000") }
+        }
+
+        /// The names of a comma-separated list, each one of `known`.
+        private func selected(_ list: String, from known: [String], _ what: String) throws -> Set<String> {
+            let names = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            for s in names where !known.contains(s) {
+                throw ValidationError("unknown \(what) '\(s)' (\(what)s: \(known.joined(separator: ", ")))")
             }
+            return Set(names)
         }
 
         func run() throws {
-            let wanted = Set(shapes.split(separator: ",").map(String.init))
-            print("One training step (float32, Adam), medians")
-            print(["shape", "cell", "ms/step", "GFLOP/s", "sgemm", "% sgemm", "vs rnn"].enumerated().map { i, h in
-                let w = [8, 12, 10, 9, 8, 8, 8][i]
-                return i < 2 ? h.padding(toLength: w, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, w - h.count)) + h
-            }.joined(separator: " "))
+            let wantedShapes = try selected(shapes, from: TrainBenchmark.shapes.map(\.name), "shape")
+            let wantedCells = try selected(cells, from: TrainBenchmark.cells.map(\.name), "cell")
+            let benchCells = TrainBenchmark.cells.filter { wantedCells.contains($0.name) }
+            let columns: [(String, Int)] = [("shape", -8), ("cell", -10), ("ms/step", 9), ("GFLOP/s", 8), ("roof", 7), ("% roof", 7),
+                                            ("sgemm", 7), ("% sgemm", 8), ("vs rnn", 7), ("peak MB", 8), ("need MB", 8), ("peak/need", 9)]
+            if !json {
+                print("One training step (float32, Adam), medians; \(BLASLibrary.threads) BLAS threads")
+                print(columns.map { text, width in
+                    let pad = String(repeating: " ", count: max(0, abs(width) - text.count))
+                    return width < 0 ? text + pad : pad + text
+                }.joined(separator: " "))
+            }
             var rows: [TrainBenchmark.Row] = []
             var bench = TrainBenchmark()
             bench.stopwatch = timing.stopwatch
-            try bench.run(shapes: TrainBenchmark.shapes.filter { wanted.contains($0.name) }) { r in
+            try bench.run(shapes: TrainBenchmark.shapes.filter { wantedShapes.contains($0.name) }, cells: benchCells) { r in
                 rows.append(r)
                 let rnn = rows.first { $0.shape.name == r.shape.name && $0.cell == "rnn" }
-                let ratio = rnn.map { String(format: "%.2f×", r.seconds / $0.seconds) } ?? "(rnn last)"
-                print(r.shape.name.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
-                      + r.cell.padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + String(format: " %10.1f %9.1f %8.1f %7.0f%% %8@", r.seconds * 1e3, r.gflops, r.sgemmGflops,
-                               100 * r.gflops / r.sgemmGflops, ratio))
+                let mb = { (b: Int) in Double(b) / 1e6 }
+                if json {
+                    var fields = [String(format: "\"shape\":\"%@\",\"cell\":\"%@\",\"ms\":%.3f,\"gflops\":%.2f,\"roofline_gflops\":%.2f,\"sgemm_gflops\":%.2f,\"need_mb\":%.2f",
+                                         r.shape.name, r.cell, r.seconds * 1e3, r.gflops, r.rooflineGflops, r.sgemmGflops, mb(r.neededBytes))]
+                    if let p = r.peakBytes { fields.append(String(format: "\"peak_mb\":%.2f", mb(p))) }
+                    print("{" + fields.joined(separator: ",") + "}")
+                } else {
+                    let ratio = rnn.map { String(format: "%.2f×", r.seconds / $0.seconds) } ?? "-"
+                    let peak = r.peakBytes.map { String(format: "%8.1f %8.1f %8.2f×", mb($0), mb(r.neededBytes), Double($0) / Double(r.neededBytes)) }
+                        ?? String(format: "%8@ %8.1f %9@", "-", mb(r.neededBytes), "-")
+                    print(r.shape.name.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                          + r.cell.padding(toLength: 10, withPad: " ", startingAt: 0)
+                          + String(format: " %9.1f %8.1f %7.1f %6.0f%% %7.1f %7.0f%% %7@ ", r.seconds * 1e3, r.gflops, r.rooflineGflops,
+                                   100 * r.gflops / r.rooflineGflops, r.sgemmGflops, 100 * r.gflops / r.sgemmGflops, ratio) + peak)
+                }
                 Console.flush()
             }
-            // The ratios against rnn, now that every rnn row is in.
-            for r in rows where r.cell != "rnn" {
-                if let rnn = rows.first(where: { $0.shape.name == r.shape.name && $0.cell == "rnn" }) {
-                    print(String(format: "%@ %@: %.2f× the plain RNN's step", r.shape.name, r.cell, r.seconds / rnn.seconds))
+            guard let evalData else { return }
+            if !json { print("\nEvaluation (model:predict, no tape) of the pixel shape over \(evalData)'s test set, batches of \(evalBatch), one pass") }
+            try bench.evaluate(directory: evalData, cells: benchCells, batch: evalBatch) { e in
+                if json {
+                    print(String(format: "{\"eval\":\"pixel\",\"cell\":\"%@\",\"images\":%d,\"seconds\":%.3f}", e.cell, e.images, e.seconds))
+                } else {
+                    print(e.cell.padding(toLength: 10, withPad: " ", startingAt: 0)
+                          + String(format: " %6d images in %7.2f s  (%.0f images/s)", e.images, e.seconds, Double(e.images) / e.seconds))
                 }
+                Console.flush()
             }
         }
     }

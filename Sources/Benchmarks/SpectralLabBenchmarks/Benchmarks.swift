@@ -30,8 +30,8 @@ let benchmarks: @Sendable () -> Void = {
     for cell in TrainBenchmark.cells {
         var rng = Random(seed: 1)
         let (x, labels) = TrainBenchmark.batch(adding, rng: &rng)
-        let step = try! TrainBenchmark.step(of: cell, at: adding, input: x, labels: labels)
-        Benchmark("train.step.adding.\(cell) n=\(adding.hidden) k=\(adding.reflectors) B=\(adding.batch) T=\(adding.steps)") { benchmark in
+        let step = try! TrainBenchmark.step(of: TrainBenchmark.model(cell, adding), at: adding, input: x, labels: labels)
+        Benchmark("train.step.adding.\(cell.name) n=\(adding.hidden) k=\(adding.reflectors) B=\(adding.batch) T=\(adding.steps)") { benchmark in
             for _ in benchmark.scaledIterations { try step() }
         }
     }
