@@ -56,8 +56,10 @@ local function evaluate(model, batch, what, level, tapeless)
   if type(batch) ~= "table" then
     error(string.format("%s: a batch must be a table {x=, y=, loss=}, got %s", what, type(batch)), level + 1)
   end
-  local pass = tapeless and model.predict or model.forward
-  local ok, loss, grad, acc = pcall(function() return lab.loss.batch(pass(model, batch.x), batch) end)
+  local ok, loss, grad, acc = pcall(function()
+    local pass = tapeless and model.predict or model.forward
+    return lab.loss.batch(pass(model, batch.x), batch)
+  end)
   if not ok then
     error(string.format("%s: %s", what, tostring(loss):gsub("^lab/train%.lua:%d+: ", "")), level + 1)
   end
