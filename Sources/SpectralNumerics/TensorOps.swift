@@ -117,11 +117,16 @@ extension Tensor {
         T.ger(rows, bias.count, 1, ones.data, 1, bias.data, 1, matrix, bias.count)
     }
 
-    /// grad += the sum of `rows` rows of length grad.count starting at `matrix`, `leading` apart
-    /// (default: packed): one gemv.
-    static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, leading: Int? = nil, into grad: Tensor<T>) {
-        guard rows > 0, grad.count > 0 else { return }
+    /// grad += the sum of `rows` rows of length grad.count starting at `matrix`: one gemv.
+    static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, into grad: Tensor<T>) {
+        addColumnSums(of: matrix, rows: rows, leading: grad.count, into: grad.data, count: grad.count)
+    }
+
+    /// grad[0..<count] += the sum of `rows` rows of length `count` starting at `matrix`, `leading`
+    /// apart (a block of columns of a wider matrix): one gemv.
+    static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, leading: Int, into grad: UnsafeMutablePointer<T>, count: Int) {
+        guard rows > 0, count > 0 else { return }
         let ones = Tensor<T>([rows], repeating: 1)
-        T.gemv(true, rows, grad.count, 1, matrix, leading ?? grad.count, ones.data, 1, 1, grad.data, 1)
+        T.gemv(true, rows, count, 1, matrix, leading, ones.data, 1, 1, grad, 1)
     }
 }

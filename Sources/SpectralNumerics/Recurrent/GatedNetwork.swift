@@ -1,7 +1,8 @@
 /// The gated baselines, LSTM and GRU (PyTorch's gate conventions), over sequences T×B×input with
 /// the same readouts as `RecurrentNetwork`. The inputs of all steps are projected in one GEMM; each
-/// step is one GEMM with the recurrent weights; the backward pass keeps every step's gate deltas
-/// and forms the weight gradients in one GEMM each.
+/// step is one GEMM with the recurrent weights; the backward pass writes every step's gate deltas
+/// over that step's gate activations and forms the weight gradients from them in one GEMM each
+/// (the GRU's recurrent ones in two: its candidate's deltas differ between the two parts).
 ///
 /// LSTM: [i f g o] = x W_xᵀ + h W_hᵀ + b;  c' = σ(f)⊙c + σ(i)⊙tanh(g);  h' = σ(o)⊙tanh(c').
 /// GRU:  r = σ(a_r + u_r), z = σ(a_z + u_z), n = tanh(a_n + r⊙u_n), h' = (1 − z)⊙n + z⊙h, with
@@ -271,12 +272,8 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 Tensor.addColumnSums(of: da.data, rows: rows, into: gradRecurrentBias)
             } else {
                 T.gemm(true, false, n, n, rows, 1, dun, n, c.states.data, n, 1, wh + 2 * n * n, n)
-                let part = Tensor<T>(zeros: [2 * n])
-                Tensor.addColumnSums(of: da.data, rows: rows, leading: gn, into: part)
-                T.axpy(2 * n, 1, part.data, 1, gradRecurrentBias.data, 1)
-                let candidate = Tensor<T>(zeros: [n])
-                Tensor.addColumnSums(of: dun, rows: rows, into: candidate)
-                T.axpy(n, 1, candidate.data, 1, gradRecurrentBias.data + 2 * n, 1)
+                Tensor.addColumnSums(of: da.data, rows: rows, leading: gn, into: gradRecurrentBias.data, count: 2 * n)
+                Tensor.addColumnSums(of: dun, rows: rows, leading: n, into: gradRecurrentBias.data + 2 * n, count: n)
             }
             T.gemm(false, false, rows, inputSize, gn, 1, da.data, gn, inputWeight.data, inputSize, 0, gradX.data, inputSize)
         }

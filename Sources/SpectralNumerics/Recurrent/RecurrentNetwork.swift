@@ -151,11 +151,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         if let h0 { states.data.update(from: h0.data, count: plane) } else { states.data.update(repeating: 0, count: plane) }
         let stepped = try advance(x.data, steps: steps, batch: batch, planes: states.data, w: w, stepper: stepper, keep: true)
         cache = Cache(x: x, states: states, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
-        if carriesState {
-            let last = Tensor<T>(zeros: [batch, n])
-            last.data.update(from: states.data + steps * plane, count: plane)
-            carried = last
-        }
+        if carriesState { carried = Tensor(shape: [batch, n], copying: states.data + steps * plane) }
         return readout.forward(states)
     }
 
