@@ -8,6 +8,31 @@ import Testing
 @Suite struct SweepTests {
     static let small = ["--set", "steps=40", "--set", "cells=spectral", "--set", "checkpoint_every=0"]
 
+    /// What a Slurm task reads back from sweep.json: a field of the wrong type is an error that
+    /// names it, never a default (another thread count, a point without its --set or seed).
+    @Test func aDamagedSweepRecordIsAnErrorNamingTheField() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-sweep-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = #"{"target": "adding", "threads_per_point": 2, "run_options": ["--quiet"], "points": [{"name": "a", "set": ["lr=1"], "seed": 3}]}"#
+        let cases = [
+            (good.replacingOccurrences(of: #""threads_per_point": 2"#, with: #""threads_per_point": "2""#), "threads_per_point is not an integer"),
+            (good.replacingOccurrences(of: #""seed": 3"#, with: #""seed": "3""#), "point a's seed is not an integer"),
+            (good.replacingOccurrences(of: #""set": ["lr=1"]"#, with: #""set": [1]"#), "point a's set holds a non-string"),
+            (good.replacingOccurrences(of: #""run_options": ["--quiet"]"#, with: #""run_options": "--quiet""#), "run_options is not a list"),
+            (good.replacingOccurrences(of: #"{"name": "a","#, with: #"{"name": 1,"#), "point 1 has no name"),
+        ]
+        let directory = SweepDirectory(path: folder.path)
+        try good.write(toFile: directory.recordPath, atomically: true, encoding: .utf8)
+        let stored = try directory.stored()
+        #expect(stored.threads == 2 && stored.options == ["--quiet"] && stored.points.first?.sets == ["lr=1"] && stored.points.first?.seed == 3)
+        for (text, message) in cases {
+            try text.write(toFile: directory.recordPath, atomically: true, encoding: .utf8)
+            #expect(throws: (any Error).self, "\(message)") { _ = try directory.stored() }
+            do { _ = try directory.stored() } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
+    }
+
     @Test func theProductOfTheGridsAndSeedsNamesThePoints() throws {
         let plan = try SweepPlan(grids: ["lr=1e-3,1e-2", "cells=spectral,rnn;lstm"], zips: ["clip=0,1", "r=0.1,0.2"], seeds: "1-2,7", sets: ["T=10"])
         #expect(plan.points.count == 2 * 2 * 2 * 3)

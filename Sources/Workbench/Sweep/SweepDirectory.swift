@@ -50,17 +50,30 @@ public struct SweepDirectory {
             + (point.seed.map { ["--seed", String($0)] } ?? []) + options
     }
 
-    /// The points, recipe, threads and run options sweep.json records (what a Slurm task runs).
+    /// The points, recipe, threads and run options sweep.json records (what a Slurm task runs). A
+    /// field of the wrong type is an error naming it: a task must never run other points, seeds or
+    /// threads than the sweep recorded.
     public func stored() throws -> (target: String, points: [SweepPlan.Point], threads: Int, options: [String]) {
         guard let r = try record(), let target = r["target"].string, let list = r["points"].table?.array else {
             throw SweepPlan.Failure(description: "'\(path)' holds no sweep (no readable sweep.json)")
         }
-        let points = list.compactMap { v -> SweepPlan.Point? in
-            guard let t = v.table, let name = t["name"].string else { return nil }
-            let sets = t["set"].table?.array.compactMap(\.string) ?? []
-            return SweepPlan.Point(name: name, values: [], seed: t["seed"].int, sets: sets)
+        func damaged(_ what: String) -> SweepPlan.Failure {
+            SweepPlan.Failure(description: "'\(recordPath)': \(what) (the file is damaged: rerun the sweep command that made it)")
         }
-        return (target, points, r["threads_per_point"].int ?? 1, r["run_options"].table?.array.compactMap(\.string) ?? [])
+        /// A list of strings, or none when the field is absent.
+        func strings(_ v: LuaValue, _ what: String) throws -> [String] {
+            if v.isNil { return [] }
+            guard let items = v.table?.array else { throw damaged("\(what) is not a list") }
+            return try items.map { guard let s = $0.string else { throw damaged("\(what) holds a non-string") }; return s }
+        }
+        let points = try list.enumerated().map { i, v -> SweepPlan.Point in
+            guard let t = v.table, let name = t["name"].string else { throw damaged("point \(i + 1) has no name") }
+            guard t["seed"].isNil || t["seed"].int != nil else { throw damaged("point \(name)'s seed is not an integer") }
+            return SweepPlan.Point(name: name, values: [], seed: t["seed"].int, sets: try strings(t["set"], "point \(name)'s set"))
+        }
+        let threads = r["threads_per_point"]
+        guard threads.isNil || threads.int != nil else { throw damaged("threads_per_point is not an integer") }
+        return (target, points, threads.int ?? 1, try strings(r["run_options"], "run_options"))
     }
 
     /// sweep.json as it stands, or nil when the folder holds no sweep yet.
