@@ -42,11 +42,14 @@ import Testing
     /// as a float32, tagged cell/name.
     static func expected(_ cli: CLI, _ run: String, fields: Set<String>? = nil) throws -> [String: [[Double]]] {
         var all: [String: [[Double]]] = [:]
-        for line in try cli.jsonLines(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path) {
-            let step = Double(line["step"] as? Int ?? 0), prefix = (line["cell"] as? String).map { $0 + "/" } ?? ""
-            for (k, v) in line where k != "step" && (fields?.contains(k) ?? true) {
-                guard let n = (v as? NSNumber), !(v is String) else { continue }
-                all[prefix + k, default: []].append([step, Double(Float(n.doubleValue))])
+        // Read with the workbench's exact reader: a double that JSONSerialization reads one ulp off
+        // can round to the neighbouring float32 (it did, for an eta_s).
+        for text in try cli.read(cli.directory.appendingPathComponent("\(run)/metrics.jsonl").path).split(separator: "\n") {
+            guard case .table(let line) = try JSONReader.parse(String(text)) else { Issue.record("not an object: \(text)"); continue }
+            let step = Double(line["step"].int ?? 0), prefix = line["cell"].string.map { $0 + "/" } ?? ""
+            for case (.string(let k), let v) in line.fields where k != "step" && (fields?.contains(k) ?? true) {
+                guard let n = v.double else { continue }
+                all[prefix + k, default: []].append([step, Double(Float(n))])
             }
         }
         return all
