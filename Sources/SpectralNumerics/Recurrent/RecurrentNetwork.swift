@@ -122,17 +122,25 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         guard rows > 0 else { return stepped }
         T.gemm(false, true, rows, n, inputSize, 1, x, inputSize, inputWeight.data, inputSize, 0, planes + plane, n)
         Tensor.addRows(inputBias, to: planes + plane, rows: rows)
+        guard let stepper else {
+            // The batch's parts through all the steps at once, one per core (BatchParallel).
+            try BatchParallel.forEachPart(batch: batch) { _, part in
+                let size = part.count * n
+                for t in 0 ..< count {
+                    let hPrev = planes + t * plane + part.lowerBound * n, h = hPrev + plane
+                    T.gemm(false, true, part.count, n, n, 1, hPrev, n, w.data, n, 1, h, n)
+                    activation.apply(h, into: h, count: size)
+                }
+            }
+            return stepped
+        }
         for t in 0 ..< count {
             let hPrev = planes + t * plane, h = planes + (t + 1) * plane
-            if let stepper {
-                let hp = Tensor<T>(zeros: [batch, n])
-                hp.data.update(from: hPrev, count: plane)
-                let (y, a) = try stepper.forward(hp)
-                T.axpy(plane, 1, y.data, 1, h, 1)
-                if keep { stepped.append((y, a)) }
-            } else {
-                T.gemm(false, true, batch, n, n, 1, hPrev, n, w.data, n, 1, h, n)
-            }
+            let hp = Tensor<T>(zeros: [batch, n])
+            hp.data.update(from: hPrev, count: plane)
+            let (y, a) = try stepper.forward(hp)
+            T.axpy(plane, 1, y.data, 1, h, 1)
+            if keep { stepped.append((y, a)) }
             activation.apply(h, into: h, count: plane)
         }
         return stepped
@@ -201,15 +209,12 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let delta = try readout.backward(gradOutput, c.states, clearing: false)
         let unread = readout.mode == .last ? steps - 1 : 0
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
-        var norms = [T](repeating: 0, count: steps)
-        for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
-            let d = delta.data + t * plane
-            if t + 1 < steps, c.stepper == nil {
-                T.gemm(false, false, batch, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
-            }
-            norms[t] = T.dot(plane, d, 1, d, 1).squareRoot()
-            activation.backward(d, out: c.states.data + (t + 1) * plane, into: d, count: plane)
-            if let stepper = c.stepper {
+        if let stepper = c.stepper {
+            var norms = [T](repeating: 0, count: steps)
+            for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
+                let d = delta.data + t * plane
+                norms[t] = T.dot(plane, d, 1, d, 1).squareRoot()
+                activation.backward(d, out: c.states.data + (t + 1) * plane, into: d, count: plane)
                 // This step's reflector gradients, and ∂L/∂h_{t−1} += δ_t W, through the reflectors.
                 let dt = Tensor<T>(shape: [batch, n], copying: d)
                 let dh = try stepper.backward(delta: dt, y: c.steps[t].y, a: c.steps[t].a)
@@ -218,8 +223,25 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                     if t - 1 < unread { previous.update(from: dh.data, count: plane) } else { T.axpy(plane, 1, dh.data, 1, previous, 1) }
                 }
             }
+            hiddenGradientNorms = norms
+        } else {
+            // The batch's parts backwards through all the steps at once, one per core; each part
+            // sums its rows' squares of ∂L/∂h_t, and the norms add the parts' sums.
+            let parts = BatchParallel.parts(batch: batch)
+            let squares = Tensor<T>(zeros: [parts, steps])
+            try BatchParallel.forEachPart(batch: batch) { p, part in
+                let size = part.count * n, sums = squares.data + p * steps
+                for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
+                    let d = delta.data + t * plane + part.lowerBound * n
+                    if t + 1 < steps {
+                        T.gemm(false, false, part.count, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
+                    }
+                    sums[t] = T.dot(size, d, 1, d, 1)
+                    activation.backward(d, out: c.states.data + (t + 1) * plane + part.lowerBound * n, into: d, count: size)
+                }
+            }
+            hiddenGradientNorms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
         }
-        hiddenGradientNorms = norms
         let gradX = Tensor<T>(zeros: c.x.shape)
         if rows > 0 {
             // ∂W = Σ_t δ_tᵀ h_{t−1}: the deltas of all steps against the states h_0…h_{T−1}, one GEMM.

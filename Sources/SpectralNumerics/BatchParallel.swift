@@ -1,0 +1,44 @@
+import Foundation
+
+/// The batch's rows split across the cores for a whole pass through time: the rows of a recurrent
+/// batch never mix within a pass, so each core runs its part forward (or backward) over every step
+/// with single-threaded GEMMs, and the threads meet once per pass instead of twice per step inside
+/// each BLAS call. A step GEMM on B×n rows at n = 128 is too small for OpenBLAS's own threads to
+/// pay (it reached a third of the roofline), while two 64-row GEMMs in two threads at once ran at
+/// about twice one's rate (a C harness on this machine, Debian's OpenBLAS 0.3.21, 1 BLAS thread
+/// each).
+///
+/// Every row is computed by the same operations in the same order whatever the split (a GEMM's
+/// entry does not depend on how many rows it is given), so the results are bitwise the same for
+/// any thread count; only sums over the rows (a norm of a whole plane) are reduced per part.
+public enum BatchParallel {
+    /// Rows below which a part is not worth a thread of its own.
+    public static let minimumRows = 16
+
+    /// How many parts a batch of `batch` rows is split into: one per BLAS thread, each at least
+    /// `minimumRows` rows.
+    public static func parts(batch: Int) -> Int {
+        Swift.max(1, Swift.min(BLASLibrary.threads, batch / minimumRows))
+    }
+
+    /// Runs `body(part, rows)` for each part of the batch, the parts at once on threads of their own
+    /// with BLAS single-threaded meanwhile; returns when all have finished. The parts' row ranges tile 0..<batch in order. The first error thrown is rethrown.
+    public static func forEachPart(batch: Int, _ body: (_ part: Int, _ rows: Range<Int>) throws -> Void) throws {
+        let count = parts(batch: batch)
+        let bounds = (0 ... count).map { $0 * batch / count }
+        guard count > 1 else { return try body(0, 0 ..< batch) }
+        let threads = BLASLibrary.threads
+        BLASLibrary.threads = 1
+        defer { BLASLibrary.threads = threads }
+        // Each part touches its own rows and its own error slot only, and concurrentPerform returns
+        // after every part has: what the closures share is never written by two of them.
+        let errors = UnsafeMutableBufferPointer<Error?>.allocate(capacity: count)
+        errors.initialize(repeating: nil)
+        defer { errors.deinitialize(); errors.deallocate() }
+        nonisolated(unsafe) let (body, slots) = (body, errors)
+        DispatchQueue.concurrentPerform(iterations: count) { part in
+            do { try body(part, bounds[part] ..< bounds[part + 1]) } catch { slots[part] = error }
+        }
+        if let error = errors.lazy.compactMap({ $0 }).first { throw error }
+    }
+}
