@@ -1,14 +1,18 @@
+import BLASStartup
 import COpenBLAS
 import Foundation
 
 /// The BLAS library behind every kernel, as a run record names it: results depend on it and on its
 /// thread count (a sum reduced over 2 threads rounds differently than over 1).
 public enum BLASLibrary {
-    /// OpenBLAS's build configuration and the kernel core it chose, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core Haswell)".
+    /// OpenBLAS's build configuration, the kernel core it chose and how long its idle threads spin
+    /// (2^n cycles; BLASStartup.c sets it), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
+    /// MAX_THREADS=64 (core Haswell, thread timeout 2^18)".
     public static var description: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
-        return "\(config.trimmingCharacters(in: [" "])) (core \(core))"
+        let timeout = blas_startup_thread_timeout().map { "2^" + String(cString: $0) } ?? "default"
+        return "\(config.trimmingCharacters(in: [" "])) (core \(core), thread timeout \(timeout))"
     }
 
     /// The most threads this build runs (its MAX_THREADS; asking for more gives this many).
