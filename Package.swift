@@ -50,12 +50,13 @@ let package = Package(
         // optimized, so that debug builds and the tests train at a usable speed too; never contracted
         // into FMAs, so that both instruction sets give the same bits.
         .target(name: "VectorMath", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
-        // How long OpenBLAS's idle threads spin, shortened before any BLAS call of ours.
-        .target(name: "BLASStartup", dependencies: ["COpenBLAS"]),
+        // How long OpenBLAS's idle threads spin (shortened before any BLAS call of ours), and the lock
+        // that lets the batch's parts run OpenBLAS single-threaded on several threads at once.
+        .target(name: "BLASThreading", dependencies: ["COpenBLAS"]),
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
         .target(
             name: "SpectralNumerics",
-            dependencies: ["COpenBLAS", "CZlib", "VectorMath", "BLASStartup"],
+            dependencies: ["COpenBLAS", "CZlib", "VectorMath", "BLASThreading"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
             // Without -fno-math-errno, squareRoot() is a call to glibc's sqrtf (it may set errno),

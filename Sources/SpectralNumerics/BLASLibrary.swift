@@ -1,17 +1,18 @@
-import BLASStartup
+import BLASThreading
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// The BLAS library behind every kernel, as a run record names it: results depend on it and on its
 /// thread count (a sum reduced over 2 threads rounds differently than over 1).
 public enum BLASLibrary {
     /// OpenBLAS's build configuration, the kernel core it chose and how long its idle threads spin
-    /// (2^n cycles; BLASStartup.c sets it), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
+    /// (2^n cycles; ThreadTimeout.c sets it), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
     /// MAX_THREADS=64 (core Haswell, thread timeout 2^18)".
     public static var description: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
-        let timeout = blas_startup_thread_timeout().map { "2^" + String(cString: $0) } ?? "default"
+        let timeout = blas_thread_timeout().map { "2^" + String(cString: $0) } ?? "default"
         return "\(config.trimmingCharacters(in: [" "])) (core \(core), thread timeout \(timeout))"
     }
 
@@ -23,9 +24,17 @@ public enum BLASLibrary {
         return n
     }
 
-    /// The threads BLAS calls use.
+    /// The threads BLAS calls use (and the parts BatchParallel splits a batch into), as configured:
+    /// not OpenBLAS's momentary count, which is 1 while a BatchParallel pass runs on another thread.
+    /// Set while no BLAS call runs (BLASLock.c).
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { configured.withLock { n in n ?? { n = Int(openblas_get_num_threads()); return n! }() } }
+        set {
+            blas_parts_begin()
+            defer { blas_parts_end() }
+            openblas_set_num_threads(Int32(newValue))
+            configured.withLock { $0 = Int(openblas_get_num_threads()) }
+        }
     }
+    private static let configured = Mutex<Int?>(nil)
 }

@@ -1,3 +1,5 @@
+import BLASThreading
+import COpenBLAS
 import Foundation
 
 /// The batch's rows split across the cores for a whole pass through time: the rows of a recurrent
@@ -5,12 +7,13 @@ import Foundation
 /// with single-threaded GEMMs, and the threads meet once per pass instead of twice per step inside
 /// each BLAS call. A step GEMM on B×n rows at n = 128 is too small for OpenBLAS's own threads to
 /// pay (it reached a third of the roofline), while two 64-row GEMMs in two threads at once ran at
-/// about twice one's rate (a C harness on this machine, Debian's OpenBLAS 0.3.21, 1 BLAS thread
-/// each).
+/// about twice one's rate (a C harness here: 107.7 against 57.0 GFLOP/s).
 ///
-/// Every row is computed by the same operations in the same order whatever the split (a GEMM's
-/// entry does not depend on how many rows it is given), so the results are bitwise the same for
-/// any thread count; only sums over the rows (a norm of a whole plane) are reduced per part.
+/// Meanwhile OpenBLAS runs at one thread and no other thread calls it (BLASLock.c); the parts call
+/// it through `partGemm` and `partDot` only. Results are bitwise reproducible for a given thread
+/// count and batch size. Another thread count splits the batch differently and rounds differently:
+/// OpenBLAS's entries depend on how many rows a GEMM is given (a C harness here: 14 of 22 shapes
+/// differed between M rows at once and two halves).
 public enum BatchParallel {
     /// Rows below which a part is not worth a thread of its own.
     public static let minimumRows = 16
@@ -21,15 +24,24 @@ public enum BatchParallel {
         Swift.max(1, Swift.min(BLASLibrary.threads, batch / minimumRows))
     }
 
-    /// Runs `body(part, rows)` for each part of the batch, the parts at once on threads of their own
-    /// with BLAS single-threaded meanwhile; returns when all have finished. The parts' row ranges tile 0..<batch in order. The first error thrown is rethrown.
+    /// Runs `body(part, rows)` for each part of the batch, the parts at once on threads of their own;
+    /// returns when all have finished. The parts' row ranges tile 0..<batch in order. `body` calls
+    /// BLAS through partGemm and partDot only (it runs under the BLAS lock). The first error thrown
+    /// is rethrown.
     public static func forEachPart(batch: Int, _ body: (_ part: Int, _ rows: Range<Int>) throws -> Void) throws {
         let count = parts(batch: batch)
+        guard count > 1 else {
+            blas_call_begin()
+            defer { blas_call_end() }
+            return try body(0, 0 ..< batch)
+        }
         let bounds = (0 ... count).map { $0 * batch / count }
-        guard count > 1 else { return try body(0, 0 ..< batch) }
-        let threads = BLASLibrary.threads
-        BLASLibrary.threads = 1
-        defer { BLASLibrary.threads = threads }
+        blas_parts_begin()
+        openblas_set_num_threads(1)
+        defer {
+            openblas_set_num_threads(Int32(BLASLibrary.threads))
+            blas_parts_end()
+        }
         // Each part touches its own rows and its own error slot only, and concurrentPerform returns
         // after every part has: what the closures share is never written by two of them.
         let errors = UnsafeMutableBufferPointer<Error?>.allocate(capacity: count)

@@ -110,23 +110,31 @@ extension Tensor {
         return m
     }
 
-    /// Adds the vector `bias` to each of `rows` rows of length bias.count starting at `matrix`: one ger.
+    /// Adds the vector `bias` to each of `rows` rows of length bias.count starting at `matrix`.
     static func addRows(_ bias: Tensor<T>, to matrix: UnsafeMutablePointer<T>, rows: Int) {
-        guard rows > 0, bias.count > 0 else { return }
-        let ones = Tensor<T>([rows], repeating: 1)
-        T.ger(rows, bias.count, 1, ones.data, 1, bias.data, 1, matrix, bias.count)
+        addRows(bias.data, count: bias.count, to: matrix, rows: rows)
     }
 
-    /// grad += the sum of `rows` rows of length grad.count starting at `matrix`: one gemv.
+    /// matrix[r][j] += bias[j] for `rows` rows of length `count`: no allocation, so a per-step loop
+    /// can call it.
+    static func addRows(_ bias: UnsafePointer<T>, count: Int, to matrix: UnsafeMutablePointer<T>, rows: Int) {
+        for r in 0 ..< rows {
+            let row = matrix + r * count
+            for j in 0 ..< count { row[j] += bias[j] }
+        }
+    }
+
+    /// grad += the sum of `rows` rows of length grad.count starting at `matrix`.
     static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, into grad: Tensor<T>) {
         addColumnSums(of: matrix, rows: rows, leading: grad.count, into: grad.data, count: grad.count)
     }
 
     /// grad[0..<count] += the sum of `rows` rows of length `count` starting at `matrix`, `leading`
-    /// apart (a block of columns of a wider matrix): one gemv.
+    /// apart (a block of columns of a wider matrix), the rows in order: no allocation.
     static func addColumnSums(of matrix: UnsafePointer<T>, rows: Int, leading: Int, into grad: UnsafeMutablePointer<T>, count: Int) {
-        guard rows > 0, count > 0 else { return }
-        let ones = Tensor<T>([rows], repeating: 1)
-        T.gemv(true, rows, count, 1, matrix, leading, ones.data, 1, 1, grad, 1)
+        for r in 0 ..< rows {
+            let row = matrix + r * leading
+            for j in 0 ..< count { grad[j] += row[j] }
+        }
     }
 }

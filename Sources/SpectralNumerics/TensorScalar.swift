@@ -1,3 +1,4 @@
+import BLASThreading
 import COpenBLAS
 import Glibc
 import VectorMath
@@ -16,6 +17,13 @@ where Self.RawSignificand: FixedWidthInteger {
     static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self,
                      _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafePointer<Self>, _ ldb: Int,
                      _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
+    /// `gemm` and `dot` for BatchParallel's parts only: without the BLAS lock, which their pass
+    /// holds (BLASLock.c); every other call takes it, so a part must call these and nothing else of
+    /// BLAS.
+    static func partGemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self,
+                         _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafePointer<Self>, _ ldb: Int,
+                         _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
+    static func partDot(_ n: Int, _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>) -> Self
     /// y = alpha·op(A)·x + beta·y, row-major.
     static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
                      _ x: UnsafePointer<Self>, _ incx: Int, _ beta: Self, _ y: UnsafeMutablePointer<Self>, _ incy: Int)
@@ -50,31 +58,45 @@ extension Float: TensorScalar {
     public static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_sgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func partGemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                                _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func partDot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float { cblas_sdot(Int32(n), x, 1, y, 1) }
     public static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
                             _ x: UnsafePointer<Float>, _ incx: Int, _ beta: Float, _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_sgemv(CblasRowMajor, t(trans), Int32(m), Int32(n), alpha, a, Int32(lda), x, Int32(incx), beta, y, Int32(incy))
     }
     public static func ger(_ m: Int, _ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int,
                            _ y: UnsafePointer<Float>, _ incy: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_sger(CblasRowMajor, Int32(m), Int32(n), alpha, x, Int32(incx), y, Int32(incy), a, Int32(lda))
     }
     public static func trsmUpper(right: Bool, trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
                                  _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_strsm(CblasRowMajor, right ? CblasRight : CblasLeft, CblasUpper, t(trans), CblasNonUnit,
                     Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
     }
     public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafePointer<Float>, _ incy: Int) -> Float {
-        cblas_sdot(Int32(n), x, Int32(incx), y, Int32(incy))
+        blas_call_begin(); defer { blas_call_end() }
+        return cblas_sdot(Int32(n), x, Int32(incx), y, Int32(incy))
     }
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_saxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
     }
     public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>) -> Int32 {
-        LAPACKE_sgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
+        blas_call_begin(); defer { blas_call_end() }
+        return LAPACKE_sgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
     }
     public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Float>) -> Int32 {
+        blas_call_begin(); defer { blas_call_end() }
         var tau = [Float](repeating: 0, count: min(m, n))
         let info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(n), &tau)
         if info != 0 { return info }
@@ -95,31 +117,45 @@ extension Double: TensorScalar {
     public static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
                             _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
                             _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_dgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func partGemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+                                _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                                _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+        cblas_dgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func partDot(_ n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double { cblas_ddot(Int32(n), x, 1, y, 1) }
     public static func gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
                             _ x: UnsafePointer<Double>, _ incx: Int, _ beta: Double, _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_dgemv(CblasRowMajor, t(trans), Int32(m), Int32(n), alpha, a, Int32(lda), x, Int32(incx), beta, y, Int32(incy))
     }
     public static func ger(_ m: Int, _ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int,
                            _ y: UnsafePointer<Double>, _ incy: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_dger(CblasRowMajor, Int32(m), Int32(n), alpha, x, Int32(incx), y, Int32(incy), a, Int32(lda))
     }
     public static func trsmUpper(right: Bool, trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
                                  _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_dtrsm(CblasRowMajor, right ? CblasRight : CblasLeft, CblasUpper, t(trans), CblasNonUnit,
                     Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
     }
     public static func dot(_ n: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafePointer<Double>, _ incy: Int) -> Double {
-        cblas_ddot(Int32(n), x, Int32(incx), y, Int32(incy))
+        blas_call_begin(); defer { blas_call_end() }
+        return cblas_ddot(Int32(n), x, Int32(incx), y, Int32(incy))
     }
     public static func axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
+        blas_call_begin(); defer { blas_call_end() }
         cblas_daxpy(Int32(n), alpha, x, Int32(incx), y, Int32(incy))
     }
     public static func singularValues(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ s: UnsafeMutablePointer<Double>) -> Int32 {
-        LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
+        blas_call_begin(); defer { blas_call_end() }
+        return LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), a, Int32(n), s, nil, Int32(m), nil, Int32(n))   // ldu, ldvt checked even when unused
     }
     public static func qrQ(_ m: Int, _ n: Int, _ a: UnsafeMutablePointer<Double>) -> Int32 {
+        blas_call_begin(); defer { blas_call_end() }
         var tau = [Double](repeating: 0, count: min(m, n))
         let info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(n), &tau)
         if info != 0 { return info }

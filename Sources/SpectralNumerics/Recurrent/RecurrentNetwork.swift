@@ -112,28 +112,32 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     }
 
     /// Steps `count` steps from the state in planes[0] (B×n each), writing h_1…h_count into
-    /// planes[1…count]: first every step's input projection M x_t + b in one GEMM, straight into the
-    /// planes, then per step h_t = φ(that + W h_{t−1}) in place. Returns the per-step path's (y, a)
+    /// planes[1…count]. With W materialized, the batch's parts go through all the steps at once, one
+    /// per core (BatchParallel), each step on a part's rows while they are in cache: h_t = M x_t + b,
+    /// then h_t += W h_{t−1}, then φ in place. The per-step path projects every step's input in one
+    /// GEMM first, then steps the whole batch through the reflectors, returning each step's (y, a)
     /// when `keep` (for its backward).
     private func advance(_ x: UnsafePointer<T>, steps count: Int, batch: Int, planes: UnsafeMutablePointer<T>,
                          w: Tensor<T>, stepper: ReflectorStepper<T>?, keep: Bool) throws -> [(y: Tensor<T>, a: Tensor<T>)] {
-        let n = hiddenSize, plane = batch * n, rows = count * batch
+        let n = hiddenSize, input = inputSize, plane = batch * n, rows = count * batch
         var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
         guard rows > 0 else { return stepped }
-        T.gemm(false, true, rows, n, inputSize, 1, x, inputSize, inputWeight.data, inputSize, 0, planes + plane, n)
-        Tensor.addRows(inputBias, to: planes + plane, rows: rows)
         guard let stepper else {
-            // The batch's parts through all the steps at once, one per core (BatchParallel).
             try BatchParallel.forEachPart(batch: batch) { _, part in
                 let size = part.count * n
                 for t in 0 ..< count {
                     let hPrev = planes + t * plane + part.lowerBound * n, h = hPrev + plane
-                    T.gemm(false, true, part.count, n, n, 1, hPrev, n, w.data, n, 1, h, n)
+                    T.partGemm(false, true, part.count, n, input, 1, x + (t * batch + part.lowerBound) * input, input,
+                           inputWeight.data, input, 0, h, n)
+                    Tensor.addRows(inputBias.data, count: n, to: h, rows: part.count)
+                    T.partGemm(false, true, part.count, n, n, 1, hPrev, n, w.data, n, 1, h, n)
                     activation.apply(h, into: h, count: size)
                 }
             }
             return stepped
         }
+        T.gemm(false, true, rows, n, input, 1, x, input, inputWeight.data, input, 0, planes + plane, n)
+        Tensor.addRows(inputBias, to: planes + plane, rows: rows)
         for t in 0 ..< count {
             let hPrev = planes + t * plane, h = planes + (t + 1) * plane
             let hp = Tensor<T>(zeros: [batch, n])
@@ -209,9 +213,11 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let delta = try readout.backward(gradOutput, c.states, clearing: false)
         let unread = readout.mode == .last ? steps - 1 : 0
         // Backwards through time: ∂L/∂h_t = readout part + δ_{t+1} W; δ_t = ∂L/∂h_t ⊙ φ'(pre_t).
+        let gradX = Tensor<T>(zeros: c.x.shape)
+        guard rows > 0 else { hiddenGradientNorms = [T](repeating: 0, count: steps); return gradX }
         if let stepper = c.stepper {
             var norms = [T](repeating: 0, count: steps)
-            for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
+            for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
                 let d = delta.data + t * plane
                 norms[t] = T.dot(plane, d, 1, d, 1).squareRoot()
                 activation.backward(d, out: c.states.data + (t + 1) * plane, into: d, count: plane)
@@ -224,36 +230,47 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                 }
             }
             hiddenGradientNorms = norms
-        } else {
-            // The batch's parts backwards through all the steps at once, one per core; each part
-            // sums its rows' squares of ∂L/∂h_t, and the norms add the parts' sums.
-            let parts = BatchParallel.parts(batch: batch)
-            let squares = Tensor<T>(zeros: [parts, steps])
-            try BatchParallel.forEachPart(batch: batch) { p, part in
-                let size = part.count * n, sums = squares.data + p * steps
-                for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
-                    let d = delta.data + t * plane + part.lowerBound * n
-                    if t + 1 < steps {
-                        T.gemm(false, false, part.count, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
-                    }
-                    sums[t] = T.dot(size, d, 1, d, 1)
-                    activation.backward(d, out: c.states.data + (t + 1) * plane + part.lowerBound * n, into: d, count: size)
-                }
-            }
-            hiddenGradientNorms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
-        }
-        let gradX = Tensor<T>(zeros: c.x.shape)
-        if rows > 0 {
-            // ∂W = Σ_t δ_tᵀ h_{t−1}: the deltas of all steps against the states h_0…h_{T−1}, one GEMM.
-            if c.stepper == nil {
-                let gradW = Tensor<T>(zeros: [n, n])
-                T.gemm(true, false, n, n, rows, 1, delta.data, n, c.states.data, n, 0, gradW.data, n)
-                try c.backwardW(gradW)
-            }
+            // ∂M = Σ_t δ_tᵀ x_t, ∂b = Σ_t δ_t, ∂x = δ M: one GEMM each over all steps.
             T.gemm(true, false, n, inputSize, rows, 1, delta.data, n, c.x.data, inputSize, 1, gradInputWeight.data, inputSize)
             Tensor.addColumnSums(of: delta.data, rows: rows, into: gradInputBias)
             T.gemm(false, false, rows, inputSize, n, 1, delta.data, n, inputWeight.data, inputSize, 0, gradX.data, inputSize)
+            return gradX
         }
+        // The batch's parts backwards through all the steps at once, one per core. Once δ_t of a
+        // part is final, its share of every gradient is taken while it is in cache: ∂W += δ_tᵀ h_{t−1},
+        // ∂M += δ_tᵀ x_t, ∂b += Σ_rows δ_t, ∂x_t = δ_t M. Each part sums into its own ∂W, ∂M, ∂b and
+        // its rows' squares of ∂L/∂h_t; the parts' sums are added in part order after.
+        let parts = BatchParallel.parts(batch: batch), input = inputSize
+        let squares = Tensor<T>(zeros: [parts, steps])
+        let partGrads = n * n + n * input + n
+        let partial = workspace.zeros("partial gradients", [parts, partGrads])
+        try BatchParallel.forEachPart(batch: batch) { p, part in
+            let size = part.count * n, sums = squares.data + p * steps
+            let gW = partial.data + p * partGrads, gM = gW + n * n, gb = gM + n * input
+            for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
+                let d = delta.data + t * plane + part.lowerBound * n
+                if t + 1 < steps {
+                    T.partGemm(false, false, part.count, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
+                }
+                sums[t] = T.partDot(size, d, d)
+                let hPrev = c.states.data + t * plane + part.lowerBound * n
+                activation.backward(d, out: hPrev + plane, into: d, count: size)
+                let xt = c.x.data + (t * batch + part.lowerBound) * input
+                T.partGemm(true, false, n, n, part.count, 1, d, n, hPrev, n, 1, gW, n)
+                T.partGemm(true, false, n, input, part.count, 1, d, n, xt, input, 1, gM, input)
+                Tensor.addColumnSums(of: d, rows: part.count, leading: n, into: gb, count: n)
+                T.partGemm(false, false, part.count, input, n, 1, d, n, inputWeight.data, input, 0, gradX.data + (t * batch + part.lowerBound) * input, input)
+            }
+        }
+        hiddenGradientNorms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
+        let gradW = Tensor<T>(zeros: [n, n])
+        for p in 0 ..< parts {
+            let gW = partial.data + p * partGrads
+            T.axpy(n * n, 1, gW, 1, gradW.data, 1)
+            T.axpy(n * input, 1, gW + n * n, 1, gradInputWeight.data, 1)
+            T.axpy(n, 1, gW + n * n + n * input, 1, gradInputBias.data, 1)
+        }
+        try c.backwardW(gradW)
         return gradX
     }
 

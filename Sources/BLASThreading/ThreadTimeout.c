@@ -3,7 +3,7 @@
 // After a call that used its threads, Debian's pthreads OpenBLAS 0.3.21 keeps them spinning
 // (sched_yield) for 2^28 cycles before they sleep: 110 ms of a core after each 512×512 sgemm (a C
 // harness on this machine). The recurrent models run the batch's parts on threads of their own
-// with BLAS single-threaded (BatchParallel), right after multi-threaded GEMMs: on two cores the
+// (BatchParallel), right after multi-threaded GEMMs: on two cores the
 // spinning thread took a core's share from them (13% of a pixel step's perf samples were
 // sched_yield). 2^18 cycles (about 0.1 ms) still bridges the gap between one step's GEMM and the
 // next where OpenBLAS threads each step itself (the LSTM's and GRU's steps).
@@ -12,7 +12,7 @@
 // this constructor sets it, has OpenBLAS read its environment again and stops its threads, which
 // the next threaded call starts again with the new timeout. A value the user set is kept as it is.
 #include <stdlib.h>
-#include "BLASStartup.h"
+#include "BLASThreading.h"
 
 void openblas_read_env(void);
 int blas_thread_shutdown_(void);
@@ -24,4 +24,4 @@ __attribute__((constructor)) static void shorten_thread_timeout(void) {
     blas_thread_shutdown_();
 }
 
-const char *blas_startup_thread_timeout(void) { return getenv("OPENBLAS_THREAD_TIMEOUT"); }
+const char *blas_thread_timeout(void) { return getenv("OPENBLAS_THREAD_TIMEOUT"); }
