@@ -160,17 +160,18 @@ import Testing
     @Test(arguments: [GatedNetwork<Double>.Kind.lstm, .gru])
     func bpttMatchesFiniteDifferences(kind: GatedNetwork<Double>.Kind) throws {
         var g = rng(30)
-        for readout in ReadoutLayer<Double>.Mode.allCases {
+        // Batch 3 as one part, batch 33 as two (BatchParallel).
+        for (readout, batch) in ReadoutLayer<Double>.Mode.allCases.flatMap({ r in [3, 33].map { (r, $0) } }) {
             let net = try GatedNetwork<Double>(kind, input: 2, hidden: 4, output: 3, readout: readout, rng: &g)
-            let x: Tensor<Double> = g.normalTensor([5, 3, 2])
+            let x: Tensor<Double> = g.normalTensor([5, batch, 2])
             let y = try net.forward(x)
             let w: Tensor<Double> = g.normalTensor(y.shape)
             func f() throws -> Double { GradientCheck.loss(try net.forward(x), w) }
             net.zeroGrad()
             _ = try net.forward(x)
             let gx = try net.backward(w)
-            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(kind) \(readout)")
-            try GradientCheck.expectParameters(net.parameters, "\(kind) \(readout)", f)
+            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(kind) \(readout) batch \(batch)")
+            try GradientCheck.expectParameters(net.parameters, "\(kind) \(readout) batch \(batch)", f)
             #expect(net.hiddenGradientNorms.count == 5)
         }
     }

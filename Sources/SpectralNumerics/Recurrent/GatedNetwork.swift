@@ -1,6 +1,7 @@
 /// The gated baselines, LSTM and GRU (PyTorch's gate conventions), over sequences T×B×input with
-/// the same readouts as `RecurrentNetwork`. The inputs of all steps are projected in one GEMM; each
-/// step is one GEMM with the recurrent weights; the backward pass writes every step's gate deltas
+/// the same readouts as `RecurrentNetwork`. The batch's parts run on a core each (BatchParallel);
+/// each step is one GEMM with the input weights and one with the recurrent weights on a part's
+/// rows; the backward pass writes every step's gate deltas
 /// over that step's gate activations and forms the weight gradients from them in one GEMM each
 /// (the GRU's recurrent ones in two: its candidate's deltas differ between the two parts).
 ///
@@ -100,48 +101,53 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
 
     /// Steps `count` steps from h (and c) in slot 0 of `states` (and `cells`), writing slots
     /// 1…count; `a` (count×B×G·n) ends up holding the gate activations, `recurrentN` (GRU,
-    /// count×B×n) each step's u_n.
+    /// count×B×n) each step's u_n. The batch's parts go through all the steps at once, one per core
+    /// (BatchParallel), each step's input projection taken on the part's rows as it comes.
     private func advance(_ x: UnsafePointer<T>, steps count: Int, batch: Int, a: UnsafeMutablePointer<T>,
-                         states: UnsafeMutablePointer<T>, cells: UnsafeMutablePointer<T>, recurrentN: UnsafeMutablePointer<T>) {
-        let (n, gn) = (hiddenSize, gates * hiddenSize)
-        let rows = count * batch, plane = batch * n
-        guard rows > 0 else { return }
-        // a = X W_xᵀ + b_x for all steps at once; for the LSTM + b_h too, since b_h adds to every
-        // gate (the GRU keeps b_h apart: r gates u_n + b_hn).
-        T.gemm(false, true, rows, gn, inputSize, 1, x, inputSize, inputWeight.data, inputSize, 0, a, gn)
-        Tensor.addRows(inputBias, to: a, rows: rows)
-        if kind == .lstm { Tensor.addRows(recurrentBias, to: a, rows: rows) }
+                         states: UnsafeMutablePointer<T>, cells: UnsafeMutablePointer<T>, recurrentN: UnsafeMutablePointer<T>) throws {
+        let (n, gn, input) = (hiddenSize, gates * hiddenSize, inputSize)
+        let plane = batch * n
+        guard count * batch > 0 else { return }
         let u = workspace.buffer("u", kind == .gru ? [batch, gn] : [0])   // GRU: h W_hᵀ + b_h of one step
-        for t in 0 ..< count {
-            let at = a + t * batch * gn
-            let hPrev = states + t * plane, hNext = states + (t + 1) * plane
-            switch kind {
-            case .lstm:
-                // [i f g o] pre-activations: a_t += h W_hᵀ, in place; then the gates, in place.
-                T.gemm(false, true, batch, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, at, gn)
-                for b in 0 ..< batch {
-                    let ab = at + b * gn
-                    T.sigmoid(ab, into: ab, count: 2 * n)                 // i, f
-                    T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)        // g
-                    T.sigmoid(ab + 3 * n, into: ab + 3 * n, count: n)     // o
-                    let cPrev = cells + t * plane + b * n, cNext = cells + (t + 1) * plane + b * n
-                    let hb = hNext + b * n
-                    for j in 0 ..< n { cNext[j] = ab[n + j] * cPrev[j] + ab[j] * ab[2 * n + j] }   // c' = f c + i g
-                    T.tanh(cNext, into: hb, count: n)
-                    for j in 0 ..< n { hb[j] *= ab[3 * n + j] }                                  // h' = o tanh c'
-                }
-            case .gru:
-                for b in 0 ..< batch { (u.data + b * gn).update(from: recurrentBias.data, count: gn) }
-                T.gemm(false, true, batch, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, u.data, gn)
-                for b in 0 ..< batch {
-                    let ab = at + b * gn, ub = u.data + b * gn, un = recurrentN + t * plane + b * n
-                    let hp = hPrev + b * n, hb = hNext + b * n
-                    for j in 0 ..< 2 * n { ab[j] += ub[j] }
-                    T.sigmoid(ab, into: ab, count: 2 * n)                                         // r, z
-                    un.update(from: ub + 2 * n, count: n)
-                    for j in 0 ..< n { ab[2 * n + j] += ab[j] * un[j] }
-                    T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)                               // n = tanh(a_n + r u_n)
-                    for j in 0 ..< n { let z = ab[n + j]; hb[j] = (1 - z) * ab[2 * n + j] + z * hp[j] }
+        try BatchParallel.forEachPart(batch: batch) { _, part in
+            let (r0, m) = (part.lowerBound, part.count)
+            for t in 0 ..< count {
+                let at = a + (t * batch + r0) * gn
+                let hPrev = states + t * plane + r0 * n, hNext = hPrev + plane
+                // a_t = x_t W_xᵀ + b_x; for the LSTM + b_h too, since b_h adds to every gate (the
+                // GRU keeps b_h apart: r gates u_n + b_hn).
+                T.partGemm(false, true, m, gn, input, 1, x + (t * batch + r0) * input, input, inputWeight.data, input, 0, at, gn)
+                Tensor.addRows(inputBias.data, count: gn, to: at, rows: m)
+                switch kind {
+                case .lstm:
+                    Tensor.addRows(recurrentBias.data, count: gn, to: at, rows: m)
+                    // [i f g o] pre-activations: a_t += h W_hᵀ, in place; then the gates, in place.
+                    T.partGemm(false, true, m, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, at, gn)
+                    for b in 0 ..< m {
+                        let ab = at + b * gn
+                        T.sigmoid(ab, into: ab, count: 2 * n)                 // i, f
+                        T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)        // g
+                        T.sigmoid(ab + 3 * n, into: ab + 3 * n, count: n)     // o
+                        let cPrev = cells + t * plane + (r0 + b) * n, cNext = cPrev + plane
+                        let hb = hNext + b * n
+                        for j in 0 ..< n { cNext[j] = ab[n + j] * cPrev[j] + ab[j] * ab[2 * n + j] }   // c' = f c + i g
+                        T.tanh(cNext, into: hb, count: n)
+                        for j in 0 ..< n { hb[j] *= ab[3 * n + j] }                                  // h' = o tanh c'
+                    }
+                case .gru:
+                    let up = u.data + r0 * gn
+                    for b in 0 ..< m { (up + b * gn).update(from: recurrentBias.data, count: gn) }
+                    T.partGemm(false, true, m, gn, n, 1, hPrev, n, recurrentWeight.data, n, 1, up, gn)
+                    for b in 0 ..< m {
+                        let ab = at + b * gn, ub = up + b * gn, un = recurrentN + t * plane + (r0 + b) * n
+                        let hp = hPrev + b * n, hb = hNext + b * n
+                        for j in 0 ..< 2 * n { ab[j] += ub[j] }
+                        T.sigmoid(ab, into: ab, count: 2 * n)                                         // r, z
+                        un.update(from: ub + 2 * n, count: n)
+                        for j in 0 ..< n { ab[2 * n + j] += ab[j] * un[j] }
+                        T.tanh(ab + 2 * n, into: ab + 2 * n, count: n)                               // n = tanh(a_n + r u_n)
+                        for j in 0 ..< n { let z = ab[n + j]; hb[j] = (1 - z) * ab[2 * n + j] + z * hp[j] }
+                    }
                 }
             }
         }
@@ -160,7 +166,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let recurrentN = workspace.buffer("recurrentN", kind == .gru ? [steps, batch, n] : [0])
         try start(states.data, from: h0, batch: batch)
         if kind == .lstm { try start(cells.data, from: c0, batch: batch) }
-        advance(x.data, steps: steps, batch: batch, a: a.data, states: states.data, cells: cells.data, recurrentN: recurrentN.data)
+        try advance(x.data, steps: steps, batch: batch, a: a.data, states: states.data, cells: cells.data, recurrentN: recurrentN.data)
         cache = Cache(x: x, states: states, cells: cells, acts: a, recurrentN: recurrentN)
         if carriesState {
             carried = (Tensor(shape: [batch, n], copying: states.data + steps * plane),
@@ -186,7 +192,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let y = Tensor<T>(zeros: readout.outputShape(steps: steps, batch: batch))
         for first in Swift.stride(from: 0, to: steps, by: chunk) {
             let count = Swift.min(chunk, steps - first)
-            advance(x.data + first * batch * inputSize, steps: count, batch: batch, a: a.data, states: states.data,
+            try advance(x.data + first * batch * inputSize, steps: count, batch: batch, a: a.data, states: states.data,
                     cells: cells.data, recurrentN: recurrentN.data)
             if readout.mode == .all { readout.project(states.data + plane, rows: count * batch, into: y.data + first * batch * outputSize) }
             states.data.update(from: states.data + count * plane, count: plane)    // the chunk's last h (and c) → slot 0
@@ -213,53 +219,61 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
         let da = c.acts
         let dun = c.recurrentN.data                                      // GRU: du_n, T×B×n
         let dcNext = Tensor<T>(zeros: [batch, n])                         // LSTM: ∂L/∂c_t from step t+1
-        let tanhCell = workspace.buffer("tanhCell", [kind == .lstm ? n : 0])   // tanh c_t of one row, recomputed
-        var norms = [T](repeating: 0, count: steps)
-        for t in Swift.stride(from: steps - 1, through: 0, by: -1) where batch > 0 {
-            let dh = gradStates.data + t * plane
-            if t + 1 < steps {   // ∂L/∂h_t += du_{t+1} W_h (and, for the GRU, the direct z path below)
-                let next = da.data + (t + 1) * batch * gn
-                if kind == .lstm {
-                    T.gemm(false, false, batch, n, gn, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
-                } else {   // the r z blocks from da, the candidate's from du_n
-                    T.gemm(false, false, batch, n, 2 * n, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
-                    T.gemm(false, false, batch, n, n, 1, dun + (t + 1) * plane, n, recurrentWeight.data + 2 * n * n, n, 1, dh, n)
-                }
-            }
-            norms[t] = T.dot(plane, dh, 1, dh, 1).squareRoot()
-            let prevDh = t > 0 ? gradStates.data + (t - 1) * plane : nil
-            for b in 0 ..< batch {
-                let act = da.data + (t * batch + b) * gn    // read, then overwritten with the deltas
-                let dhb = dh + b * n
-                switch kind {
-                case .lstm:
-                    let cPrev = c.cells.data + t * plane + b * n, cNext = c.cells.data + (t + 1) * plane + b * n
-                    let dcb = dcNext.data + b * n, tcb = tanhCell.data
-                    T.tanh(cNext, into: tcb, count: n)
-                    for j in 0 ..< n {
-                        let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j])
-                        let tc = tcb[j]
-                        let dc = dcb[j] + dhb[j] * o * (1 - tc * tc)
-                        act[j] = dc * g * i * (1 - i)
-                        act[n + j] = dc * cPrev[j] * f * (1 - f)
-                        act[2 * n + j] = dc * i * (1 - g * g)
-                        act[3 * n + j] = dhb[j] * tc * o * (1 - o)
-                        dcb[j] = dc * f
+        // The batch's parts backwards through all the steps at once, one per core (BatchParallel);
+        // each sums its rows' squares of ∂L/∂h_t, and the norms add the parts' sums.
+        let parts = BatchParallel.parts(batch: batch)
+        let squares = Tensor<T>(zeros: [parts, steps])
+        let tanhCells = workspace.buffer("tanhCell", [kind == .lstm ? parts * n : 0])   // tanh c_t of one row per part, recomputed
+        try BatchParallel.forEachPart(batch: batch) { p, part in
+            let (r0, m) = (part.lowerBound, part.count)
+            let sums = squares.data + p * steps, tcb = tanhCells.data + p * n
+            for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
+                let dh = gradStates.data + t * plane + r0 * n
+                if t + 1 < steps {   // ∂L/∂h_t += du_{t+1} W_h (and, for the GRU, the direct z path below)
+                    let next = da.data + ((t + 1) * batch + r0) * gn
+                    if kind == .lstm {
+                        T.partGemm(false, false, m, n, gn, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
+                    } else {   // the r z blocks from da, the candidate's from du_n
+                        T.partGemm(false, false, m, n, 2 * n, 1, next, gn, recurrentWeight.data, n, 1, dh, n)
+                        T.partGemm(false, false, m, n, n, 1, dun + (t + 1) * plane + r0 * n, n, recurrentWeight.data + 2 * n * n, n, 1, dh, n)
                     }
-                case .gru:
-                    let hPrev = c.states.data + t * plane + b * n, un = c.recurrentN.data + t * plane + b * n
-                    for j in 0 ..< n {
-                        let (r, z, cand) = (act[j], act[n + j], act[2 * n + j])
-                        let dn = dhb[j] * (1 - z) * (1 - cand * cand)
-                        let dz = dhb[j] * (hPrev[j] - cand) * z * (1 - z)
-                        let dr = dn * un[j] * r * (1 - r)
-                        act[j] = dr; act[n + j] = dz; act[2 * n + j] = dn
-                        un[j] = dn * r
-                        prevDh?[b * n + j] += dhb[j] * z          // h' = … + z⊙h
+                }
+                sums[t] = T.partDot(m * n, dh, dh)
+                let prevDh = t > 0 ? dh - plane : nil
+                for b in 0 ..< m {
+                    let act = da.data + (t * batch + r0 + b) * gn    // read, then overwritten with the deltas
+                    let dhb = dh + b * n
+                    switch kind {
+                    case .lstm:
+                        let cPrev = c.cells.data + t * plane + (r0 + b) * n, cNext = cPrev + plane
+                        let dcb = dcNext.data + (r0 + b) * n
+                        T.tanh(cNext, into: tcb, count: n)
+                        for j in 0 ..< n {
+                            let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j])
+                            let tc = tcb[j]
+                            let dc = dcb[j] + dhb[j] * o * (1 - tc * tc)
+                            act[j] = dc * g * i * (1 - i)
+                            act[n + j] = dc * cPrev[j] * f * (1 - f)
+                            act[2 * n + j] = dc * i * (1 - g * g)
+                            act[3 * n + j] = dhb[j] * tc * o * (1 - o)
+                            dcb[j] = dc * f
+                        }
+                    case .gru:
+                        let hPrev = c.states.data + t * plane + (r0 + b) * n, un = c.recurrentN.data + t * plane + (r0 + b) * n
+                        for j in 0 ..< n {
+                            let (r, z, cand) = (act[j], act[n + j], act[2 * n + j])
+                            let dn = dhb[j] * (1 - z) * (1 - cand * cand)
+                            let dz = dhb[j] * (hPrev[j] - cand) * z * (1 - z)
+                            let dr = dn * un[j] * r * (1 - r)
+                            act[j] = dr; act[n + j] = dz; act[2 * n + j] = dn
+                            un[j] = dn * r
+                            prevDh?[b * n + j] += dhb[j] * z          // h' = … + z⊙h
+                        }
                     }
                 }
             }
         }
+        let norms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
         hiddenGradientNorms = norms
         let gradX = Tensor<T>(zeros: c.x.shape)
         if rows > 0 {
