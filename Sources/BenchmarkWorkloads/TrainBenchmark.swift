@@ -44,17 +44,18 @@ public struct TrainBenchmark {
     }
 
     /// What a step of `cell` must hold, in numbers: the tape its backward reads (the states h_0…h_T;
-    /// an LSTM's cells too and its four gates per step, a GRU's three gates and u_n), ∂L/∂h over
-    /// the T steps, the input and ∂x, and each parameter four times (value, gradient, Adam's two
-    /// moments).
-    public static func neededNumbers(_ cell: Cell, _ s: Shape, parameters: Int) -> Int {
+    /// an LSTM's cells too and its four gates per step, a GRU's three gates and u_n; for the spectral
+    /// and orthogonal cells also the tape of W's reflector products, `parameterizationTape`, as the
+    /// model reports it), ∂L/∂h over the T steps, the input and ∂x, and each parameter four times
+    /// (value, gradient, Adam's two moments).
+    public static func neededNumbers(_ cell: Cell, _ s: Shape, parameters: Int, parameterizationTape: Int = 0) -> Int {
         let plane = s.batch * s.hidden, t = s.steps
         let tape = switch cell {
         case .lstm: 2 * (t + 1) * plane + 4 * t * plane
         case .gru: (t + 1) * plane + 4 * t * plane
         default: (t + 1) * plane
         }
-        return tape + t * plane + 2 * t * s.batch * s.input + 4 * parameters
+        return tape + parameterizationTape + t * plane + 2 * t * s.batch * s.input + 4 * parameters
     }
 
     public static func model(_ c: BenchCell, _ shape: Shape) throws -> any SequenceModel<Float> {
@@ -116,7 +117,9 @@ public struct TrainBenchmark {
                 ResidentMemory.resetPeak()
                 try step()
                 peaks.append(before.flatMap { b in ResidentMemory.peak.map { $0 - b } })
-                needed.append(4 * TrainBenchmark.neededNumbers(c.cell, shape, parameters: net.parameters.reduce(0) { $0 + $1.value.count }))
+                let wTape = (net as? RecurrentNetwork<Float>)?.parameterizationTapeNumbers ?? 0
+                needed.append(4 * TrainBenchmark.neededNumbers(c.cell, shape, parameters: net.parameters.reduce(0) { $0 + $1.value.count },
+                                                               parameterizationTape: wTape))
                 works.append(step)
             }
             // The cells, the recurrence's sgemm and the roofline sgemm (n = 1024), round-robin.

@@ -172,6 +172,12 @@ final class WYTape<T: TensorScalar> {
         steps.append(Step(block: block, transposed: transposed, r0: r0, input: input, z: z, a: a))
     }
 
+    /// The numbers this recording keeps for its backward pass: each block's Yᵀ, T and YᵀY, its
+    /// input window and its Z and A.
+    var numbers: Int {
+        steps.reduce(0) { $0 + $1.block.yt.count + $1.block.t.count + $1.block.gram.count + $1.input.count + $1.z.count + $1.a.count }
+    }
+
     /// Walks the steps back: adds the reflector gradients into gv and turns g into the gradient of
     /// the product's input.
     func backward(_ g: VectorBatch<T>, _ gv: Tensor<T>) {

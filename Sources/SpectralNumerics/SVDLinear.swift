@@ -125,6 +125,8 @@ public final class SVDLinear<T: TensorScalar> {
     public struct Built {
         let vt: Tensor<T>, sigma: [T], w: Tensor<T>
         let uTape: WYTape<T>?, vTape: WYTape<T>?
+        /// What the tapes of U's and V's products keep for the backward pass, in numbers.
+        var tapeNumbers: Int { (uTape?.numbers ?? 0) + (vTape?.numbers ?? 0) }
     }
 
     /// W = U·(Σ̃Vᵀ): Vᵀ built from the identity (orgqr's order, which skips the identity's untouched

@@ -114,7 +114,8 @@ extension SpectralLab.Bench {
                 the recurrence's own shape (B×n by n×n); "vs rnn" is the step time over the relu RNN's. "peak MB" \
                 is the step's peak resident memory above what the process held before the model existed, \
                 "need MB" what the step must hold: the tape the backward reads (states; an LSTM's cells and \
-                gates, a GRU's gates), ∂L/∂h over T, the input and ∂x, and every parameter four times (value, \
+                gates, a GRU's gates; the spectral and orthogonal cells' tapes of W's reflector products, \
+                as the model reports them), ∂L/∂h over T, the input and ∂x, and every parameter four times (value, \
                 gradient, Adam's moments). Adam runs with learning rate 0: every timed step does a training \
                 step's work from the same initial parameters. The cells and the sgemms of a shape are timed \
                 round-robin, so a change in the machine's load falls on all of them alike. With --eval-data, \

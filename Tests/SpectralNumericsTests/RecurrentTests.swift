@@ -249,6 +249,23 @@ import Testing
     }
 }
 
+/// What a forward's build of W keeps for the backward pass, as `bench train` counts it: the
+/// compact WY tapes of the reflector products (each block's Yᵀ, T and YᵀY, input window, Z and A),
+/// nothing for a dense W.
+@Suite struct ParameterizationTapeTests {
+    @Test func reflectorCellsReportTheirTapesADenseWNone() throws {
+        for (cell, expectTape) in [(SpectralNumerics.Cell.spectral, true), (.orthogonal, true), (.rnn, false)] {
+            var g = rng(61)
+            let net = try #require(try cell.model(Float.self, input: 2, hidden: 64, output: 3, readout: .last,
+                                                  options: .init(reflectors: 64), rng: &g) as? RecurrentNetwork<Float>)
+            _ = try net.forward(g.normalTensor([3, 4, 2]))
+            // At least one n×n window per factor (the first block's input is the whole identity).
+            let factors = cell == .spectral ? 2 : 1
+            #expect(expectTape ? net.parameterizationTapeNumbers >= factors * 64 * 64 : net.parameterizationTapeNumbers == 0, "\(cell): \(net.parameterizationTapeNumbers)")
+        }
+    }
+}
+
 /// model.predict, the evaluation pass without a tape: forward's outputs to the bit (across several
 /// of its chunks, with a partial last one), its carried state the same, and the last forward's tape
 /// left as it was for a backward after it.

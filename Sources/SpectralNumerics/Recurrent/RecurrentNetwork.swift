@@ -1,8 +1,9 @@
 extension Transition {
-    /// W for one pass, and the closure that sends ∂W back through the parameterization.
-    func prepare() throws -> (w: Tensor<Scalar>, backward: (Tensor<Scalar>) throws -> Void) {
+    /// W for one pass, the closure that sends ∂W back through the parameterization, and how many
+    /// numbers that backward keeps (the build's tape).
+    func prepare() throws -> (w: Tensor<Scalar>, backward: (Tensor<Scalar>) throws -> Void, tape: Int) {
         let (w, built) = try build()
-        return (w, { [self] g in try self.accumulate(gradW: g, built) })
+        return (w, { [self] g in try self.accumulate(gradW: g, built) }, tapeNumbers(built))
     }
 }
 
@@ -25,6 +26,10 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
     public let inputWeight: Tensor<T>, inputBias: Tensor<T>
     let gradInputWeight: Tensor<T>, gradInputBias: Tensor<T>
 
+    /// The numbers the last forward's build of W keeps for the backward pass (the spectral and
+    /// orthogonal cells' reflector-product tapes; 0 for a dense W): activations of the
+    /// parameterization, as the states are the recurrence's.
+    public private(set) var parameterizationTapeNumbers = 0
     /// ‖∂L/∂h_t‖ (over the batch) for t = 1…T, from the last backward pass: the gradient's profile
     /// through time, which vanishes or explodes for a badly conditioned W.
     public private(set) var hiddenGradientNorms: [T] = []
@@ -157,12 +162,16 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         try check(x, h0)
         let (steps, batch, n) = (x.shape[0], x.shape[1], hiddenSize)
         let stepper = recurrence == .perStep ? transition.stepper() : nil
-        let (w, backwardW): (Tensor<T>, (Tensor<T>) throws -> Void) = stepper == nil ? try transition.prepare() : (Tensor<T>(zeros: [0]), { _ in })
+        // The last pass's tape goes first: its W build (a WY tape per factor, 17 MB at n = k = 512)
+        // is then free for this build to record over, instead of a second one beside it.
+        cache = nil
+        let (w, backwardW, tape): (Tensor<T>, (Tensor<T>) throws -> Void, Int) = stepper == nil ? try transition.prepare() : (Tensor<T>(zeros: [0]), { _ in }, 0)
         let states = workspace.buffer("states", [steps + 1, batch, n])  // every slot written below
         let plane = batch * n
         if let h0 { states.data.update(from: h0.data, count: plane) } else { states.data.update(repeating: 0, count: plane) }
         let stepped = try advance(x.data, steps: steps, batch: batch, planes: states.data, w: w, stepper: stepper, keep: true)
         cache = Cache(x: x, states: states, w: w, backwardW: backwardW, stepper: stepper, steps: stepped)
+        parameterizationTapeNumbers = tape
         if carriesState { carried = Tensor(shape: [batch, n], copying: states.data + steps * plane) }
         return readout.forward(states)
     }

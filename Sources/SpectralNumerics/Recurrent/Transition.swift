@@ -9,6 +9,8 @@ public protocol Transition<Scalar>: AnyObject {
     func build() throws -> (w: Tensor<Scalar>, built: Built)
     /// Adds the parameter gradients for ∂L/∂W.
     func accumulate(gradW: Tensor<Scalar>, _ built: Built) throws
+    /// The numbers `built` keeps for `accumulate` beyond W (its reflector products' tapes).
+    func tapeNumbers(_ built: Built) -> Int
     var parameters: [Parameter<Scalar>] { get }
     /// The singular values of W, descending.
     func singularValues() throws -> [Scalar]
@@ -32,6 +34,7 @@ public final class SpectralTransition<T: TensorScalar>: Transition {
     public func accumulate(gradW: Tensor<T>, _ built: SVDLinear<T>.Built) throws {
         try layer.accumulate(gradMatrix: gradW, built: built)
     }
+    public func tapeNumbers(_ built: SVDLinear<T>.Built) -> Int { built.tapeNumbers }
     public var parameters: [Parameter<T>] { layer.parameters }
     public func singularValues() throws -> [T] { layer.singularValues() }
     public func renormalize() { layer.renormalize() }
@@ -68,6 +71,7 @@ public final class OrthogonalTransition<T: TensorScalar>: Transition {
             try gradU.add(try Householder.matrixBackward(u, matrix: built.w, gradMatrix: gradW, method: method))
         }
     }
+    public func tapeNumbers(_ built: Built) -> Int { built.tape?.numbers ?? 0 }
     public var parameters: [Parameter<T>] { [("u", u, gradU)] }
     public func singularValues() throws -> [T] { [T](repeating: 1, count: size) }
     public func renormalize() { Householder.normalizeRows(u) }
@@ -97,6 +101,7 @@ public final class DenseTransition<T: TensorScalar>: Transition {
     }
     public func build() throws -> (w: Tensor<T>, built: Void) { (w, ()) }
     public func accumulate(gradW g: Tensor<T>, _ built: Void) throws { try gradW.add(g) }
+    public func tapeNumbers(_ built: Void) -> Int { 0 }
     public var parameters: [Parameter<T>] { [("w", w, gradW)] }
     public func singularValues() throws -> [T] { try LinearAlgebra.singularValues(w) }
     public func renormalize() {}
