@@ -24,6 +24,13 @@ public enum BatchParallel {
         Swift.max(1, Swift.min(BLASLibrary.threads, batch / minimumRows))
     }
 
+    /// ‖row t‖ over the whole batch from each part's sum of squares: squares is parts×steps, and
+    /// the parts are added in order.
+    public static func norms<T: TensorScalar>(fromPartSquares squares: Tensor<T>) -> [T] {
+        let (parts, steps) = (squares.shape[0], squares.shape[1])
+        return (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
+    }
+
     /// Runs `body(part, rows)` for each part of the batch, the parts at once on threads of their own;
     /// returns when all have finished. The parts' row ranges tile 0..<batch in order. `body` calls
     /// BLAS through partGemm and partDot only (it runs under the BLAS lock). The first error thrown

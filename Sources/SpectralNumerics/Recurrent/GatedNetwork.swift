@@ -273,7 +273,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 }
             }
         }
-        let norms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
+        let norms = BatchParallel.norms(fromPartSquares: squares)
         hiddenGradientNorms = norms
         let gradX = Tensor<T>(zeros: c.x.shape)
         if rows > 0 {

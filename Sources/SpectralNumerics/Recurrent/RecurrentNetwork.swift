@@ -271,7 +271,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                 T.partGemm(false, false, part.count, input, n, 1, d, n, inputWeight.data, input, 0, gradX.data + (t * batch + part.lowerBound) * input, input)
             }
         }
-        hiddenGradientNorms = (0 ..< steps).map { t in (0 ..< parts).reduce(T(0)) { $0 + squares.data[$1 * steps + t] }.squareRoot() }
+        hiddenGradientNorms = BatchParallel.norms(fromPartSquares: squares)
         let gradW = Tensor<T>(zeros: [n, n])
         for p in 0 ..< parts {
             let gW = partial.data + p * partGrads
