@@ -3,10 +3,10 @@
 // After a call that used its threads, Debian's pthreads OpenBLAS 0.3.21 keeps them spinning
 // (sched_yield) for 2^28 cycles before they sleep: 110 ms of a core after each 512×512 sgemm (a C
 // harness on this machine). The recurrent models run the batch's parts on threads of their own
-// (BatchParallel), right after multi-threaded GEMMs: on two cores the
-// spinning thread took a core's share from them (13% of a pixel step's perf samples were
-// sched_yield). 2^18 cycles (about 0.1 ms) still bridges the gap between one step's GEMM and the
-// next where OpenBLAS threads each step itself (the LSTM's and GRU's steps).
+// (BatchParallel), right after multi-threaded GEMMs: on two cores the spinning thread took a
+// core's share from them (13% of a pixel step's perf samples were sched_yield). 2^18 cycles (about
+// 0.1 ms) still bridges the gap between one step's GEMM and the next where OpenBLAS threads each
+// step itself (a batch too small to split).
 //
 // OpenBLAS reads OPENBLAS_THREAD_TIMEOUT in its library constructor, which runs before ours; so
 // this constructor sets it, has OpenBLAS read its environment again and stops its threads, which

@@ -59,7 +59,7 @@ extension Float: TensorScalar {
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         blas_call_begin(); defer { blas_call_end() }
-        cblas_sgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        partGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
     public static func partGemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
@@ -118,7 +118,7 @@ extension Double: TensorScalar {
                             _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
                             _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
         blas_call_begin(); defer { blas_call_end() }
-        cblas_dgemm(CblasRowMajor, t(transA), t(transB), Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        partGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
     public static func partGemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
                                 _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
