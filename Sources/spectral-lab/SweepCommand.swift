@@ -105,7 +105,7 @@ extension SpectralLab.Sweep {
             let folder = out ?? "sweeps/\(Self.stamp())-\(URL(fileURLWithPath: target).deletingPathExtension().lastPathComponent)"
             let dir = SweepDirectory(path: folder)
             if let record = try? dir.record() {
-                let names = SweepDirectory.pointNames(record)
+                let names = try dir.pointNames(record)
                 guard names == plan.points.map(\.name), record["target"].string == path else {
                     throw ValidationError("\(folder) holds another sweep (sweep.json: \(record["target"].string ?? "?"), \(names.count) points); give another --out, or the command that made it")
                 }
@@ -169,7 +169,7 @@ extension SpectralLab.Sweep {
         func run() throws {
             let dir = SweepDirectory(path: folder)
             guard let record = try? dir.record() else { throw ValidationError("'\(folder)' holds no sweep (no readable sweep.json)") }
-            let names = SweepDirectory.pointNames(record), jobs = SweepDirectory.slurmJobs(record)
+            let names = try dir.pointNames(record), jobs = try dir.slurmJobs(record)
             var scheduled: [String: String] = [:]
             do {
                 for (index, state) in try Slurm.queued(jobs: jobs) where names.indices.contains(index) { scheduled[names[index]] = state }

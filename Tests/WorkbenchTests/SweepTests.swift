@@ -31,6 +31,22 @@ import Testing
             #expect(throws: (any Error).self, "\(message)") { _ = try directory.stored() }
             do { _ = try directory.stored() } catch { #expect("\(error)".contains(message), "\(error)") }
         }
+        // What `sweep status` and a resubmission read: the names by array index, the Slurm jobs to
+        // wait for. A point without a name or a job without an id is an error, not a gap.
+        let record = { (text: String) throws -> LuaTable in
+            try text.write(toFile: directory.recordPath, atomically: true, encoding: .utf8)
+            return try #require(try directory.record())
+        }
+        let slurm = good.replacingOccurrences(of: #""target""#, with: #""slurm": {"jobs": [{"job_id": "41"}]}, "target""#)
+        #expect(try directory.pointNames(record(slurm)) == ["a"] && directory.slurmJobs(record(slurm)) == ["41"])
+        #expect(try directory.slurmJobs(record(good)) == [])
+        for (text, message) in [(slurm.replacingOccurrences(of: #""job_id": "41""#, with: #""job_id": 41"#), "Slurm job 1 has no job_id"),
+                                (slurm.replacingOccurrences(of: #"[{"job_id": "41"}]"#, with: #""41""#), "slurm.jobs is not a list")] {
+            do { _ = try directory.slurmJobs(record(text)); Issue.record("no error: \(message)") } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
+        do { _ = try directory.pointNames(record(cases[4].0)); Issue.record("no error for a point without a name") } catch {
+            #expect("\(error)".contains("point 1 has no name"), "\(error)")
+        }
     }
 
     @Test func theProductOfTheGridsAndSeedsNamesThePoints() throws {

@@ -85,7 +85,7 @@ public struct SlurmSweep {
     /// (nil when every point is done).
     public func submit() throws -> String? {
         try FileManager.default.createDirectory(atPath: directory.path + "/logs", withIntermediateDirectories: true)
-        let earlier = SweepDirectory.slurmJobs(try? directory.record())
+        let earlier = try directory.slurmJobs(try directory.record())
         let queued = try Slurm.queued(jobs: earlier)
         guard queued.isEmpty else {   // a point must not run twice at once
             throw SweepPlan.Failure(description: "Slurm still holds \(queued.count) task\(queued.count == 1 ? "" : "s") of this sweep (job \(earlier.joined(separator: ", "))): wait for them, or scancel them, before submitting again")

@@ -57,9 +57,6 @@ public struct SweepDirectory {
         guard let r = try record(), let target = r["target"].string, let list = r["points"].table?.array else {
             throw SweepPlan.Failure(description: "'\(path)' holds no sweep (no readable sweep.json)")
         }
-        func damaged(_ what: String) -> SweepPlan.Failure {
-            SweepPlan.Failure(description: "'\(recordPath)': \(what) (the file is damaged: rerun the sweep command that made it)")
-        }
         /// A list of strings, or none when the field is absent.
         func strings(_ v: LuaValue, _ what: String) throws -> [String] {
             if v.isNil { return [] }
@@ -76,20 +73,35 @@ public struct SweepDirectory {
         return (target, points, threads.int ?? 1, try strings(r["run_options"], "run_options"))
     }
 
+    private func damaged(_ what: String) -> SweepPlan.Failure {
+        SweepPlan.Failure(description: "'\(recordPath)': \(what) (the file is damaged: rerun the sweep command that made it)")
+    }
+
     /// sweep.json as it stands, or nil when the folder holds no sweep yet.
     public func record() throws -> LuaTable? {
         guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
         return try JSON.table(contentsOf: recordPath)
     }
 
-    /// The point names sweep.json lists, in order.
-    public static func pointNames(_ record: LuaTable) -> [String] {
-        record["points"].table?.array.compactMap { $0.table?["name"].string } ?? []
+    /// The point names sweep.json lists, in order (a point's index is its Slurm array index, so a
+    /// point without a name is an error, not a gap that shifts the others).
+    public func pointNames(_ record: LuaTable) throws -> [String] {
+        guard let list = record["points"].table?.array else { throw damaged("it lists no points") }
+        return try list.enumerated().map { i, v in
+            guard let name = v.table?["name"].string else { throw damaged("point \(i + 1) has no name") }
+            return name
+        }
     }
 
-    /// The Slurm job ids sweep.json records, in the order submitted.
-    public static func slurmJobs(_ record: LuaTable?) -> [String] {
-        record?["slurm"].table?["jobs"].table?.array.compactMap { $0.table?["job_id"].string } ?? []
+    /// The Slurm job ids sweep.json records, in the order submitted (none when it records none; a
+    /// job without an id is an error: a resubmission checks these jobs are gone first).
+    public func slurmJobs(_ record: LuaTable?) throws -> [String] {
+        guard let jobs = record?["slurm"].table?["jobs"], !jobs.isNil else { return [] }
+        guard let list = jobs.table?.array else { throw damaged("slurm.jobs is not a list") }
+        return try list.enumerated().map { i, v in
+            guard let id = v.table?["job_id"].string else { throw damaged("Slurm job \(i + 1) has no job_id") }
+            return id
+        }
     }
 
     /// Writes sweep.json (whole, atomically) with every point's current state.
