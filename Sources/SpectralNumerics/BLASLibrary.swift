@@ -28,7 +28,7 @@ public enum BLASLibrary {
     /// not OpenBLAS's momentary count, which is 1 while a BatchParallel pass runs on another thread.
     /// Set while no BLAS call runs (BLASLock.c).
     public static var threads: Int {
-        get { configured.withLock { n in n ?? { n = Int(openblas_get_num_threads()); return n! }() } }
+        get { configured.withLock { $0 } }
         set {
             blas_parts_begin()
             defer { blas_parts_end() }
@@ -36,5 +36,7 @@ public enum BLASLibrary {
             configured.withLock { $0 = Int(openblas_get_num_threads()) }
         }
     }
-    private static let configured = Mutex<Int?>(nil)
+    /// OpenBLAS's count when first asked. Only this setter and the passes of parts change it, and a
+    /// pass asks for the count before it sets 1.
+    private static let configured = Mutex(Int(openblas_get_num_threads()))
 }

@@ -279,8 +279,7 @@ public final class GatedNetwork<T: TensorScalar>: SequenceModel {
                 T.partGemm(false, false, m, inputSize, gn, 1, at, gn, inputWeight.data, inputSize, 0, gradX.data + (t * batch + r0) * inputSize, inputSize)
             }
         }
-        let norms = BatchParallel.norms(fromPartSquares: squares)
-        hiddenGradientNorms = norms
+        hiddenGradientNorms = BatchParallel.norms(fromPartSquares: squares)
         if rows > 0 {
             // Σ du_tᵀ h_{t−1}: for the GRU by blocks, r z from da and the candidate's from du_n.
             let wh = gradRecurrentWeight.data, recurrentRows = kind == .lstm ? gn : 2 * n
