@@ -22,24 +22,26 @@ import Testing
     func bpttMatchesFiniteDifferences(cell: Cell) throws {
         var g = rng(20)
         // Batch 3 runs as one part; batch 33 as two (16 and 17 rows, BatchParallel) on two BLAS
-        // threads, each part summing its own ∂W, ∂M and ∂b.
-        for (activation, batch) in Activation.allCases.flatMap({ a in [3, 33].map { (a, $0) } }) {
+        // threads, each part summing its own ∂W, ∂M and ∂b. An input of 2 takes NarrowInput's loops,
+        // one of 11 the GEMMs.
+        let shapes = [(batch: 3, input: 2), (batch: 33, input: 2), (batch: 33, input: 11)]
+        for (activation, (batch, input)) in Activation.allCases.flatMap({ a in shapes.map { (a, $0) } }) {
             for readout in RecurrentNetwork<Double>.Readout.allCases {
-                let net = try RecurrentNetwork<Double>(input: 2, hidden: 5, output: 3,
+                let net = try RecurrentNetwork<Double>(input: input, hidden: 5, output: 3,
                                                        transition: Self.transition(cell, 5, &g),
                                                        activation: activation, readout: readout, rng: &g)
                 // Move σ off σ* and the biases off zero so that every term is exercised.
                 for p in net.parameters where p.name == "recurrent.p" || p.name.hasSuffix("bias") {
                     for i in 0 ..< p.value.count { p.value.data[i] = 0.5 * g.normal() }
                 }
-                let x: Tensor<Double> = g.normalTensor([4, batch, 2])      // T = 4 steps
+                let x: Tensor<Double> = g.normalTensor([4, batch, input])      // T = 4 steps
                 let y = try net.forward(x)
                 let w: Tensor<Double> = g.normalTensor(y.shape)
                 func f() throws -> Double { GradientCheck.loss(try net.forward(x), w) }
                 net.zeroGrad()
                 _ = try net.forward(x)
                 let gx = try net.backward(w)
-                let what = "\(cell) \(activation) readout=\(readout) batch=\(batch)"
+                let what = "\(cell) \(activation) readout=\(readout) batch=\(batch) input=\(input)"
                 #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(what)")
                 try GradientCheck.expectParameters(net.parameters, what, f)
                 #expect(net.hiddenGradientNorms.count == 4)

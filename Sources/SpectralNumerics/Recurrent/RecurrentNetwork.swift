@@ -128,13 +128,18 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
         guard rows > 0 else { return stepped }
         guard let stepper else {
+            let narrow = NarrowInput(weight: inputWeight)
             try BatchParallel.forEachPart(batch: batch) { _, part in
                 let size = part.count * n
                 for t in 0 ..< count {
                     let hPrev = planes + t * plane + part.lowerBound * n, h = hPrev + plane
-                    T.partGemm(false, true, part.count, n, input, 1, x + (t * batch + part.lowerBound) * input, input,
-                           inputWeight.data, input, 0, h, n)
-                    Tensor.addRows(inputBias.data, count: n, to: h, rows: part.count)
+                    let xt = x + (t * batch + part.lowerBound) * input
+                    if let narrow {
+                        narrow.project(xt, rows: part.count, bias: inputBias.data, into: h)
+                    } else {
+                        T.partGemm(false, true, part.count, n, input, 1, xt, input, inputWeight.data, input, 0, h, n)
+                        Tensor.addRows(inputBias.data, count: n, to: h, rows: part.count)
+                    }
                     T.partGemm(false, true, part.count, n, n, 1, hPrev, n, w.data, n, 1, h, n)
                     activation.apply(h, into: h, count: size)
                 }
@@ -253,6 +258,8 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let squares = Tensor<T>(zeros: [parts, steps])
         let partGrads = n * n + n * input + n
         let partial = workspace.zeros("partial gradients", [parts, partGrads])
+        // A narrow input's part sums ∂Mᵀ (input×n) instead of ∂M.
+        let narrow = NarrowInput(weight: inputWeight)
         try BatchParallel.forEachPart(batch: batch) { p, part in
             let size = part.count * n, sums = squares.data + p * steps
             let gW = partial.data + p * partGrads, gM = gW + n * n, gb = gM + n * input
@@ -265,10 +272,15 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                 let hPrev = c.states.data + t * plane + part.lowerBound * n
                 activation.backward(d, out: hPrev + plane, into: d, count: size)
                 let xt = c.x.data + (t * batch + part.lowerBound) * input
+                let dx = gradX.data + (t * batch + part.lowerBound) * input
                 T.partGemm(true, false, n, n, part.count, 1, d, n, hPrev, n, 1, gW, n)
-                T.partGemm(true, false, n, input, part.count, 1, d, n, xt, input, 1, gM, input)
-                Tensor.addColumnSums(of: d, rows: part.count, leading: n, into: gb, count: n)
-                T.partGemm(false, false, part.count, input, n, 1, d, n, inputWeight.data, input, 0, gradX.data + (t * batch + part.lowerBound) * input, input)
+                if let narrow {
+                    narrow.backward(d, xt, rows: part.count, gradTransposed: gM, gradBias: gb, gradX: dx)
+                } else {
+                    T.partGemm(true, false, n, input, part.count, 1, d, n, xt, input, 1, gM, input)
+                    Tensor.addColumnSums(of: d, rows: part.count, leading: n, into: gb, count: n)
+                    T.partGemm(false, false, part.count, input, n, 1, d, n, inputWeight.data, input, 0, dx, input)
+                }
             }
         }
         hiddenGradientNorms = BatchParallel.norms(fromPartSquares: squares)
@@ -276,7 +288,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         for p in 0 ..< parts {
             let gW = partial.data + p * partGrads
             T.axpy(n * n, 1, gW, 1, gradW.data, 1)
-            T.axpy(n * input, 1, gW + n * n, 1, gradInputWeight.data, 1)
+            if let narrow { narrow.addTransposed(gW + n * n, into: gradInputWeight.data) } else { T.axpy(n * input, 1, gW + n * n, 1, gradInputWeight.data, 1) }
             T.axpy(n, 1, gW + n * n + n * input, 1, gradInputBias.data, 1)
         }
         try c.backwardW(gradW)
