@@ -17,6 +17,9 @@ public final class LuaState {
     public internal(set) var classes: [String: LuaClassSpec] = [:]
     /// lua_topointer of documented functions → qualified name (for `help(fn)`).
     var documentedFunctions: [UnsafeRawPointer: String] = [:]
+    /// The program that runs this state (the workbench's session), for methods of objects that need
+    /// it — a model's save goes through the session's sandbox. Weak: the host owns the state.
+    public weak var host: AnyObject?
 
     public init() {
         LuaState.installCallbacks

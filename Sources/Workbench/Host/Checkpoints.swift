@@ -97,7 +97,10 @@ struct Checkpoints {
         if let carried = (model as? any SequenceModel<M.Scalar>)?.carriedState {
             tensors += carried.enumerated().map { ("carried/\($0.offset)", AnyTensor($0.element)) }
         }
-        try Safetensors.save(tensors, metadata: ["format": "spectral-lab checkpoint", "step": String(step)], to: stem(step) + ".safetensors")
+        // The model's description too (ModelFile), so that a checkpoint rebuilds its model
+        // (lab.models.load) and a resume into another model says which.
+        let metadata = try ModelFile.metadata(model, software: Lab.version).merging(["format": "spectral-lab checkpoint", "step": String(step)]) { $1 }
+        try Safetensors.save(tensors, metadata: metadata, to: stem(step) + ".safetensors")
         let state = random.state
         let record: LuaTable = [
             "step": .integer(step),
@@ -145,7 +148,10 @@ struct Checkpoints {
               let lr = record["lr"].double, lr.isFinite, lr >= 0 else {
             throw LuaError.runtime("\(stem(step)).json is malformed")
         }
-        let loaded = try Safetensors.load(stem(step) + ".safetensors").tensors
+        let (loaded, metadata) = try Safetensors.load(stem(step) + ".safetensors")
+        if metadata["model"] != nil, let why = try ModelFile.mismatch(model, metadata) {
+            throw LuaError.runtime("\(stem(step)).safetensors was written by another model: \(why)")
+        }
         let byName = Dictionary(loaded.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var optimizerState: [String: Tensor<M.Scalar>] = [:]
         for (name, tensor) in loaded where name.hasPrefix("optimizer/") {

@@ -65,6 +65,7 @@ public final class LabSession {
         inspector = try Inspector.load(into: state)
         try LabModule.install(in: self)
         try LuaNumerics.replaceMathRandom(in: self)
+        state.host = self
     }
 
     var isDescribing: Bool { if case .describe = mode { return true } else { return false } }

@@ -62,6 +62,7 @@ private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
     c.method("zero_grad", "mlp:zero_grad(): sets the gradients to zero") { m, _ in m.zeroGrad(); return [] }
     c.method("parameter_count", "mlp:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
     c.method("renormalize", "mlp:renormalize(): every layer's reflector rows to unit norm") { m, _ in m.renormalize(); return [] }
+    LuaModelFiles.declareSave(c, "mlp")
     c.method("layer", "mlp:layer(k): the k-th SVD layer (1-based), for its spectrum and factors") { m, args in
         let k = try args.integer(2)
         guard k >= 1 && k <= m.layers.count else { throw LuaError.argument(index: 1, message: "layer \(k) out of range 1…\(m.layers.count)") }
@@ -75,7 +76,7 @@ func parameterTable<T>(_ ps: [Parameter<T>], grads: Bool) -> LuaValue {
     return .table(t)
 }
 
-private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaClass<M>) {
+private func declareSequenceModelClass<M: SequenceModel & Trainable & LuaObject>(_ c: LuaClass<M>) {
     typealias T = M.Scalar
     c.nativeSize { m in m.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
     c.tostring { m in
@@ -142,6 +143,7 @@ private func declareSequenceModelClass<M: SequenceModel & LuaObject>(_ c: LuaCla
         m.renormalize()
         return []
     }
+    LuaModelFiles.declareSave(c, "model")
     c.method("grad_norms", "model:grad_norms(): ‖∂L/∂h_t‖ for t = 1…T from the last backward, with field first_last_ratio") { m, _ in
         [gradNormTable(m.hiddenGradientNorms)]
     }
@@ -159,7 +161,9 @@ func gradNormTable<T: TensorScalar>(_ norms: [T]) -> LuaValue {
 enum LuaModels {
     static func install(into lab: inout LuaModule, session: LabSession) {
         lab.module(checkpointModule(session))
-        lab.module(modelsModule(session))
+        var models = modelsModule(session)
+        LuaModelFiles.install(into: &models, session: session)
+        lab.module(models)
         lab.module(lossModule())
         lab.module(optimModule())
         lab.module(diagnosticsModule())

@@ -53,6 +53,7 @@ private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>)
         return [.object(f.u), numbers(f.sigma), .object(f.v)]
     }
     c.method("sigma", "layer:sigma(): the singular values in parameter order") { l, _ in [numbers(l.sigma())] }
+    LuaModelFiles.declareSave(c, "layer")
     c.method("singular_values", "layer:singular_values(): the singular values, descending (from σ, no SVD)") { l, _ in
         [numbers(l.singularValues())]
     }
