@@ -13,7 +13,7 @@ struct SpectralLab: ParsableCommand {
             name on the recipe search path: `spectral-lab recipes` lists them.
             """,
         version: "spectral-lab \(Lab.version) (\(Lab.luaRelease))",
-        subcommands: [Run.self, Repl.self, Recipes.self, Plugins.self, Sweep.self, Runs.self, Report.self, Plot.self, Export.self, Bench.self, DescribeRecipe.self]
+        subcommands: [Run.self, Repl.self, Recipes.self, Plugins.self, Sweep.self, Runs.self, Report.self, Plot.self, Export.self, ExportModel.self, Bench.self, DescribeRecipe.self]
     )
 
     /// ArgumentParser's own main, except that a bad command line exits 2 (as the shell's builtins

@@ -44,36 +44,26 @@ import Testing
         if name.hasSuffix("f64") { try compare(f, Double.self, name) } else { try compare(f, Float.self, name) }
     }
 
-    /// Builds our model of the fixture's cell and shape, sets torch's weights (nn.RNN's two biases are
-    /// one here: b = b_ih + b_hh, whose gradient is either of theirs), and compares y, the loss and
+    /// Reads the fixture's state_dict as a model (TorchStateDict's import: nn.RNN's two biases are
+    /// one here, b = b_ih + b_hh, whose gradient is either of theirs), and compares y, the loss and
     /// every gradient.
     private func compare<T: TensorScalar>(_ f: Fixture, _: T.Type, _ name: String) throws {
         let cell = try #require(f.metadata["cell"])
-        let (input, hidden, output) = (try f.int("input"), try f.int("hidden"), try f.int("output"))
-        let readout = try #require(ReadoutLayer<T>.Mode(rawValue: f.metadata["readout"] ?? ""))
-        var rng = Random(seed: 1)
-        let model: any SequenceModel<T>
-        // Our parameter name → the torch tensor it takes (and whose gradient it must have).
+        let readout = try #require(ReadoutLayer<Float>.Mode(rawValue: f.metadata["readout"] ?? ""))
+        let model = try TorchStateDict.model(T.self, from: f.tensors.filter { !$0.key.hasPrefix("grad.") && !["x", "y", "target", "loss"].contains($0.key) },
+                                             options: .init(cell: cell.hasPrefix("rnn_") ? .rnn : Cell(rawValue: cell)!, readout: readout,
+                                                            activation: cell == "rnn_tanh" ? .tanh : cell == "rnn_relu" ? .relu : nil))
+        // Our parameter name → the torch tensor whose gradient it must have.
         var torchName = ["readout.weight": "readout.weight", "readout.bias": "readout.bias",
                          "input.weight": "weight_ih_l0", "input.bias": "bias_ih_l0"]
         if cell.hasPrefix("rnn_") {
-            model = try RecurrentNetwork<T>(input: input, hidden: hidden, output: output,
-                                            transition: DenseTransition<T>(size: hidden, initialization: .gaussian, rng: &rng),
-                                            activation: cell == "rnn_tanh" ? .tanh : .relu, readout: readout, rng: &rng)
             torchName["recurrent.w"] = "weight_hh_l0"
         } else {
-            model = try GatedNetwork<T>(cell == "lstm" ? .lstm : .gru, input: input, hidden: hidden, output: output,
-                                        readout: readout, rng: &rng)
             torchName["recurrent.weight"] = "weight_hh_l0"
             torchName["recurrent.bias"] = "bias_hh_l0"
         }
         #expect(Set(model.parameters.map(\.name)) == Set(torchName.keys), "\(name): parameter names")
-        for p in model.parameters {
-            let value = try f.tensor(torchName[p.name]!, T.self)
-            #expect(value.shape == p.value.shape, "\(name): \(p.name)")
-            p.value.data.update(from: value.data, count: value.count)
-            if cell.hasPrefix("rnn_"), p.name == "input.bias" { try p.value.add(try f.tensor("bias_hh_l0", T.self)) }
-        }
+        #expect(try [model.inputSize, model.hiddenSize, model.outputSize] == [f.int("input"), f.int("hidden"), f.int("output")])
 
         let x: Tensor<T> = try f.tensor("x"), target: Tensor<T> = try f.tensor("target")
         model.zeroGrad()

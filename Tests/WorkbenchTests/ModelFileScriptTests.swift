@@ -1,5 +1,6 @@
 import Foundation
 import LuaBridge
+import SpectralNumerics
 import Testing
 @testable import Workbench
 
@@ -45,5 +46,49 @@ import Testing
         #expect(r[0] == .number(0))
         #expect(r[1].string?.contains("was written by another model: it holds a spectral rnn (") == true, "\(r[1])")
         #expect(r[1].string?.contains("not a gru rnn (") == true, "\(r[1])")
+    }
+
+    /// export_torch and from_torch from a script: the same outputs back, and options checked.
+    @Test func aModelGoesToTorchsLayoutAndComesBack() throws {
+        let r = try run("""
+            local p = os.tmpname()
+            local m = lab.models.rnn { cell = "lstm", input = 2, hidden = 5, output = 1, dtype = "float64" }
+            m:export_torch(p)
+            local back = lab.models.from_torch(p, { cell = "lstm" })
+            local x = lab.tensor.randn({ 3, 2, 2 }, "float64")
+            local d = (back:forward(x) - m:forward(x)):norm()
+            local _, wrong = pcall(lab.models.from_torch, p, { cell = "gru" })
+            local _, misplaced = pcall(lab.models.from_torch, p, { cell = "lstm", activation = "tanh" })
+            local f32 = lab.models.from_torch(p, { cell = "lstm", dtype = "float32" }).dtype
+            os.remove(p)
+            return d, back.dtype, f32, wrong, misplaced
+            """)
+        #expect(r[0] == .number(0) && r[1] == .string("float64") && r[2] == .string("float32"))
+        #expect(r[3].string?.contains("lab.models.from_torch: ") == true && r[3].string?.contains("a gru's is 3·hidden × hidden") == true, "\(r[3])")
+        #expect(r[4].string?.contains("option 'activation' does not apply to cell 'lstm'") == true, "\(r[4])")
+    }
+
+    /// `spectral-lab export-model` on a model file and on a checkpoint.
+    @Test func exportModelWritesTheStateDict() throws {
+        let cli = try CLI()
+        let script = try cli.write("save.lua", """
+            local m = lab.models.rnn { cell = "spectral", input = 2, hidden = 6, output = 3 }
+            m:save("model.safetensors")
+            lab.checkpoint.save(1, m, lab.optim.adam { lr = 1e-3 })
+            print(lab.run_dir("checkpoints/main/step-00000001.safetensors"))
+            """)
+        let saved = try cli.run(["run", script])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let checkpoint = saved.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for source in ["model.safetensors", checkpoint] {
+            let out = cli.directory.appendingPathComponent("torch-\(UUID().uuidString).safetensors").path
+            let r = try cli.run(["export-model", source, "--torch", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            let (tensors, metadata) = try Safetensors.load(out)
+            #expect(tensors.map(\.name) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "readout.weight", "readout.bias"])
+            #expect(metadata["torch_module"] == "RNN" && metadata["nonlinearity"] == "relu" && metadata["hidden_size"] == "6")
+        }
+        let bad = try cli.run(["export-model", script, "--torch", "x.safetensors"])
+        #expect(bad.status == 2 && bad.stderr.contains("save.lua"), "\(bad.stderr)")
     }
 }

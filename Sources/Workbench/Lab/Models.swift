@@ -63,6 +63,7 @@ private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
     c.method("parameter_count", "mlp:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
     c.method("renormalize", "mlp:renormalize(): every layer's reflector rows to unit norm") { m, _ in m.renormalize(); return [] }
     LuaModelFiles.declareSave(c, "mlp")
+    LuaModelFiles.declareExportTorch(c, "mlp")
     c.method("layer", "mlp:layer(k): the k-th SVD layer (1-based), for its spectrum and factors") { m, args in
         let k = try args.integer(2)
         guard k >= 1 && k <= m.layers.count else { throw LuaError.argument(index: 1, message: "layer \(k) out of range 1…\(m.layers.count)") }
@@ -144,6 +145,7 @@ private func declareSequenceModelClass<M: SequenceModel & Trainable & LuaObject>
         return []
     }
     LuaModelFiles.declareSave(c, "model")
+    LuaModelFiles.declareExportTorch(c, "model")
     c.method("grad_norms", "model:grad_norms(): ‖∂L/∂h_t‖ for t = 1…T from the last backward, with field first_last_ratio") { m, _ in
         [gradNormTable(m.hiddenGradientNorms)]
     }

@@ -54,6 +54,7 @@ private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>)
     }
     c.method("sigma", "layer:sigma(): the singular values in parameter order") { l, _ in [numbers(l.sigma())] }
     LuaModelFiles.declareSave(c, "layer")
+    LuaModelFiles.declareExportTorch(c, "layer")
     c.method("singular_values", "layer:singular_values(): the singular values, descending (from σ, no SVD)") { l, _ in
         [numbers(l.singularValues())]
     }
