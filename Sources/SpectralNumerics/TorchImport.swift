@@ -1,12 +1,19 @@
 /// A PyTorch state_dict (torch.nn.RNN, LSTM or GRU of one layer, time first, and a Linear readout;
 /// saved with `safetensors.torch.save_file(module.state_dict(), path)`) as a model here, with the
 /// same outputs. The layout is TorchStateDict's; nn.RNN's two biases become one, b = b_ih + b_hh.
+/// An nn.RNN also comes into a spectral or orthogonal cell: its W factored into reflectors (and Σ)
+/// by SVDLinear.assign / OrthogonalTransition.assign, within their reach.
 extension TorchStateDict {
     public struct ImportOptions: Sendable {
         public var cell: Cell
         public var readout: ReadoutLayer<Float>.Mode
         /// nn.RNN's nonlinearity (tanh or relu); a state_dict does not record it.
         public var activation: Activation?
+        /// The spectral and orthogonal cells: W is factored into this many reflectors per factor
+        /// (default: hidden, which reaches every W of one determinant sign), and the spectral
+        /// cell's band; strict refuses singular values outside it instead of clipping them.
+        public var reflectors: Int?
+        public var sigmaStar = 1.0, r = 0.01, strict = false
         /// Where the recurrent module's tensors are ("rnn." for a module kept as self.rnn).
         public var recurrentPrefix = ""
         public var readoutPrefix = "readout."
@@ -22,9 +29,10 @@ extension TorchStateDict {
     }
 
     /// The model the tensors describe, in precision T (float64 tensors are rounded for a float32
-    /// model and float32 ones widened for a float64 one).
+    /// model and float32 ones widened for a float64 one). For the spectral and orthogonal cells,
+    /// nn.RNN's dense W is factored (SVDLinear.assign): the report says what was clipped.
     public static func model<T: TensorScalar>(_: T.Type, from tensors: [String: AnyTensor], metadata: [String: String] = [:],
-                                             options o: ImportOptions) throws -> any SequenceModel<T> {
+                                             options o: ImportOptions) throws -> (model: any SequenceModel<T>, clipping: AssignReport) {
         var unused = Set(tensors.keys)
         func take(_ name: String, required: Bool = true) throws -> Tensor<T>? {
             guard let t = tensors[name] else {
@@ -41,9 +49,7 @@ extension TorchStateDict {
         switch o.cell {
         case .lstm: gates = 4
         case .gru: gates = 3
-        case .rnn: gates = 1
-        case .spectral, .orthogonal:
-            throw TensorError.value("a \(o.cell) cell keeps W as reflectors: a dense W comes into one through layer:assign's factorization, which this build does not have yet; import as cell \"rnn\"")
+        case .rnn, .spectral, .orthogonal: gates = 1
         }
         let p = o.recurrentPrefix
         let wih = try take(p + "weight_ih_l0")!, whh = try take(p + "weight_hh_l0")!
@@ -73,7 +79,7 @@ extension TorchStateDict {
         }
 
         var activation = Activation.relu
-        if o.cell == .rnn {
+        if o.cell == .rnn || o.cell == .spectral || o.cell == .orthogonal {
             guard let a = o.activation ?? metadata["nonlinearity"].flatMap(Activation.init(rawValue:)) else {
                 throw TensorError.value("say nn.RNN's nonlinearity (activation = \"tanh\" or \"relu\"): a state_dict does not record it")
             }
@@ -81,11 +87,11 @@ extension TorchStateDict {
         }
         var rng = Random(seed: 0)   // every parameter is overwritten below
         let model = try o.cell.model(T.self, input: wih.cols, hidden: n, output: rw.rows, readout: ReadoutLayer<T>.Mode(rawValue: o.readout.rawValue)!,
-                                     options: .init(reflectors: 1, activation: activation), rng: &rng)
+                                     options: .init(reflectors: o.reflectors ?? n, sigmaStar: o.sigmaStar, r: o.r, activation: activation), rng: &rng)
+        var clipping = AssignReport()
         switch model {
         case let m as RecurrentNetwork<T>:
-            guard let dense = m.transition as? DenseTransition<T> else { throw TensorError.value("a \(o.cell) cell has no dense W") }
-            try dense.w.assign(whh)
+            clipping = try m.assignRecurrent(whh, strict: o.strict)
             try m.inputWeight.assign(wih)
             try m.inputBias.assign(try bih.adding(bhh))
             try m.readout.weight.assign(rw)
@@ -97,6 +103,6 @@ extension TorchStateDict {
             }
         default: break
         }
-        return model
+        return (model, clipping)
     }
 }

@@ -52,7 +52,7 @@ import Testing
         let readout = try #require(ReadoutLayer<Float>.Mode(rawValue: f.metadata["readout"] ?? ""))
         let model = try TorchStateDict.model(T.self, from: f.tensors.filter { !$0.key.hasPrefix("grad.") && !["x", "y", "target", "loss"].contains($0.key) },
                                              options: .init(cell: cell.hasPrefix("rnn_") ? .rnn : Cell(rawValue: cell)!, readout: readout,
-                                                            activation: cell == "rnn_tanh" ? .tanh : cell == "rnn_relu" ? .relu : nil))
+                                                            activation: cell == "rnn_tanh" ? .tanh : cell == "rnn_relu" ? .relu : nil)).model
         // Our parameter name → the torch tensor whose gradient it must have.
         var torchName = ["readout.weight": "readout.weight", "readout.bias": "readout.bias",
                          "input.weight": "weight_ih_l0", "input.bias": "bias_ih_l0"]

@@ -91,4 +91,30 @@ import Testing
         let bad = try cli.run(["export-model", script, "--torch", "x.safetensors"])
         #expect(bad.status == 2 && bad.stderr.contains("save.lua"), "\(bad.stderr)")
     }
+
+    /// layer:assign and model:assign from a script, and an nn.RNN state_dict into a spectral cell.
+    @Test func assignFactorsAMatrixIntoTheLayer() throws {
+        let r = try run("""
+            local W = lab.svd.linear(5, 4, { r = 0.5, dtype = "float64" }):matrix()
+            local l = lab.svd.linear(5, 4, { r = 0.5, dtype = "float64" })
+            l:assign(W)
+            local back = (l:matrix() - W):norm()
+            local _, shape = pcall(l.assign, l, lab.tensor.zeros({ 5, 4 }, "float64"))
+            local _, strict = pcall(l.assign, l, W * 3, { strict = true })
+            local s = lab.models.rnn { cell = "spectral", input = 2, hidden = 5, output = 1, activation = "tanh", reflectors = 5, r = 0.5, dtype = "float64" }
+            s:parameters()["recurrent.p"]:copy_(lab.tensor.randn({ 5 }, "float64"))
+            local p = os.tmpname()
+            s:export_torch(p)
+            local imported = lab.models.from_torch(p, { cell = "spectral", r = 0.5 })
+            os.remove(p)
+            local x = lab.tensor.randn({ 4, 3, 2 }, "float64")
+            local _, gated = pcall(lab.models.rnn { cell = "lstm", input = 1, hidden = 2, output = 1 }.assign, lab.models.rnn { cell = "lstm", input = 1, hidden = 2, output = 1 }, lab.tensor.zeros({ 2, 2 }))
+            return back, shape, strict, (imported:forward(x) - s:forward(x)):norm() / s:forward(x):norm(), imported.cell, gated
+            """)
+        #expect((r[0].double ?? 1) < 1e-12, "\(r[0])")
+        #expect(r[1].string?.contains("layer:assign: W must be 4×5 (out × in), got 5×4") == true, "\(r[1])")
+        #expect(r[2].string?.contains("layer:assign: strict: ") == true, "\(r[2])")
+        #expect((r[3].double ?? 1) < 1e-12 && r[4] == .string("spectral"), "\(r[3])")
+        #expect(r[5].string?.contains("an LSTM has no single W to set") == true, "\(r[5])")
+    }
 }

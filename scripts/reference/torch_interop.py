@@ -7,7 +7,8 @@ do not need; pip install torch and safetensors into a virtual environment to run
    GRU and a Linear exactly as docs/interop.md shows, runs the same batch, and compares outputs.
 2. torch trains an nn.LSTM, nn.GRU and nn.RNN (kept as self.rnn, so their keys start "rnn.") for a
    few Adam steps and saves the state_dict with safetensors.torch.save_file; spectral-lab reads each
-   with lab.models.from_torch and runs the batch; the outputs are compared.
+   with lab.models.from_torch and runs the batch; the outputs are compared. The nn.RNN also goes
+   into a spectral cell (W factored by model:assign's SVD, the band set to hold its singular values).
 
 Prints the largest relative difference ‖ours − torch‖/‖torch‖ of each and exits 1 if one is over
 1e-5 (float32) or 1e-12 (float64).
@@ -101,9 +102,10 @@ class Wrapped(torch.nn.Module):
 
 
 def imported(folder):
-    for kind in ("lstm", "gru", "rnn"):
+    # two nn.RNN seeds: a W of either determinant sign in each precision for the spectral import
+    for kind, seed in [("lstm", 5), ("gru", 5), ("rnn", 5), ("rnn", 8)]:
         for dtype in (torch.float32, torch.float64):
-            torch.manual_seed(5)
+            torch.manual_seed(seed)
             model = Wrapped(kind, 3, 12, 2).to(dtype)
             opt = torch.optim.Adam(model.parameters(), lr=1e-2)
             for _ in range(20):
@@ -112,7 +114,7 @@ def imported(folder):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            name = f"trained-{kind}-{str(dtype)[6:]}"
+            name = f"trained-{kind}-{seed}-{str(dtype)[6:]}"
             save_file(model.state_dict(), os.path.join(folder, name + ".safetensors"))
             x = torch.randn(9, 8, 3, dtype=dtype)
             with torch.no_grad():
@@ -122,6 +124,29 @@ def imported(folder):
             run_lab(folder, f'local m = lab.models.from_torch("{name}.safetensors", {{ cell = "{kind}", prefix = "rnn.", readout_prefix = "fc."{activation} }})\n'
                             f'lab.save("{name}.y.safetensors", {{ y = m:forward(lab.load("{name}.x.safetensors").x) }})\n')
             record(f"import {name}", load_file(os.path.join(folder, name + ".y.safetensors"))["y"], y)
+            if kind == "rnn":
+                spectral(folder, name, model, x, y)
+
+
+def spectral(folder, name, model, x, y):
+    """The trained nn.RNN into a spectral cell: W factored into reflectors and a band that holds
+    its singular values; a W of negative determinant is out of a spectral cell's reach (equal
+    reflector counts in U and V), and the import must say so."""
+    w = model.rnn.weight_hh_l0.detach().double()
+    s = torch.linalg.svdvals(w)
+    sigma_star, r = ((s.max() + s.min()) / 2).item(), ((s.max() - s.min()) / 2 * 1.001).item()
+    script = (f'local ok, m = pcall(lab.models.from_torch, "{name}.safetensors", {{ cell = "spectral", prefix = "rnn.", readout_prefix = "fc.", '
+              f'activation = "tanh", sigma_star = {sigma_star!r}, r = {r!r}, strict = true }})\n'
+              f'if not ok then print(m) else lab.save("{name}.spectral.safetensors", {{ y = m:forward(lab.load("{name}.x.safetensors").x) }}) end\n')
+    path = os.path.join(folder, "script.lua")
+    with open(path, "w") as f:
+        f.write(script)
+    result = subprocess.run([BINARY, "run", path], cwd=folder, capture_output=True, text=True)
+    if torch.linalg.det(w) < 0:
+        assert "det(W) < 0 is out of reach" in result.stdout, result.stdout + result.stderr
+        print(f"{'import ' + name + ' into spectral':48s} refused: det(W) < 0 (as it must be)")
+    else:
+        record(f"import {name} into spectral", load_file(os.path.join(folder, name + ".spectral.safetensors"))["y"], y)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,11 @@ private func declareSequenceModelClass<M: SequenceModel & Trainable & LuaObject>
     }
     LuaModelFiles.declareSave(c, "model")
     LuaModelFiles.declareExportTorch(c, "model")
+    LuaModelFiles.declareAssign(c, "model", doc: "sets the recurrent W: factored into the spectral cell's UΣVᵀ (σ clipped into its band with a warning, an error when strict) or the orthogonal cell's reflectors (W orthogonal, of the determinant its reflectors reach), copied into a dense one") { m, w, strict in
+        guard let rnn = m as? RecurrentNetwork<T> else { throw TensorError.value("\(m.cellName == "lstm" ? "an LSTM" : "a GRU") has no single W to set (its gates' matrices are input.weight and recurrent.weight)") }
+        let band = (rnn.transition as? SpectralTransition<T>).map { Double($0.layer.sigmaStar - $0.layer.r) ... Double($0.layer.sigmaStar + $0.layer.r) } ?? 1 ... 1
+        return (try rnn.assignRecurrent(w, strict: strict), band)
+    }
     c.method("grad_norms", "model:grad_norms(): ‖∂L/∂h_t‖ for t = 1…T from the last backward, with field first_last_ratio") { m, _ in
         [gradNormTable(m.hiddenGradientNorms)]
     }

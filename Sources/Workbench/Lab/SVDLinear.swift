@@ -55,6 +55,9 @@ private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>)
     c.method("sigma", "layer:sigma(): the singular values in parameter order") { l, _ in [numbers(l.sigma())] }
     LuaModelFiles.declareSave(c, "layer")
     LuaModelFiles.declareExportTorch(c, "layer")
+    LuaModelFiles.declareAssign(c, "layer", doc: "sets u, v and p so that layer:matrix() is W (out × in): its SVD by LAPACK, U and V as the layer's reflectors (within their reach: the error says why not), σ clipped into the band with a warning (an error when strict)") { l, w, strict in
+        (try l.assign(w, strict: strict), Double(l.sigmaStar - l.r) ... Double(l.sigmaStar + l.r))
+    }
     c.method("singular_values", "layer:singular_values(): the singular values, descending (from σ, no SVD)") { l, _ in
         [numbers(l.singularValues())]
     }
