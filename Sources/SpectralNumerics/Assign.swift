@@ -98,7 +98,7 @@ extension SVDLinear {
             if mismatch(u2, v2) == nil || Swift.max(u2.residual, v2.residual) < Swift.max(fu.residual, fv.residual) { (fu, fv) = (u2, v2) }
         }
         for (f, name, k, size, option) in [(fu, "U", ku, m, "reflectors_u"), (fv, "V", kv, n, "reflectors_v")] where f.residual > Self.reachTolerance {
-            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(size - 1) reach only part of the orthogonal group (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(size - 1) or \(size) reach all of it (\(option) = \(size))")
+            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(size - 1) reach only part of the orthogonal group (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(size - 1) or \(size) reach all of it (\(option) = \(size); a cell's reflectors = \(size))")
         }
         if let j = mismatch(fu, fv) {
             throw TensorError.value("det(W) \((ku + kv) % 2 == 0 ? "< 0" : "> 0") is out of reach: U and V are products of \(ku) and \(kv) reflectors, so det(U)·det(V) = (−1)^\(ku + kv) = \((ku + kv) % 2 == 0 ? "+1" : "−1"), and W = UΣVᵀ with σ\(j + 1) = \(sigma[j]) > 0 needs the other sign (an SVD layer whose reflectors_u and reflectors_v differ by one reaches it; a spectral cell, with equal counts, reaches det(W) > 0 only)")

@@ -12,6 +12,7 @@ import Testing
     static let calls: [String: (call: String, base: [(String, String)])] = [
         "lab.models.rnn": ("lab.models.rnn(OPTS)", [("input", "1"), ("hidden", "4"), ("output", "1")]),
         "lab.models.mlp": ("lab.models.mlp(OPTS)", [("sizes", "{2, 3}")]),
+        "lab.models.from_torch": ("lab.models.from_torch('/nonexistent.safetensors', OPTS)", [("cell", "'spectral'")]),
         "lab.svd.linear": ("lab.svd.linear(4, 4, OPTS)", []),
         "lab.optim.sgd": ("lab.optim.sgd(OPTS)", []),
         "lab.optim.rmsprop": ("lab.optim.rmsprop(OPTS)", []),
@@ -116,13 +117,13 @@ import Testing
             local function err(f, o) local ok, e = pcall(f, o) return e end
             return err(lab.models.rnn, { cell = "lstm", input = 1, hidden = 4, output = 1, r = 0.5 }),
                    err(lab.models.rnn, { cell = "gru", input = 1, hidden = 4, output = 1, reflectors = 2 }),
-                   err(lab.models.rnn, { cell = "spectral", input = 1, hidden = 4, output = 1, init = "identity" }),
+                   err(lab.models.rnn, { cell = "lstm", input = 1, hidden = 4, output = 1, init = "identity" }),
                    err(lab.models.rnn, { input = 1, hidden = 4, output = 1, r = 2 }),
                    err(lab.householder.matrix, nil)
             """, chunkName: "=t") }
         #expect(r[0] == "option 'r' does not apply to cell 'lstm' in 'lab.models.rnn' (only to spectral)")
         #expect(r[1] == "option 'reflectors' does not apply to cell 'gru' in 'lab.models.rnn' (only to spectral, orthogonal)")
-        #expect(r[2] == "option 'init' does not apply to cell 'spectral' in 'lab.models.rnn' (only to rnn)")
+        #expect(r[2] == "option 'init' does not apply to cell 'lstm' in 'lab.models.rnn' (only to spectral, orthogonal, rnn)")
         #expect(r[3].string?.contains("bad option 'r' to 'lab.models.rnn' (must be ≤ sigma_star = 1.0, got 2.0") == true, "\(r[3])")
     }
 

@@ -16,14 +16,19 @@ public enum Cell: String, Sendable, CaseIterable {
         public var sigmaStar = 1.0
         public var r = 0.01
         public var initialization = DenseTransition<Float>.Initialization.gaussian
+        /// The spectral and orthogonal cells' W (glorot: the authors' reflectors); for the dense
+        /// cell, when set, it replaces `initialization`.
+        public var matrixInitialization: MatrixInitialization?
         public var activation = Activation.relu
 
         public init(reflectors: Int, sigmaStar: Double = 1, r: Double = 0.01,
-                    initialization: DenseTransition<Float>.Initialization = .gaussian, activation: Activation = .relu) {
+                    initialization: DenseTransition<Float>.Initialization = .gaussian,
+                    matrixInitialization: MatrixInitialization? = nil, activation: Activation = .relu) {
             self.reflectors = reflectors
             self.sigmaStar = sigmaStar
             self.r = r
             self.initialization = initialization
+            self.matrixInitialization = matrixInitialization
             self.activation = activation
         }
     }
@@ -33,11 +38,22 @@ public enum Cell: String, Sendable, CaseIterable {
                                             rng: inout Random) throws -> (any Transition<T>)? {
         switch self {
         case .spectral:
-            return try SpectralTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), sigmaStar: o.sigmaStar, r: o.r, rng: &rng)
+            let t = try SpectralTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), sigmaStar: o.sigmaStar, r: o.r, rng: &rng)
+            if let i = o.matrixInitialization, i != .glorot { try t.layer.initialize(i, rng: &rng) }
+            return t
         case .orthogonal:
-            return try OrthogonalTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), rng: &rng)
+            let t = try OrthogonalTransition<T>(size: hidden, reflectors: min(o.reflectors, hidden), rng: &rng)
+            if let i = o.matrixInitialization, i != .glorot { try t.initialize(i, rng: &rng) }
+            return t
         case .rnn:
-            return try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: o.initialization.rawValue)!, rng: &rng)
+            let t = try DenseTransition<T>(size: hidden, initialization: DenseTransition<T>.Initialization(rawValue: o.initialization.rawValue)!, rng: &rng)
+            if let i = o.matrixInitialization {
+                guard let q = try i.orthogonal(rows: hidden, cols: hidden, determinant: 1, rng: &rng) else {
+                    throw TensorError.value("init \"glorot\" (reflector rows) is for the spectral and orthogonal cells")
+                }
+                try t.w.assign(q.converted(to: T.self))
+            }
+            return t
         case .lstm, .gru:
             return nil
         }

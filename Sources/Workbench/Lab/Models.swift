@@ -190,10 +190,32 @@ enum LuaModels {
         .init("r", .number(0, .greatestFiniteMagnitude), default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star"),
         .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band"),
         .init("bias", .boolean, default: true, help: "a bias per layer"),
+        .init("init", .choice(MatrixInitialization.allCases.map(\.rawValue)), default: "glorot",
+              help: "each layer's W = σ*·Q: haar, henaff, cayley (square layers), identity; glorot: the authors' reflectors"),
         dtypeOption,
     ])
 
     static let cells = Cell.allCases.map(\.rawValue)
+    static let initializations = ["glorot", "haar", "henaff", "cayley", "identity", "gaussian", "orthogonal"]
+
+    /// The `init` option as the cell takes it: a dense W's own initializations, or a matrix one.
+    static func initialization(_ o: LuaOptionValues, cell: String) throws -> (DenseTransition<Float>.Initialization, MatrixInitialization?) {
+        guard o.isGiven("init") else { return (.gaussian, nil) }
+        let name = try o.string("init")
+        if cell == "rnn" {
+            switch name {
+            case "glorot": throw LuaError.runtime("bad option 'init' to '\(o.declaration.function)' (glorot sets reflector rows: a dense rnn takes gaussian, orthogonal, haar, identity, henaff or cayley)")
+            case "haar": return (.orthogonal, nil)
+            default:
+                if let dense = DenseTransition<Float>.Initialization(rawValue: name) { return (dense, nil) }
+                return (.gaussian, MatrixInitialization(rawValue: name))
+            }
+        }
+        guard let m = MatrixInitialization(rawValue: name) else {
+            throw LuaError.runtime("bad option 'init' to '\(o.declaration.function)' (\(name) is a dense rnn's: the \(cell) cell takes glorot, haar, henaff, cayley or identity)")
+        }
+        return (.gaussian, m)
+    }
     static let rnnOptions = LuaOptions("lab.models.rnn", [
         .init("cell", .choice(cells), default: "spectral", help: "the recurrent cell: W = UΣVᵀ (spectral), orthogonal W (Σ = I), dense W (rnn), LSTM or GRU"),
         .init("input", .integer(1 ... 1 << 20), required: true, help: "input features per step"),
@@ -208,7 +230,9 @@ enum LuaModels {
               only: ("cell", ["spectral"])),
         .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band",
               only: ("cell", ["spectral"])),
-        .init("init", .choice(["gaussian", "identity", "orthogonal"]), default: "gaussian", help: "initial dense W", only: ("cell", ["rnn"])),
+        .init("init", .choice(initializations), defaultText: "glorot; gaussian for rnn",
+              help: "initial W: glorot (the authors' reflectors), haar, henaff, cayley, identity (docs/interop.md); a dense rnn: gaussian, orthogonal (= haar), identity, henaff, cayley",
+              only: ("cell", ["spectral", "orthogonal", "rnn"])),
         .init("stateful", .boolean, default: false, help: "truncated BPTT: each forward continues from the last one's final state"),
         .init("recurrence", .choice(["materialized", "per_step"]), default: "materialized",
               help: "build W once per pass, or apply its reflectors at every step (the paper's way)", only: ("cell", ["spectral", "orthogonal"])),
@@ -247,10 +271,13 @@ enum LuaModels {
             try reserveModel(Array(zip(sizes, sizes.dropFirst())), dtype: dtype, what: "an MLP \(sizes)", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 do {
-                    return .object(try SpectralMLP<T>(sizes: sizes, activation: activation,
-                                                      options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o.double("sigma_star"),
-                                                                     r: o.double("r"), bias: o.bool("bias")),
-                                                      rng: &session.random))
+                    let mlp = try SpectralMLP<T>(sizes: sizes, activation: activation,
+                                                 options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o.double("sigma_star"),
+                                                                r: o.double("r"), bias: o.bool("bias")),
+                                                 rng: &session.random)
+                    let initialization = try o.choice("init", MatrixInitialization.self)
+                    if initialization != .glorot { for layer in mlp.layers { try layer.initialize(initialization, rng: &session.random) } }
+                    return .object(mlp)
                 } catch let e as TensorError { throw LuaError.runtime("lab.models.mlp: \(e)") }
             }
             return [dtype == .float32 ? try make(Float.self) : try make(Double.self)]
@@ -268,8 +295,9 @@ enum LuaModels {
             let recurrence = try o.choice("recurrence", RecurrentNetwork<Float>.Recurrence.self)
             try reserveModel([(hidden, hidden), (hidden, input), (hidden, output)], dtype: dtype,
                              what: "a \(cell) model with \(hidden) hidden units", session: session)
+            let (dense, matrix) = try initialization(o, cell: cell)
             let options = Cell.Options(reflectors: reflectors, sigmaStar: try o.double("sigma_star"), r: try o.double("r"),
-                                       initialization: try o.choice("init"), activation: activation)
+                                       initialization: dense, matrixInitialization: matrix, activation: activation)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 let model: any SequenceModel<T>
                 do {

@@ -171,6 +171,8 @@ enum LuaNumerics {
         .init("sigma_star", LuaModels.positive, default: 1, help: "centre of the singular-value band"),
         .init("r", LuaModels.finiteNonNegative, default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star"),
         .init("bias", .boolean, default: true, help: "a bias vector"),
+        .init("init", .choice(MatrixInitialization.allCases.map(\.rawValue)), default: "glorot",
+              help: "W = σ*·Q for Q haar (rectangular: orthonormal columns or rows), henaff, cayley (square), identity; glorot: the authors' reflectors"),
         LuaModels.dtypeOption,
         .init("mode", .choice(["automatic", "materialized", "factored"]), default: "automatic", help: "build W, or apply U, Σ and V in turn"),
         .init("method", .choice(["wy", "reflectorwise"]), default: "wy", help: "compact WY blocks or one reflector at a time"),
@@ -211,6 +213,8 @@ enum LuaNumerics {
                                              options: .init(reflectorsU: options.reflectorsU, reflectorsV: options.reflectorsV,
                                                             sigmaStar: options.sigmaStar, r: options.r, bias: options.bias),
                                              rng: &session.random)
+                    let initialization = try o.choice("init", MatrixInitialization.self)
+                    if initialization != .glorot { try layer.initialize(initialization, rng: &session.random) }
                 } catch { throw LuaError.runtime("lab.svd.linear: \(error)") }
                 layer.mode = SVDLinear<T>.Mode(rawValue: mode.rawValue)!
                 layer.method = method

@@ -13,7 +13,8 @@ local shared = {
   { "sigma_star", 1.0, { above = 0 }, "centre of the singular-value band (spectral cell)" },
   { "activation", "auto", { "auto", "relu", "tanh", "leaky_relu", "identity" },
     "auto: relu (spectral), leaky_relu (orthogonal), tanh (rnn)" },
-  { "init", "gaussian", { "gaussian", "identity", "orthogonal" }, "rnn cell's W" },
+  { "init", "auto", { "auto", "glorot", "haar", "henaff", "cayley", "identity", "gaussian", "orthogonal" },
+    "initial W: auto (glorot reflectors for spectral and orthogonal, gaussian for rnn); haar, henaff, cayley, identity for any of the three (haar, henaff, cayley need reflectors = hidden); gaussian, orthogonal: rnn only" },
   { "optimizer", "adam", { "adam", "rmsprop", "sgd" }, "the optimizer" },
   { "lr", 1e-3, { min = 0 }, "initial learning rate" },
   { "lr_decay", 0.99, { min = 0 }, "learning-rate factor per epoch (the authors: 0.99)" },
@@ -51,8 +52,8 @@ local auto_activation = { spectral = "relu", orthogonal = "leaky_relu" }
 
 -- The shared hyperparameters each cell takes (a recipe sets them all; a cell gets its own).
 local cell_options = {
-  spectral = { activation = true, reflectors = true, r = true, sigma_star = true },
-  orthogonal = { activation = true, reflectors = true },
+  spectral = { activation = true, reflectors = true, r = true, sigma_star = true, init = true },
+  orthogonal = { activation = true, reflectors = true, init = true },
   rnn = { activation = true, init = true },
 }
 
@@ -65,7 +66,7 @@ function experiment.model(cell, p, task)
   end
   if own.reflectors and p.reflectors > 0 then o.reflectors = p.reflectors end
   if own.r then o.r, o.sigma_star = p.r, p.sigma_star end
-  if own.init then o.init = p.init end
+  if own.init and p.init ~= "auto" then o.init = p.init end
   return lab.models.rnn(o)
 end
 
