@@ -1,10 +1,10 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for every file reader of spectral-lab: IDX, gzip, safetensors, checkpoint
-// JSON, text corpora. A package of its own, so that the workbench's builds and tests never build
+// JSON, text corpora, model files and PyTorch state_dicts. A package of its own, so that the workbench's builds and tests never build
 // them; scripts/fuzz builds them with `--sanitize=fuzzer --sanitize=address` and runs them.
 import PackageDescription
 
-let readers = ["idx", "gzip", "safetensors", "checkpoint", "text"]
+let readers = ["idx", "gzip", "safetensors", "checkpoint", "text", "model"]
 
 let package = Package(
     name: "spectral-lab-fuzz",

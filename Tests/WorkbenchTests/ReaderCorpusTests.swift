@@ -46,6 +46,18 @@ import Testing
         #expect(read >= 2)
     }
 
+    /// Model files rebuilt (the four valid seeds), and every file offered to from_torch's import.
+    @Test func model() throws {
+        let read = try Self.replay("model") { f in
+            guard f.lastPathComponent.contains("torch") else { _ = try ModelFile.load(f.path); return }
+            let file = try Safetensors.load(f.path)
+            let cell: Cell = f.lastPathComponent.hasPrefix("lstm") ? .lstm : .rnn
+            _ = try TorchStateDict.model(Float.self, from: Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) }),
+                                         metadata: file.metadata, options: .init(cell: cell, readout: .last))
+        }
+        #expect(read >= 6, "the six valid seeds")
+    }
+
     @Test func text() throws {
         #expect(try Self.replay("text") { f in _ = try CharCorpus(path: f.path) } >= 1)
     }

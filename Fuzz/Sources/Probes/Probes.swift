@@ -39,6 +39,21 @@ public enum Probe {
         _ = try? Safetensors.load(file(data, "data.safetensors"))
     }
 
+    /// lab.models.load's model files (the description rebuilt, priced first as the workbench
+    /// prices it, at most 256 MiB here) and lab.models.from_torch's state_dicts, into every cell.
+    public static func model(_ data: Data) {
+        let path = file(data, "model.safetensors")
+        _ = try? ModelFile.load(path) { widths, _ in
+            let bytes = widths.reduce(0.0) { $0 + 64 * Double($1.0) * Double($1.1) }
+            if bytes > Double(1 << 28) { throw TensorError.value("too large for the fuzzer") }
+        }
+        guard let file = try? Safetensors.load(path) else { return }
+        let tensors = Dictionary(file.tensors.map { ($0.name, $0.tensor) }) { a, _ in a }
+        for cell in Cell.allCases {
+            _ = try? TorchStateDict.model(Float.self, from: tensors, metadata: file.metadata, options: .init(cell: cell, readout: .last, activation: .tanh))
+        }
+    }
+
     /// lab.tasks.char_lm's corpus reader.
     public static func text(_ data: Data) {
         _ = try? CharCorpus(path: file(data, "corpus.txt"))
