@@ -118,11 +118,8 @@ public enum ModelFile {
             throw fail("dtype must be float32 or float64, got \(d["dtype"].map(jsonString) ?? "none")")
         }
         do { try reserve(try Fields(d: d).widths(), dtype) } catch let e as DescriptionError { throw fail(e.message) }
-        switch dtype {
-        case Float.dtypeName: return .float(try rebuild(d, tensors, prefix: prefix, Float.self, fail))
-        case Double.dtypeName: return .double(try rebuild(d, tensors, prefix: prefix, Double.self, fail))
-        default: throw fail("dtype must be float32 or float64, got \(d["dtype"].map(jsonString) ?? "none")")
-        }
+        return dtype == Float.dtypeName ? .float(try rebuild(d, tensors, prefix: prefix, Float.self, fail))
+                                        : .double(try rebuild(d, tensors, prefix: prefix, Double.self, fail))
     }
 
     private static func rebuild<T: TensorScalar>(_ d: [String: String], _ tensors: [(name: String, tensor: AnyTensor)], prefix: String,
