@@ -22,16 +22,9 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// out[i] = φ(pre[i]) over a buffer, with the switch outside the loop so the loop vectorizes.
+    /// out[i] = φ(pre[i]) over a buffer (out may be pre), vectorized for Float.
     public func apply<T: TensorScalar>(_ pre: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, count: Int) {
-        switch self {
-        // 0 ≥ x is false for NaN, so NaN passes as in the scalar form; written without isNaN, whose
-        // bit test kept this loop scalar (8% of a pixel step in perf).
-        case .relu: for i in 0 ..< count { let x = pre[i]; out[i] = 0 >= x ? 0 : x }
-        case .tanh: T.tanh(pre, into: out, count: count)
-        case .leakyRelu: for i in 0 ..< count { let x = pre[i]; out[i] = x > 0 ? x : x / 10 }
-        case .identity: out.update(from: pre, count: count)
-        }
+        T.activate(self, pre, into: out, count: count)
     }
 
     /// delta[i] = grad[i]·φ'(pre[i]) over a buffer, from the outputs out[i] = φ(pre[i]) alone: every
@@ -39,12 +32,6 @@ public enum Activation: String, Sendable, CaseIterable {
     /// pre-activations. delta may be grad itself (each entry reads only its own grad and out).
     public func backward<T: TensorScalar>(_ grad: UnsafePointer<T>, out: UnsafePointer<T>,
                                           into delta: UnsafeMutablePointer<T>, count: Int) {
-        switch self {
-        // Both loads before the select: a load under the condition kept the relu loop scalar.
-        case .relu: for i in 0 ..< count { let g = grad[i], o = out[i]; delta[i] = o > 0 ? g : 0 }
-        case .tanh: for i in 0 ..< count { delta[i] = grad[i] * (1 - out[i] * out[i]) }
-        case .leakyRelu: for i in 0 ..< count { let g = grad[i], o = out[i]; delta[i] = o > 0 ? g : g / 10 }
-        case .identity: if UnsafePointer(delta) != grad { delta.update(from: grad, count: count) }
-        }
+        T.activationBackward(self, grad, out: out, into: delta, count: count)
     }
 }

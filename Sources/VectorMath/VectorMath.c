@@ -34,4 +34,15 @@ static int has_avx2(void) {
 void vm_expf(const float *in, float *out, size_t count) { (has_avx2() ? exp_avx2 : exp_sse2)(in, out, count); }
 void vm_tanhf(const float *in, float *out, size_t count) { (has_avx2() ? tanh_avx2 : tanh_sse2)(in, out, count); }
 void vm_sigmoidf(const float *in, float *out, size_t count) { (has_avx2() ? sigmoid_avx2 : sigmoid_sse2)(in, out, count); }
+void vm_reluf(const float *in, float *out, size_t count) { (has_avx2() ? relu_avx2 : relu_sse2)(in, out, count); }
+void vm_leaky_reluf(const float *in, float *out, size_t count) { (has_avx2() ? leaky_relu_avx2 : leaky_relu_sse2)(in, out, count); }
+void vm_relu_backwardf(const float *grad, const float *out, float *delta, size_t count) {
+    (has_avx2() ? relu_backward_avx2 : relu_backward_sse2)(grad, out, delta, count);
+}
+void vm_leaky_relu_backwardf(const float *grad, const float *out, float *delta, size_t count) {
+    (has_avx2() ? leaky_relu_backward_avx2 : leaky_relu_backward_sse2)(grad, out, delta, count);
+}
+void vm_tanh_backwardf(const float *grad, const float *out, float *delta, size_t count) {
+    (has_avx2() ? tanh_backward_avx2 : tanh_backward_sse2)(grad, out, delta, count);
+}
 const char *vm_isa(void) { return has_avx2() ? "avx2" : "sse2"; }

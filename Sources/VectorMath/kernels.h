@@ -59,6 +59,16 @@ INLINE v8f ISA(sigmoid8)(v8f x) {
     return ISA(select)(x != x, x, y);
 }
 
+/// max(x, 0) with NaN kept (0 ≥ NaN is false): a diverged run must show, not vanish.
+INLINE v8f ISA(relu8)(v8f x) { return ISA(select)(SPLAT(0.0f) >= x, SPLAT(0.0f), x); }
+/// x for x > 0, else x/10 (a division, as the Double path does, not a multiply by 0.1).
+INLINE v8f ISA(leaky_relu8)(v8f x) { return ISA(select)(x > SPLAT(0.0f), x, x / SPLAT(10.0f)); }
+
+// δ = g·φ'(pre) from the output o = φ(pre): φ(x) > 0 exactly when x > 0 for relu and leaky relu.
+INLINE v8f ISA(relu_backward8)(v8f g, v8f o) { return ISA(select)(o > SPLAT(0.0f), g, SPLAT(0.0f)); }
+INLINE v8f ISA(leaky_relu_backward8)(v8f g, v8f o) { return ISA(select)(o > SPLAT(0.0f), g, g / SPLAT(10.0f)); }
+INLINE v8f ISA(tanh_backward8)(v8f g, v8f o) { return g * (SPLAT(1.0f) - o * o); }
+
 // The loop over a buffer, 8 at a time, the tail through a zero-padded block.
 #define KERNEL(name, body)                                                     \
     static void ISA(name)(const float *in, float *out, size_t count) {         \
@@ -83,4 +93,35 @@ INLINE v8f ISA(sigmoid8)(v8f x) {
 KERNEL(exp, exp8)
 KERNEL(tanh, tanh8)
 KERNEL(sigmoid, sigmoid8)
+KERNEL(relu, relu8)
+KERNEL(leaky_relu, leaky_relu8)
 #undef KERNEL
+
+// The same loop for a function of two buffers, out[i] = f(a[i], b[i]).
+#define KERNEL2(name, body)                                                                 \
+    static void ISA(name)(const float *a, const float *b, float *out, size_t count) {      \
+        size_t i = 0;                                                                      \
+        for (; i + 8 <= count; i += 8) {                                                   \
+            v8f x, y;                                                                      \
+            memcpy(&x, a + i, sizeof x);                                                   \
+            memcpy(&y, b + i, sizeof y);                                                   \
+            v8f z = ISA(body)(x, y);                                                       \
+            memcpy(out + i, &z, sizeof z);                                                 \
+        }                                                                                  \
+        if (i < count) {                                                                   \
+            float ba[8] = {0}, bb[8] = {0};                                                \
+            memcpy(ba, a + i, (count - i) * sizeof(float));                                \
+            memcpy(bb, b + i, (count - i) * sizeof(float));                                \
+            v8f x, y;                                                                      \
+            memcpy(&x, ba, sizeof x);                                                      \
+            memcpy(&y, bb, sizeof y);                                                      \
+            v8f z = ISA(body)(x, y);                                                       \
+            memcpy(ba, &z, sizeof z);                                                      \
+            memcpy(out + i, ba, (count - i) * sizeof(float));                              \
+        }                                                                                  \
+    }
+
+KERNEL2(relu_backward, relu_backward8)
+KERNEL2(leaky_relu_backward, leaky_relu_backward8)
+KERNEL2(tanh_backward, tanh_backward8)
+#undef KERNEL2
