@@ -128,7 +128,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         var stepped: [(y: Tensor<T>, a: Tensor<T>)] = []
         guard rows > 0 else { return stepped }
         guard let stepper else {
-            let narrow = NarrowInput(weight: inputWeight)
+            let narrow = NarrowInput(weight: inputWeight), step = StepMatrix(w, transposed: true)
             try BatchParallel.forEachPart(batch: batch) { _, part in
                 let size = part.count * n
                 for t in 0 ..< count {
@@ -140,7 +140,7 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
                         T.partGemm(false, true, part.count, n, input, 1, xt, input, inputWeight.data, input, 0, h, n)
                         Tensor.addRows(inputBias.data, count: n, to: h, rows: part.count)
                     }
-                    T.partGemm(false, true, part.count, n, n, 1, hPrev, n, w.data, n, 1, h, n)
+                    step.multiply(hPrev, rows: part.count, beta: 1, into: h)
                     activation.apply(h, into: h, count: size)
                 }
             }
@@ -259,14 +259,14 @@ public final class RecurrentNetwork<T: TensorScalar>: SequenceModel {
         let partGrads = n * n + n * input + n
         let partial = workspace.zeros("partial gradients", [parts, partGrads])
         // A narrow input's part sums ∂Mᵀ (input×n) instead of ∂M.
-        let narrow = NarrowInput(weight: inputWeight)
+        let narrow = NarrowInput(weight: inputWeight), step = StepMatrix(c.w, transposed: false)
         try BatchParallel.forEachPart(batch: batch) { p, part in
             let size = part.count * n, sums = squares.data + p * steps
             let gW = partial.data + p * partGrads, gM = gW + n * n, gb = gM + n * input
             for t in Swift.stride(from: steps - 1, through: 0, by: -1) {
                 let d = delta.data + t * plane + part.lowerBound * n
                 if t + 1 < steps {
-                    T.partGemm(false, false, part.count, n, n, 1, d + plane, n, c.w.data, n, t < unread ? 0 : 1, d, n)
+                    step.multiply(d + plane, rows: part.count, beta: t < unread ? 0 : 1, into: d)
                 }
                 sums[t] = T.partDot(size, d, d)
                 let hPrev = c.states.data + t * plane + part.lowerBound * n
