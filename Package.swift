@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 // spectral-lab: a workbench, scripted in Lua, for SVD-parameterized neural networks.
 // Layers, bottom to top (see README.md): system libraries (CLua, CEdit, COpenBLAS, CZlib), the C
-// shim (LuaShim), vectorized exp/tanh/sigmoid (VectorMath, C) and the recurrent step's GEMM
-// (StepGEMM, C); the numerical core
+// shim (LuaShim), vectorized exp/tanh/sigmoid (VectorMath, C) and a recurrent step's kernels
+// (StepKernels, C); the numerical core
 // (SpectralNumerics: tensors, kernels, layers, models, tasks and datasets; no Lua); the Lua bridge
 // (LuaBridge); the workbench (Workbench: the `lab` module, runs, recipes, REPL); the benchmarks'
 // workloads (BenchmarkWorkloads); the executable (spectral-lab: one subcommand per file).
@@ -51,16 +51,18 @@ let package = Package(
         // optimized, so that debug builds and the tests train at a usable speed too; never contracted
         // into FMAs, so that both instruction sets give the same bits.
         .target(name: "VectorMath", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
-        // The recurrence's step products with W packed once per pass (AVX2/FMA micro-kernel, C).
-        // Always optimized, as VectorMath.
-        .target(name: "StepGEMM", cSettings: [.unsafeFlags(["-O2"])]),
+        // A recurrent step's kernels in C: the products with W packed once per pass (AVX2/FMA
+        // micro-kernel) and a narrow input's projection and gradients. Always optimized, as
+        // VectorMath; not contracted into FMAs beyond the GEMM's own, so the narrow input's sums
+        // round as the Swift loops for Double do.
+        .target(name: "StepKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         // How long OpenBLAS's idle threads spin (shortened before any BLAS call of ours), and the lock
         // that lets the batch's parts run OpenBLAS single-threaded on several threads at once.
         .target(name: "BLASThreading", dependencies: ["COpenBLAS"]),
         // Tensors, Householder kernels, the SVD-parameterized layer: pure Swift on OpenBLAS, no Lua.
         .target(
             name: "SpectralNumerics",
-            dependencies: ["COpenBLAS", "CZlib", "VectorMath", "StepGEMM", "BLASThreading"],
+            dependencies: ["COpenBLAS", "CZlib", "VectorMath", "StepKernels", "BLASThreading"],
             // The kernels are generic over Float/Double and called from other modules: without
             // cross-module optimization they run unspecialized (a witness-table call per element).
             // Without -fno-math-errno, squareRoot() is a call to glibc's sqrtf (it may set errno),

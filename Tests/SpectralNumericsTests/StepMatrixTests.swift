@@ -1,4 +1,4 @@
-import StepGEMM
+import StepKernels
 import Testing
 @testable import SpectralNumerics
 

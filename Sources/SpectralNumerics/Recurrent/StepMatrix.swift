@@ -1,4 +1,4 @@
-import StepGEMM
+import StepKernels
 
 /// The recurrent matrix as each step multiplies it: C = β·C + A·op(W) for a part's rows A, with
 /// op(W) = Wᵀ forward (h_{t−1}Wᵀ) and W backward (δ_t W). W is the same for a whole pass, so for

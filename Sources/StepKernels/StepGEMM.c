@@ -2,9 +2,8 @@
 // tile of MR = 6 rows by NR = 16 columns of C in 12 ymm accumulators; at each k it loads 16 numbers
 // of the packed W (two registers) and broadcasts one number of each of A's 6 rows. A is read in
 // place (its rows are a part's rows of the state, just written and in cache); W is packed in panels
-// of 16 columns, k-major, so the loads are contiguous. Tiles run row block by row block, every
-// panel against a block of A that stays in L1.
-#include "StepGEMM.h"
+// of 16 columns, k-major, so the loads are contiguous.
+#include "StepKernels.h"
 #include <immintrin.h>
 
 #define MR 6
@@ -63,9 +62,10 @@ KERNEL static inline __attribute__((always_inline)) void tile(int rows, int cols
     }
 }
 
-KERNEL static void row_block(int rows, int n, int k, const float *a, int lda, const float *packed, int beta,
-                             float *c, int ldc) {
-    for (int p = 0; p * NR < n; p++) {
+// One block of rows against the panels [first, last).
+KERNEL static void row_block(int rows, int first, int last, int n, int k, const float *a, int lda, const float *packed,
+                             int beta, float *c, int ldc) {
+    for (int p = first; p < last; p++) {
         int cols = n - p * NR < NR ? n - p * NR : NR;
         const float *panel = packed + (size_t)p * k * NR;
         float *cp = c + (size_t)p * NR;
@@ -80,7 +80,20 @@ KERNEL static void row_block(int rows, int n, int k, const float *a, int lda, co
     }
 }
 
+// The panels in groups of at most GROUP_BYTES, which stay in L2 while every row block passes over
+// them; a row block (6 rows of A) stays in L1 across a group's panels. At n = 512 the packed W is
+// 1 MB, the whole L2: swept once per row block, it came from L3 (a part's step ran at half the rate
+// it reached at n = 128).
+#define GROUP_BYTES (256 * 1024)
+
 void sg_gemm(int m, int n, int k, const float *a, int lda, const float *packed, int beta, float *c, int ldc) {
-    for (int i = 0; i < m; i += MR)
-        row_block(m - i < MR ? m - i : MR, n, k, a + (size_t)i * lda, lda, packed, beta, c + (size_t)i * ldc, ldc);
+    int panels = (n + NR - 1) / NR;
+    size_t panel_bytes = (size_t)k * NR * sizeof(float);
+    int group = panel_bytes >= GROUP_BYTES ? 1 : (int)(GROUP_BYTES / panel_bytes);
+    for (int first = 0; first < panels; first += group) {
+        int last = first + group < panels ? first + group : panels;
+        for (int i = 0; i < m; i += MR)
+            row_block(m - i < MR ? m - i : MR, first, last, n, k, a + (size_t)i * lda, lda, packed, beta,
+                      c + (size_t)i * ldc, ldc);
+    }
 }
