@@ -1,4 +1,4 @@
-// See include/StepGEMM.h. The micro-kernel is BLIS's shape for AVX2 (Van Zee & van de Geijn): a
+// See include/StepKernels.h. The micro-kernel is BLIS's shape for AVX2 (Van Zee & van de Geijn): a
 // tile of MR = 6 rows by NR = 16 columns of C in 12 ymm accumulators; at each k it loads 16 numbers
 // of the packed W (two registers) and broadcasts one number of each of A's 6 rows. A is read in
 // place (its rows are a part's rows of the state, just written and in cache); W is packed in panels
@@ -82,8 +82,7 @@ KERNEL static void row_block(int rows, int first, int last, int n, int k, const 
 
 // The panels in groups of at most GROUP_BYTES, which stay in L2 while every row block passes over
 // them; a row block (6 rows of A) stays in L1 across a group's panels. At n = 512 the packed W is
-// 1 MB, the whole L2: swept once per row block, it came from L3 (a part's step ran at half the rate
-// it reached at n = 128).
+// 1 MB, the whole of a core's L2 (Zen 4): swept whole once per row block, it would stream from L3.
 #define GROUP_BYTES (256 * 1024)
 
 void sg_gemm(int m, int n, int k, const float *a, int lda, const float *packed, int beta, float *c, int ldc) {

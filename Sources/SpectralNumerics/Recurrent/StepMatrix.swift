@@ -2,7 +2,7 @@ import StepKernels
 
 /// The recurrent matrix as each step multiplies it: C = β·C + A·op(W) for a part's rows A, with
 /// op(W) = Wᵀ forward (h_{t−1}Wᵀ) and W backward (δ_t W). W is the same for a whole pass, so for
-/// Float it is packed once here and every step runs StepGEMM's kernel on it, where a BLAS call
+/// Float it is packed once here and every step runs StepKernels' sg_gemm on it, where a BLAS call
 /// repacks it each time; for Double (the gradient checks' precision), or on a CPU without AVX2 and
 /// FMA, each step is a BLAS call as before. Either way safe to share between the parts' threads.
 struct StepMatrix<T: TensorScalar> {
