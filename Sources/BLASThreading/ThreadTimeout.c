@@ -11,17 +11,30 @@
 // OpenBLAS reads OPENBLAS_THREAD_TIMEOUT in its library constructor, which runs before ours; so
 // this constructor sets it, has OpenBLAS read its environment again and stops its threads, which
 // the next threaded call starts again with the new timeout. A value the user set is kept as it is.
+//
+// The environment is then put back as it was, the same array: a binary linked with
+// --static-swift-stdlib (scripts/install) finds its command line next to the process's initial
+// environment, and with `environ` moved by setenv it saw no arguments at all (every command printed
+// the overview). So the variable is not passed on to child processes; each spectral-lab sets it
+// again itself.
 #include <stdlib.h>
 #include "BLASThreading.h"
 
+extern char **environ;
 void openblas_read_env(void);
 int blas_thread_shutdown_(void);
 
+static const char *timeout;
+
 __attribute__((constructor)) static void shorten_thread_timeout(void) {
-    if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+    timeout = getenv("OPENBLAS_THREAD_TIMEOUT");
+    if (timeout) return;
+    char **initial = environ;
     setenv("OPENBLAS_THREAD_TIMEOUT", "18", 0);
     openblas_read_env();
     blas_thread_shutdown_();
+    environ = initial;
+    timeout = "18";
 }
 
-const char *blas_thread_timeout(void) { return getenv("OPENBLAS_THREAD_TIMEOUT"); }
+const char *blas_thread_timeout(void) { return timeout; }
