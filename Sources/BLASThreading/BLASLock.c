@@ -7,12 +7,15 @@
 // thread may call OpenBLAS: its results would depend on whether a pass was running (parallel tests
 // got different bits run to run). Every call takes this lock shared; the parts take it exclusively.
 // Writers are preferred, so a pass waits only for the calls already under way. The parts' own calls
-// (partGemm, partDot) take no lock: their pass holds it.
+// take no lock, since their pass holds it: partGemm and partDot skip it, and so does every call on a
+// thread marked as running a part (blas_part_enter), which lets a part run code that calls BLAS
+// through the ordinary wrappers.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include "BLASThreading.h"
 
 static pthread_rwlock_t lock;
+static _Thread_local int in_part;
 
 __attribute__((constructor)) static void make_lock(void) {
     pthread_rwlockattr_t attributes;
@@ -22,7 +25,9 @@ __attribute__((constructor)) static void make_lock(void) {
     pthread_rwlockattr_destroy(&attributes);
 }
 
-void blas_call_begin(void) { pthread_rwlock_rdlock(&lock); }
-void blas_call_end(void) { pthread_rwlock_unlock(&lock); }
+void blas_call_begin(void) { if (!in_part) pthread_rwlock_rdlock(&lock); }
+void blas_call_end(void) { if (!in_part) pthread_rwlock_unlock(&lock); }
+void blas_part_enter(void) { in_part = 1; }
+void blas_part_leave(void) { in_part = 0; }
 void blas_parts_begin(void) { pthread_rwlock_wrlock(&lock); }
 void blas_parts_end(void) { pthread_rwlock_unlock(&lock); }

@@ -43,6 +43,25 @@ public enum BatchParallel {
             return try body(0, 0 ..< batch)
         }
         let bounds = (0 ... count).map { $0 * batch / count }
+        try onThreads(count) { part in try body(part, bounds[part] ..< bounds[part + 1]) }
+    }
+
+    /// Runs the bodies at once, each on a thread of its own with single-threaded BLAS, which they
+    /// may call through the ordinary wrappers (their threads are marked as parts: BLASLock.c); one
+    /// after the other when BLAS has one thread. For independent work too small to keep OpenBLAS's
+    /// two threads busy, such as U's and V's products of reflectors (`SVDLinear.build`). The bodies
+    /// must not share what they write. The first error thrown is rethrown.
+    public static func concurrently(_ bodies: [() throws -> Void]) throws {
+        guard BLASLibrary.threads > 1, bodies.count > 1 else {
+            for body in bodies { try body() }
+            return
+        }
+        try onThreads(bodies.count) { try bodies[$0]() }
+    }
+
+    /// `body(0)`, …, `body(count − 1)` at once, under the BLAS lock with OpenBLAS at one thread,
+    /// each thread marked as a part for its body's duration.
+    private static func onThreads(_ count: Int, _ body: (Int) throws -> Void) throws {
         blas_parts_begin()
         openblas_set_num_threads(1)
         defer {
@@ -56,7 +75,9 @@ public enum BatchParallel {
         defer { errors.deinitialize(); errors.deallocate() }
         nonisolated(unsafe) let (body, slots) = (body, errors)
         DispatchQueue.concurrentPerform(iterations: count) { part in
-            do { try body(part, bounds[part] ..< bounds[part + 1]) } catch { slots[part] = error }
+            blas_part_enter()
+            defer { blas_part_leave() }
+            do { try body(part) } catch { slots[part] = error }
         }
         if let error = errors.lazy.compactMap({ $0 }).first { throw error }
     }

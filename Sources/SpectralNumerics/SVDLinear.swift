@@ -120,44 +120,94 @@ public final class SVDLinear<T: TensorScalar> {
     /// W, out×in.
     public func matrix() throws -> Tensor<T> { try build().w }
 
-    /// What backpropagating through W needs: Vᵀ, σ, W itself and the tapes of the two products
-    /// (compact WY: nil for the reflector-wise method, which recovers the inputs from W and Vᵀ).
+    /// What backpropagating through W needs: Vᵀ, σ, W itself, the tapes of the two products
+    /// (compact WY: nil for the reflector-wise method, which recovers the inputs from W and Vᵀ),
+    /// and when W was built from U explicitly (`buildsU`), U and M = Σ̃Vᵀ.
     public struct Built {
         let vt: Tensor<T>, sigma: [T], w: Tensor<T>
         let uTape: WYTape<T>?, vTape: WYTape<T>?
-        /// What the tapes of U's and V's products keep for the backward pass, in numbers.
-        var tapeNumbers: Int { (uTape?.numbers ?? 0) + (vTape?.numbers ?? 0) }
+        let explicit: (u: Tensor<T>, m: Tensor<T>)?
+        /// What the backward pass reads beyond W and Vᵀ, in numbers: the tapes of U's and V's
+        /// products, and U and M when U was built.
+        var tapeNumbers: Int {
+            (uTape?.numbers ?? 0) + (vTape?.numbers ?? 0) + (explicit.map { $0.u.count + $0.m.count } ?? 0)
+        }
+    }
+
+    /// Flops of building Q from the identity with k reflectors of length n (`identityProduct`):
+    /// reflector i works on the trailing (n − i)×(n − i) part, 4(n − i)² flops.
+    private static func identityProductFlops(_ k: Int, _ n: Int) -> Double {
+        (0 ..< k).reduce(0) { $0 + 4 * Double(n - $1) * Double(n - $1) }
+    }
+
+    /// Whether `build` makes U explicitly and multiplies, rather than applying U's reflectors to
+    /// Σ̃Vᵀ: when that takes fewer flops, which is when U has more than about 0.83·out reflectors
+    /// (at k_U = k_V = n: (8/3 + 2)n³ against (4/3 + 4)n³, and the backward pass likewise). U and Vᵀ
+    /// are then built at once, one per core, where applying U's 64-reflector blocks to Σ̃Vᵀ kept
+    /// OpenBLAS's two threads waiting on each other (perf, wide shape).
+    public var buildsU: Bool {
+        guard case .compactWY = method else { return false }
+        let (m, n) = (outFeatures, inFeatures)
+        let explicit = SVDLinear.identityProductFlops(u.rows, m) + 2 * Double(m * n * rank)
+        return explicit < 4 * Double(m * n * u.rows)
     }
 
     /// W = U·(Σ̃Vᵀ): Vᵀ built from the identity (orgqr's order, which skips the identity's untouched
-    /// part), its rows scaled by σ, and U's reflectors applied straight to that (no U, no GEMM).
-    /// For k_U = k_V = out = in = n: ≈ (10/3)n³ flops against 6n³ via `factors`.
+    /// part), its rows scaled by σ, and U's reflectors applied straight to that (no U, no GEMM);
+    /// or, when `buildsU`, U built from the identity as well, at the same time, and one GEMM.
+    /// For k_U = k_V = out = in = n: ≈ (10/3)n³ or (14/3)n³ flops against 6n³ via `factors`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func build() throws -> (w: Tensor<T>, built: Built) {
         let vTape = vTapes.tape(for: method), uTape = uTapes.tape(for: method)
-        let vt = Householder.identityProduct(v, layout: .rows, method: method, recording: vTape)   // Vᵀ
         let s = sigma()
-        let w = Tensor<T>(zeros: [outFeatures, inFeatures])     // Σ̃Vᵀ, then U·Σ̃Vᵀ in place
-        for i in 0 ..< rank { T.axpy(inFeatures, s[i], vt.data + i * inFeatures, 1, w.data + i * inFeatures, 1) }
-        Householder.multiply(VectorBatch(w, .columns), u, transpose: false, method: method, recording: uTape)
-        return (w, Built(vt: vt, sigma: s, w: w, uTape: uTape, vTape: vTape))
+        let scale = { (vt: Tensor<T>, dst: Tensor<T>) in     // dst's first rank rows ← Σ̃Vᵀ
+            for i in 0 ..< self.rank { T.axpy(self.inFeatures, s[i], vt.data + i * self.inFeatures, 1, dst.data + i * self.inFeatures, 1) }
+        }
+        guard buildsU else {
+            let vt = Householder.identityProduct(v, layout: .rows, method: method, recording: vTape)   // Vᵀ
+            let w = Tensor<T>(zeros: [outFeatures, inFeatures])     // Σ̃Vᵀ, then U·Σ̃Vᵀ in place
+            scale(vt, w)
+            Householder.multiply(VectorBatch(w, .columns), u, transpose: false, method: method, recording: uTape)
+            return (w, Built(vt: vt, sigma: s, w: w, uTape: uTape, vTape: vTape, explicit: nil))
+        }
+        var vt = Tensor<T>(zeros: [0]), um = Tensor<T>(zeros: [0])
+        try BatchParallel.concurrently([
+            { vt = Householder.identityProduct(self.v, layout: .rows, method: self.method, recording: vTape) },
+            { um = Householder.identityProduct(self.u, layout: .columns, method: self.method, recording: uTape) },
+        ])
+        let m = Tensor<T>(zeros: [rank, inFeatures])
+        scale(vt, m)
+        let w = Tensor<T>(unfilled: [outFeatures, inFeatures])   // U[:, :rank]·M
+        T.gemm(false, false, outFeatures, inFeatures, rank, 1, um.data, outFeatures, m.data, inFeatures, 0, w.data, inFeatures)
+        return (w, Built(vt: vt, sigma: s, w: w, uTape: uTape, vTape: vTape, explicit: (um, m)))
     }
 
-    /// Back-propagates ∂L/∂W through `build` into the gradients (adds): one backward pass through U's
-    /// reflectors gives ∂M and ∂u; then ∂σᵢ = Σⱼ ∂M_ij Vᵀ_ij, ∂Vᵀ[i, :] = σᵢ ∂M[i, :], and V's reflectors.
+    /// Back-propagates ∂L/∂W through `build` into the gradients (adds): the backward pass through
+    /// U's reflectors (or, when U was built, ∂M = U[:, :rank]ᵀ∂W and ∂U[:, :rank] = ∂W·Mᵀ, then U's
+    /// tape) gives ∂M and ∂u; then ∂σᵢ = Σⱼ ∂M_ij Vᵀ_ij, ∂Vᵀ[i, :] = σᵢ ∂M[i, :], and V's reflectors.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func accumulate(gradMatrix gw: Tensor<T>, built b: Built) throws {
         guard gw.shape == [outFeatures, inFeatures] else {
             throw TensorError.shape("∂W must be \(outFeatures)×\(inFeatures), got \(gw.shapeDescription)")
         }
-        let gm = gw.copy()                                      // ∂W, then ∂M in place
-        if let tape = b.uTape {
-            tape.backward(VectorBatch(gm, .columns), gradU)
+        let gm: Tensor<T>                                       // ∂M in its first rank rows
+        var gUm: Tensor<T>? = nil                               // ∂U when U was built
+        if let (um, m) = b.explicit {
+            gm = Tensor(unfilled: [rank, inFeatures])
+            T.gemm(true, false, rank, inFeatures, outFeatures, 1, um.data, outFeatures, gw.data, inFeatures, 0, gm.data, inFeatures)
+            let gu = Tensor<T>(zeros: [outFeatures, outFeatures])
+            T.gemm(false, true, outFeatures, rank, inFeatures, 1, gw.data, inFeatures, m.data, inFeatures, 0, gu.data, outFeatures)
+            gUm = gu
         } else {
-            Householder.multiplyBackward(VectorBatch(b.w.copy(), .columns), VectorBatch(gm, .columns), u, gradU,
-                                         transpose: false, method: method)
+            gm = gw.copy()                                      // ∂W, then ∂M in place
+            if let tape = b.uTape {
+                tape.backward(VectorBatch(gm, .columns), gradU)
+            } else {
+                Householder.multiplyBackward(VectorBatch(b.w.copy(), .columns), VectorBatch(gm, .columns), u, gradU,
+                                             transpose: false, method: method)
+            }
         }
         let gvt = Tensor<T>(zeros: [inFeatures, inFeatures])
         var gsigma = [T](repeating: 0, count: rank)
@@ -166,7 +216,13 @@ public final class SVDLinear<T: TensorScalar> {
             gsigma[i] = T.dot(inFeatures, row, 1, b.vt.data + i * inFeatures, 1)
             T.axpy(inFeatures, b.sigma[i], row, 1, gvt.data + i * inFeatures, 1)
         }
-        if let tape = b.vTape {
+        if let gu = gUm, let uTape = b.uTape, let vTape = b.vTape {
+            // The two tapes write gradU and gradV: nothing shared.
+            try BatchParallel.concurrently([
+                { uTape.backward(VectorBatch(gu, .columns), self.gradU) },
+                { vTape.backward(VectorBatch(gvt, .rows), self.gradV) },
+            ])
+        } else if let tape = b.vTape {
             tape.backward(VectorBatch(gvt, .rows), gradV)
         } else {
             try gradV.add(Householder.identityProductBackward(v, b.vt.copy(), gvt, layout: .rows, method: method))

@@ -42,4 +42,22 @@ import Testing
         try BatchParallel.forEachPart(batch: 64) { p, _ in if p == 0 { part(0 ..< 32, into: inTurn); part(32 ..< 64, into: inTurn) } }
         #expect(atOnce.scalars == inTurn.scalars)
     }
+
+    /// Bodies run at once call BLAS through the ordinary (locking) wrappers without waiting on the
+    /// lock their pass holds, at one BLAS thread each: they compute what a part computes alone.
+    @Test func concurrentBodiesUseOrdinaryBLASAtOneThread() throws {
+        try #require(BLASLibrary.threads == 2, "two BLAS threads")
+        var g = Random(seed: 8)
+        let a: Tensor<Float> = g.normalTensor([96, 160]), w: Tensor<Float> = g.normalTensor([160, 160])
+        let product = { (c: Tensor<Float>) in Float.gemm(false, true, 96, 160, 160, 1, a.data, 160, w.data, 160, 0, c.data, 160) }
+        let first = Tensor<Float>(zeros: [96, 160]), second = Tensor<Float>(zeros: [96, 160]), alone = Tensor<Float>(zeros: [96, 160])
+        try BatchParallel.concurrently([{ product(first) }, { product(second) }])
+        try BatchParallel.forEachPart(batch: 16) { _, _ in
+            Float.partGemm(false, true, 96, 160, 160, 1, a.data, 160, w.data, 160, 0, alone.data, 160)
+        }
+        #expect(first.scalars == alone.scalars)
+        #expect(second.scalars == alone.scalars)
+        struct Failed: Error {}
+        #expect(throws: Failed.self) { try BatchParallel.concurrently([{}, { throw Failed() }]) }
+    }
 }

@@ -3,13 +3,15 @@ import SpectralNumerics
 import Testing
 
 @Suite struct RecurrentTests {
-    /// The cells with a W, built by the library's own factory (SpectralNumerics.Cell), the dense one
+    /// The cells with a W, built by the library's own factory (SpectralNumerics.Cell): the spectral
+    /// one with n/2 reflectors and with n (W built the two ways, `SVDLinear.buildsU`), the dense one
     /// with each of its initializations.
-    enum Cell: String, CaseIterable { case spectral, orthogonal, rnnGaussian, rnnIdentity, rnnOrthogonal }
+    enum Cell: String, CaseIterable { case spectral, spectralAllReflectors, orthogonal, rnnGaussian, rnnIdentity, rnnOrthogonal }
 
     static func transition<T: TensorScalar>(_ cell: Cell, _ n: Int, _ rng: inout Random, r: Double = 0.3) throws -> any Transition<T> {
         let (kind, options): (SpectralNumerics.Cell, SpectralNumerics.Cell.Options) = switch cell {
         case .spectral: (.spectral, .init(reflectors: max(1, n / 2), r: r))
+        case .spectralAllReflectors: (.spectral, .init(reflectors: n, r: r))
         case .orthogonal: (.orthogonal, .init(reflectors: n))
         case .rnnGaussian: (.rnn, .init(reflectors: 0, initialization: .gaussian))
         case .rnnIdentity: (.rnn, .init(reflectors: 0, initialization: .identity))
@@ -93,7 +95,7 @@ import Testing
 
     /// The per-step reflector path and the built-W path give the same outputs and gradients, and the
     /// per-step path alone matches finite differences.
-    @Test(arguments: [Cell.spectral, .orthogonal])
+    @Test(arguments: [Cell.spectral, .spectralAllReflectors, .orthogonal])
     func perStepPathMatchesTheBuiltMatrixPath(cell: Cell) throws {
         for readout in RecurrentNetwork<Double>.Readout.allCases {
             var g1 = rng(24), g2 = rng(24)

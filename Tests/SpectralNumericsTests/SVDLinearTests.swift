@@ -19,13 +19,15 @@ import Testing
     @Test(arguments: [SVDLinear<Double>.Mode.materialized, .factored])
     func gradientsMatchFiniteDifferences(mode: SVDLinear<Double>.Mode) throws {
         var g = rng(7)
+        var builds = Set<Bool>()      // which ways of building W the materialized layers took
         // square, wide, tall, few reflectors, one input, no bias
-        for (n, m, ku, kv, bias) in [(5, 5, nil, nil, true), (4, 7, nil, 2, true), (7, 3, 2, 5, true),
+        for (n, m, ku, kv, bias) in [(5, 5, nil, nil, true), (4, 7, nil, 2, true), (7, 3, 2, 5, true), (9, 4, nil, nil, true),
                                      (6, 6, 1, 3, false), (1, 4, nil, nil, true), (3, 1, nil, nil, true)] {
             for method in [Householder.Method.reflectorwise, .compactWY(blockSize: 2)] {
                 let l = try layer(n, m, ku: ku, kv: kv, bias: bias, seed: UInt64(n * 10 + m))
                 l.mode = mode
                 l.method = method
+                if mode == .materialized { builds.insert(l.buildsU) }
                 let x: Tensor<Double> = g.normalTensor([3, n])
                 let w: Tensor<Double> = g.normalTensor([3, m])
                 func f() throws -> Double { GradientCheck.loss(try l.forward(x), w) }
@@ -37,6 +39,7 @@ import Testing
                 try GradientCheck.expectParameters(l.parameters, what, f)
             }
         }
+        if mode == .materialized { #expect(builds == [false, true], "U built explicitly and not") }
     }
 
     @Test func bothModesGiveTheSameOutputsAndGradients() throws {
@@ -71,9 +74,12 @@ import Testing
         #expect(abs(l.conditionNumber() - ours.first! / ours.last!) < 1e-6)
     }
 
-    @Test func buildingWithoutUGivesTheSameW() throws {
-        for (n, m, ku, kv) in [(6, 6, 6, 6), (7, 4, 2, 5), (3, 8, 8, 1)] {
+    /// Both ways of building W (U's reflectors applied to Σ̃Vᵀ, or U built and multiplied, chosen by
+    /// flop count) give the W of the factors.
+    @Test func buildGivesTheWOfTheFactors() throws {
+        for (n, m, ku, kv, buildsU) in [(6, 6, 6, 6, true), (9, 4, 4, 9, true), (7, 4, 2, 5, false), (3, 8, 8, 1, false)] {
             let l = try layer(n, m, ku: ku, kv: kv)
+            #expect(l.buildsU == buildsU, "in=\(n) out=\(m) ku=\(ku) kv=\(kv)")
             let f = try l.factors()
             #expect(try l.build().w.maxAbsDifference(f.w) < 1e-13)
         }

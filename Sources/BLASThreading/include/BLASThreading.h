@@ -12,5 +12,9 @@ void blas_call_end(void);
 /// other call runs then, so none sees that thread count).
 void blas_parts_begin(void);
 void blas_parts_end(void);
+/// Marks the calling thread as running one of those parts (its calls then skip the lock the pass
+/// holds), and unmarks it.
+void blas_part_enter(void);
+void blas_part_leave(void);
 
 #endif

@@ -9,7 +9,8 @@ public protocol Transition<Scalar>: AnyObject {
     func build() throws -> (w: Tensor<Scalar>, built: Built)
     /// Adds the parameter gradients for ∂L/∂W.
     func accumulate(gradW: Tensor<Scalar>, _ built: Built) throws
-    /// The numbers `built` keeps for `accumulate` beyond W (its reflector products' tapes).
+    /// The numbers `built` keeps for `accumulate` beyond W (its reflector products' tapes, and the
+    /// factors an SVD layer built explicitly).
     func tapeNumbers(_ built: Built) -> Int
     var parameters: [Parameter<Scalar>] { get }
     /// The singular values of W, descending.
