@@ -69,6 +69,7 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
     @Test(arguments: [
         ("adding", ["T=10", "steps=30", "hidden=16", "cells=spectral,lstm"], 2),
         ("copy", ["T=5", "steps=30", "hidden=16", "batch=16", "answer_only=true"], 1),
+        ("copy", ["T=5", "steps=30", "hidden=16", "batch=16", "preset=authors", "cells=spectral,orthogonal,rnn"], 3),
         ("char_lm", ["epochs=0", "steps=5", "hidden=16", "seq_len=10", "eval_every=5"], 1),
         ("grad_profile", ["tasks=adding,copy", "adding_T=20", "copy_T=10", "batch=8", "cells=spectral,rnn,gru"], 6),
     ]) func shippedRecipesRun(recipe: String, settings: [String], results: Int) throws {
@@ -79,6 +80,33 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
         let rows = try cli.jsonLines(cli.directory.appendingPathComponent("run/results.jsonl").path)
         #expect(rows.count == results, "\(rows)")
         #expect(rows.allSatisfy { ($0["loss"] as? Double ?? $0["t1"] as? Double ?? .nan).isFinite }, "\(rows)")
+    }
+
+    /// A recipe's `auto` says what activation and init "auto" mean; an explicit --set wins; an
+    /// initialization that needs every reflector gets all n when reflectors is left at 0 (n/4).
+    @Test func aRecipeSaysWhatAutoMeans() throws {
+        let cli = try CLI()
+        let path = try cli.write("auto.lua", """
+            local q = lab.experiment.params({ hidden = 8 })
+            local task = { input = 2, output = 1, readout = "last" }
+            local linear = { activation = "identity", init = "henaff" }
+            for _, cell in ipairs({ "spectral", "orthogonal", "rnn" }) do
+              for _, auto in ipairs({ false, true }) do
+                local m = lab.experiment.model(cell, q, task, auto and linear or nil)
+                print(cell, auto, m:parameter_count(), (tostring(m):match("output 1, ([%w_]+),")))
+              end
+            end
+            """)
+        var r = try cli.run(["run", path, "--out", "default"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // The reflector cells: 2 reflectors (n/4) per factor, or all 8 for henaff (15 or 36 trainable
+        // numbers per factor); the dense rnn keeps its count.
+        let lines = r.stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("spectral") || $0.hasPrefix("orthogonal") || $0.hasPrefix("rnn") }
+        #expect(lines == ["spectral\tfalse\t71\trelu", "spectral\ttrue\t113\tidentity",
+                          "orthogonal\tfalse\t48\tleaky_relu", "orthogonal\ttrue\t69\tidentity",
+                          "rnn\tfalse\t97\ttanh", "rnn\ttrue\t97\tidentity"], "\(lines)")
+        r = try cli.run(["run", path, "--out", "explicit", "--set", "activation=tanh"])
+        #expect(r.status == 0 && r.stdout.contains("spectral\ttrue\t113\ttanh") && r.stdout.contains("spectral\tfalse\t71\ttanh"), "\(r.stdout)\(r.stderr)")
     }
 
     @Test func comparisonErrorsNameTheProblem() throws {

@@ -8,7 +8,7 @@ local experiment = {}
 local shared = {
   { "cells", { "spectral" }, { "spectral", "orthogonal", "rnn", "lstm", "gru", min_items = 1 }, "cells to train and compare, comma-separated" },
   { "hidden", 128, { min = 1, max = 65536 }, "hidden units n" },
-  { "reflectors", 0, { min = 0 }, "Householder reflectors per factor (0: n/4, the authors' default)" },
+  { "reflectors", 0, { min = 0 }, "Householder reflectors per factor (0: n/4, the authors' default, or all n with init haar, henaff or cayley, which need them)" },
   { "r", 0.01, { min = 0 }, "singular values stay in [sigma_star − r, sigma_star + r] (spectral cell)" },
   { "sigma_star", 1.0, { above = 0 }, "centre of the singular-value band (spectral cell)" },
   { "activation", "auto", { "auto", "relu", "tanh", "leaky_relu", "identity" },
@@ -57,16 +57,26 @@ local cell_options = {
   rnn = { activation = true, init = true },
 }
 
-function experiment.model(cell, p, task)
+-- The initializations that reach every orthogonal matrix and so need all n reflectors.
+local needs_all_reflectors = { haar = true, henaff = true, cayley = true }
+
+-- `auto` says what activation = "auto" and init = "auto" mean for the recipe ({activation=, init=});
+-- without it, the authors' choices above and each cell's own default initialization.
+function experiment.model(cell, p, task, auto)
+  auto = auto or {}
   local o = { cell = cell, input = task.input, hidden = p.hidden, output = task.output, readout = task.readout,
               stateful = task.stateful }
   local own = cell_options[cell] or {}
   if own.activation then
-    o.activation = p.activation == "auto" and (auto_activation[cell] or "tanh") or p.activation
+    o.activation = p.activation ~= "auto" and p.activation or auto.activation or auto_activation[cell] or "tanh"
   end
-  if own.reflectors and p.reflectors > 0 then o.reflectors = p.reflectors end
+  if own.init then
+    if p.init ~= "auto" then o.init = p.init else o.init = auto.init end
+  end
+  if own.reflectors then
+    if p.reflectors > 0 then o.reflectors = p.reflectors elseif needs_all_reflectors[o.init] then o.reflectors = p.hidden end
+  end
   if own.r then o.r, o.sigma_star = p.r, p.sigma_star end
-  if own.init and p.init ~= "auto" then o.init = p.init end
   return lab.models.rnn(o)
 end
 
@@ -91,7 +101,7 @@ function experiment.run(o)
     seen[cell] = (seen[cell] or 0) + 1
     lab.seed(seed)
     local task = o.task()
-    local model = experiment.model(cell, p, task)
+    local model = experiment.model(cell, p, task, o.auto)
     print(string.format("== %s: %s on %s", name, tostring(model), tostring(task)))
     local row = { task = name, cell = cell, parameters = model:parameter_count(), baseline = task.baseline }
     row.grad_ratio_init = grad_ratio(model, task)
