@@ -69,25 +69,28 @@ INLINE v8f ISA(relu_backward8)(v8f g, v8f o) { return ISA(select)(o > SPLAT(0.0f
 INLINE v8f ISA(leaky_relu_backward8)(v8f g, v8f o) { return ISA(select)(o > SPLAT(0.0f), g, g / SPLAT(10.0f)); }
 INLINE v8f ISA(tanh_backward8)(v8f g, v8f o) { return g * (SPLAT(1.0f) - o * o); }
 
+// n ≤ 8 floats from p as a vector, the missing lanes zero; and the first n lanes of z stored to p.
+// The loops below pass n = 8 for whole blocks (a plain vector load and store once inlined) and the
+// remainder for the tail.
+INLINE v8f ISA(load)(const float *p, size_t n) {
+    float block[8] = {0};
+    memcpy(block, p, n * sizeof(float));
+    v8f x;
+    memcpy(&x, block, sizeof x);
+    return x;
+}
+INLINE void ISA(store)(float *p, v8f z, size_t n) {
+    float block[8];
+    memcpy(block, &z, sizeof z);
+    memcpy(p, block, n * sizeof(float));
+}
+
 // The loop over a buffer, 8 at a time, the tail through a zero-padded block.
-#define KERNEL(name, body)                                                     \
-    static void ISA(name)(const float *in, float *out, size_t count) {         \
-        size_t i = 0;                                                          \
-        for (; i + 8 <= count; i += 8) {                                       \
-            v8f x;                                                             \
-            memcpy(&x, in + i, sizeof x);                                      \
-            v8f y = ISA(body)(x);                                              \
-            memcpy(out + i, &y, sizeof y);                                     \
-        }                                                                      \
-        if (i < count) {                                                       \
-            float block[8] = {0};                                              \
-            memcpy(block, in + i, (count - i) * sizeof(float));                \
-            v8f x;                                                             \
-            memcpy(&x, block, sizeof x);                                       \
-            v8f y = ISA(body)(x);                                              \
-            memcpy(block, &y, sizeof y);                                       \
-            memcpy(out + i, block, (count - i) * sizeof(float));               \
-        }                                                                      \
+#define KERNEL(name, body)                                                                  \
+    static void ISA(name)(const float *in, float *out, size_t count) {                      \
+        size_t i = 0;                                                                       \
+        for (; i + 8 <= count; i += 8) ISA(store)(out + i, ISA(body)(ISA(load)(in + i, 8)), 8); \
+        if (i < count) ISA(store)(out + i, ISA(body)(ISA(load)(in + i, count - i)), count - i); \
     }
 
 KERNEL(exp, exp8)
@@ -100,25 +103,11 @@ KERNEL(leaky_relu, leaky_relu8)
 // The same loop for a function of two buffers, out[i] = f(a[i], b[i]).
 #define KERNEL2(name, body)                                                                 \
     static void ISA(name)(const float *a, const float *b, float *out, size_t count) {      \
-        size_t i = 0;                                                                      \
-        for (; i + 8 <= count; i += 8) {                                                   \
-            v8f x, y;                                                                      \
-            memcpy(&x, a + i, sizeof x);                                                   \
-            memcpy(&y, b + i, sizeof y);                                                   \
-            v8f z = ISA(body)(x, y);                                                       \
-            memcpy(out + i, &z, sizeof z);                                                 \
-        }                                                                                  \
-        if (i < count) {                                                                   \
-            float ba[8] = {0}, bb[8] = {0};                                                \
-            memcpy(ba, a + i, (count - i) * sizeof(float));                                \
-            memcpy(bb, b + i, (count - i) * sizeof(float));                                \
-            v8f x, y;                                                                      \
-            memcpy(&x, ba, sizeof x);                                                      \
-            memcpy(&y, bb, sizeof y);                                                      \
-            v8f z = ISA(body)(x, y);                                                       \
-            memcpy(ba, &z, sizeof z);                                                      \
-            memcpy(out + i, ba, (count - i) * sizeof(float));                              \
-        }                                                                                  \
+        size_t i = 0;                                                                       \
+        for (; i + 8 <= count; i += 8)                                                      \
+            ISA(store)(out + i, ISA(body)(ISA(load)(a + i, 8), ISA(load)(b + i, 8)), 8);    \
+        if (i < count)                                                                      \
+            ISA(store)(out + i, ISA(body)(ISA(load)(a + i, count - i), ISA(load)(b + i, count - i)), count - i); \
     }
 
 KERNEL2(relu_backward, relu_backward8)
