@@ -15,7 +15,9 @@ import COpenBLAS
 ///   so it reaches det(W) > 0 only); a rectangular W always has a column of U or V that multiplies
 ///   no singular value and takes the sign.
 /// - σ is kept in [σ* − r, σ* + r]: singular values outside are clipped into the band (the report
-///   gives the worst), or refused when strict.
+///   gives the worst), or refused when strict. One within rounding of the band (roundingTolerance,
+///   relative) is moved onto its edge without a word: σ*·Q rounded to float32 has σ = σ* only to
+///   about 1e-7, and a band of width 0 (r = 0) must still take it.
 public struct AssignReport: Sendable, Equatable {
     public struct Clip: Sendable, Equatable {
         /// Index in descending order, the singular value, and where it went.
@@ -56,6 +58,9 @@ extension LinearAlgebra {
 extension SVDLinear {
     /// How far a factorization may miss before U or V counts as out of the family's reach.
     static var reachTolerance: Double { 1e-8 }
+    /// How far, relative, a float32 or float64 matrix's singular values or orthogonality may miss
+    /// through rounding alone.
+    static var roundingTolerance: Double { T.self == Float.self ? 1e-5 : 1e-10 }
 
     /// Sets u, v and p so that the layer's matrix is W (out×in) to rounding; the bias is left as it
     /// is. Throws, saying why, when W is out of reach (above); clips σ into the band unless strict.
@@ -73,7 +78,7 @@ extension SVDLinear {
         var report = AssignReport()
         let sigma = s.enumerated().map { j, x -> Double in
             let c = Swift.min(Swift.max(x, lo), hi)
-            if c != x {
+            if abs(c - x) > Self.roundingTolerance * Swift.max(1, abs(c)) {
                 report.clipped += 1
                 if abs(c - x) > report.worst.map({ abs($0.to - $0.sigma) }) ?? 0 { report.worst = .init(index: j, sigma: x, to: c) }
             }
@@ -126,7 +131,7 @@ extension OrthogonalTransition {
         guard w.shape == [n, n] else { throw TensorError.shape("W must be \(n)×\(n), got \(w.shapeDescription)") }
         guard (0 ..< w.count).allSatisfy({ w.data[$0].isFinite }) else { throw TensorError.value("W has entries that are not finite") }
         let q = w.converted(to: Double.self)
-        let tolerance = T.self == Float.self ? 1e-5 : 1e-10
+        let tolerance = SVDLinear<T>.roundingTolerance
         let off = try LinearAlgebra.orthogonalityError(q)
         guard off <= tolerance else {
             let s = try LinearAlgebra.singularValues(q)

@@ -94,6 +94,16 @@ import Testing
         #expect(zip(clipped, s.map { Swift.min(Swift.max($0, 0.9), 1.1) }).allSatisfy { abs($0 - $1) < 1e-12 })
         let p = layer.p.scalars
         #expect(p.allSatisfy { $0.isFinite })
+        // Within rounding of the band (relative 1e-10 for float64) σ goes onto its edge silently,
+        // even when strict; just beyond that it is clipped with a report, or refused.
+        let q = Self.matrix(4, 4, sigma: 1, 1, &g)
+        let fixed = try SVDLinear<Double>(inFeatures: 4, outFeatures: 4, options: .init(sigmaStar: 1, r: 0), rng: &g)
+        let nearly = q.copy(); nearly.scale(by: 1 + 1e-12)
+        #expect(try fixed.assign(nearly, strict: true).clipped == 0)
+        #expect(fixed.singularValues().allSatisfy { $0 == 1 })
+        let beyond = q.copy(); beyond.scale(by: 1 + 1e-8)
+        #expect { try fixed.assign(beyond, strict: true) } throws: { "\($0)".contains("4 singular values were outside [1.0, 1.0]") }
+        #expect(try fixed.assign(beyond).clipped == 4)
     }
 
     @Test func anOrthogonalWGoesIntoAnOrthogonalCellExactly() throws {
