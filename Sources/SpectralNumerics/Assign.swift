@@ -6,8 +6,9 @@ import COpenBLAS
 /// that σ = σ* + 2r(sigmoid(p) − ½) gives Σ.
 ///
 /// What the family can reach, and what assign says when W is outside it:
-/// - k reflectors reach only orthogonal matrices whose Householder QR is done after k steps: a W
-///   chosen at random needs n − 1 or n of them in each factor.
+/// - k reflectors reach only orthogonal matrices whose Householder QR is done after k steps: a
+///   square W chosen at random needs n − 1 or n of them in each factor. Of a rectangular W's U or V
+///   only the first rank = min(out, in) columns count, and rank reflectors reach any of those.
 /// - A product of k reflectors has determinant (−1)ᵏ, and a column of U can be negated together
 ///   with the same column of V without changing W. So a full set of reflectors reaches every U
 ///   and V, up to such joint signs, except that det(U)·det(V) is fixed: (−1)^(k_U + k_V). A square
@@ -92,7 +93,8 @@ extension SVDLinear {
         // factor may go first and the other follow its signs; one order works whenever any does.
         let (ku, kv) = (u.rows, v.rows)
         func factor(_ q: Tensor<Double>, _ k: Int, following d: [Double]) -> ReflectorFactorization {
-            ReflectorFactorization(q, reflectors: k, targets: (0 ..< Swift.min(k, q.rows)).map { $0 < d.count && $0 < rank ? d[$0] : 1 })
+            ReflectorFactorization(q, reflectors: k, targets: (0 ..< Swift.min(k, q.rows)).map { $0 < d.count && $0 < rank ? d[$0] : 1 },
+                                   columns: rank)
         }
         func mismatch(_ fu: ReflectorFactorization, _ fv: ReflectorFactorization) -> Int? {
             (0 ..< rank).first { fu.signs[$0] != fv.signs[$0] && sigma[$0] != 0 }
@@ -103,7 +105,8 @@ extension SVDLinear {
             if mismatch(u2, v2) == nil || Swift.max(u2.residual, v2.residual) < Swift.max(fu.residual, fv.residual) { (fu, fv) = (u2, v2) }
         }
         for (f, name, k, size, option) in [(fu, "U", ku, m, "reflectors_u"), (fv, "V", kv, n, "reflectors_v")] where f.residual > Self.reachTolerance {
-            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(size - 1) reach only part of the orthogonal group (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(size - 1) or \(size) reach all of it (\(option) = \(size); a cell's reflectors = \(size))")
+            let enough = rank < size ? rank : size - 1   // reach every W of this shape
+            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(enough) reach only part of what W needs (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(enough) or more reach all of it (\(option) = \(rank < size ? "\(rank)" : "\(size)"); a cell's reflectors = \(size))")
         }
         if let j = mismatch(fu, fv) {
             throw TensorError.value("det(W) \((ku + kv) % 2 == 0 ? "< 0" : "> 0") is out of reach: U and V are products of \(ku) and \(kv) reflectors, so det(U)·det(V) = (−1)^\(ku + kv) = \((ku + kv) % 2 == 0 ? "+1" : "−1"), and W = UΣVᵀ with σ\(j + 1) = \(sigma[j]) > 0 needs the other sign (an SVD layer whose reflectors_u and reflectors_v differ by one reaches it; a spectral cell, with equal counts, reaches det(W) > 0 only)")

@@ -9,6 +9,7 @@
 ///                           activation (spectral, orthogonal, rnn), reflectors (spectral,
 ///                           orthogonal), sigma_star and r (spectral), recurrence (spectral, orthogonal)
 ///     model = "mlp":        sizes ("784,128,10"), activation, reflectors, sigma_star, r, bias
+///     model = "dense_mlp":  sizes, activation, bias (the same MLP of dense layers)
 ///     model = "svd_linear": in, out, reflectors_u, reflectors_v, sigma_star, r, bias
 public enum ModelFile {
     public static let format = "spectral-lab model"
@@ -45,13 +46,17 @@ public enum ModelFile {
         case let m as GatedNetwork<T>:
             d.merge(["model": "rnn", "cell": m.cellName, "input": "\(m.inputSize)", "hidden": "\(m.hiddenSize)",
                      "output": "\(m.outputSize)", "readout": m.readout.mode.rawValue, "stateful": "\(m.carriesState)"]) { $1 }
-        case let m as SpectralMLP<T>:
-            let first = m.layers[0]
-            // One reflector count k for every layer, capped at each side: the largest in use.
-            let k = m.layers.map { Swift.max($0.u.rows, $0.v.rows) }.max() ?? 0
-            d.merge(["model": "mlp", "sizes": ([m.inputSize] + m.layers.map(\.outFeatures)).map(String.init).joined(separator: ","),
-                     "activation": m.activation.rawValue, "reflectors": "\(k)", "sigma_star": "\(Double(first.sigmaStar))",
-                     "r": "\(Double(first.r))", "bias": "\(first.bias != nil)"]) { $1 }
+        case let m as MLP<T>:
+            d.merge(["sizes": m.sizes.map(String.init).joined(separator: ","), "activation": m.activation.rawValue,
+                     "bias": "\(m.layers[0].bias != nil)"]) { $1 }
+            if let layers = m.svdLayers {
+                // One reflector count k for every layer, capped at each side: the largest in use.
+                let k = layers.map { Swift.max($0.u.rows, $0.v.rows) }.max() ?? 0
+                d.merge(["model": "mlp", "reflectors": "\(k)", "sigma_star": "\(Double(layers[0].sigmaStar))",
+                         "r": "\(Double(layers[0].r))"]) { $1 }
+            } else {
+                d["model"] = "dense_mlp"
+            }
         case let l as SVDLinear<T>:
             d.merge(["model": "svd_linear", "in": "\(l.inFeatures)", "out": "\(l.outFeatures)", "reflectors_u": "\(l.u.rows)",
                      "reflectors_v": "\(l.v.rows)", "sigma_star": "\(Double(l.sigmaStar))", "r": "\(Double(l.r))",
@@ -187,11 +192,11 @@ public enum ModelFile {
             case "rnn":
                 let (n, input, output) = (try int("hidden"), try int("input"), try int("output"))
                 return [(n, n), (n, input), (n, output)]
-            case "mlp":
+            case "mlp", "dense_mlp":
                 let sizes = try self.sizes()
                 return Array(zip(sizes, sizes.dropFirst()))
             case "svd_linear": return [(try int("in"), try int("out"))]
-            case let other: throw DescriptionError(message: "model must be rnn, mlp or svd_linear, got \(jsonString(other))")
+            case let other: throw DescriptionError(message: "model must be rnn, mlp, dense_mlp or svd_linear, got \(jsonString(other))")
             }
         }
     }
@@ -216,16 +221,18 @@ public enum ModelFile {
                 return trainable
             case "mlp":
                 let k = try f.int("reflectors", 0 ... 1 << 20)
-                return try SpectralMLP<T>(sizes: f.sizes(), activation: f.choice("activation", Activation.self),
+                return try MLP<T>(sizes: f.sizes(), activation: f.choice("activation", Activation.self),
                                           options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: f.double("sigma_star"), r: f.double("r"), bias: f.bool("bias")),
                                           rng: &rng)
+            case "dense_mlp":
+                return try MLP<T>(sizes: f.sizes(), activation: f.choice("activation", Activation.self), dense: .glorot, bias: f.bool("bias"), rng: &rng)
             case "svd_linear":
                 return try SVDLinear<T>(inFeatures: f.int("in"), outFeatures: f.int("out"),
                                         options: .init(reflectorsU: f.int("reflectors_u", 0 ... 1 << 20), reflectorsV: f.int("reflectors_v", 0 ... 1 << 20),
                                                        sigmaStar: f.double("sigma_star"), r: f.double("r"), bias: f.bool("bias")),
                                         rng: &rng)
             case let other:
-                throw DescriptionError(message: "model must be rnn, mlp or svd_linear, got \(jsonString(other))")
+                throw DescriptionError(message: "model must be rnn, mlp, dense_mlp or svd_linear, got \(jsonString(other))")
             }
         } catch let e as TensorError {
             throw DescriptionError(message: "its description does not make a model: \(e)")

@@ -12,4 +12,4 @@ public protocol Trainable<Scalar>: AnyObject {
 extension RecurrentNetwork: Trainable {}
 extension GatedNetwork: Trainable {}
 extension SVDLinear: Trainable {}
-extension SpectralMLP: Trainable {}
+extension MLP: Trainable {}

@@ -11,15 +11,18 @@ struct ReflectorFactorization {
     let rows: Tensor<Double>
     /// diag(d): the sign the product gives column j of Q.
     let signs: [Double]
-    /// max |(H_{k−1}⋯H₀ Q) − diag(d)|: 0 to rounding when Q is a product of k of these reflectors
-    /// times diag(d), and of order 1 when it is not (k < n − 1 reaches only part of the group).
+    /// max |(H_{k−1}⋯H₀ Q) − diag(d)| over the columns that count: 0 to rounding when Q is a
+    /// product of k of these reflectors times diag(d), and of order 1 when it is not (k < n − 1
+    /// reaches only part of the group).
     let residual: Double
 
     /// Whether step i chooses its sign (i < k and not the one-coordinate last step).
     static func choosesSign(_ i: Int, n: Int, reflectors k: Int) -> Bool { i < k && i < n - 1 }
 
-    /// Q is n×n, row-major, orthogonal to rounding; 0 ≤ k ≤ n.
-    init(_ q: Tensor<Double>, reflectors k: Int, targets: [Double] = []) {
+    /// Q is n×n, row-major, orthogonal to rounding; 0 ≤ k ≤ n. Only Q's first `columns` columns
+    /// count (a rectangular layer's U or V past its rank multiplies no singular value): k of them
+    /// reach any `columns` < n orthonormal columns, as Householder QR of an n×columns matrix does.
+    init(_ q: Tensor<Double>, reflectors k: Int, targets: [Double] = [], columns: Int? = nil) {
         let n = q.rows
         let a = q.copy()   // becomes H_{k−1}⋯H₀ Q
         let rows = Tensor<Double>(zeros: [k, n])
@@ -59,6 +62,7 @@ struct ReflectorFactorization {
         var signs = [Double](repeating: 1, count: n), residual = 0.0
         for j in 0 ..< n {
             signs[j] = a[j, j] < 0 ? -1 : 1
+            guard j < columns ?? n else { continue }
             for r in 0 ..< n { residual = Swift.max(residual, abs(a[r, j] - (r == j ? signs[j] : 0))) }
         }
         self.rows = rows

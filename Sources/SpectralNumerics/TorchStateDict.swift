@@ -66,7 +66,7 @@ public enum TorchStateDict {
             metadata.merge(["torch_module": "Linear", "in_features": "\(l.inFeatures)", "out_features": "\(l.outFeatures)",
                             "bias": "\(l.bias != nil)"]) { $1 }
             return Export(tensors: [("weight", t(try l.matrix()))] + (l.bias.map { [("bias", t($0))] } ?? []), metadata: metadata, warning: nil)
-        case let m as SpectralMLP<T>:
+        case let m as MLP<T>:
             let modules = m.layers.enumerated().flatMap { k, l in
                 ["Linear(\(l.inFeatures), \(l.outFeatures), bias=\(l.bias != nil ? "True" : "False"))"] + (k + 1 < m.layers.count ? [activationModule(m.activation)] : [])
             }

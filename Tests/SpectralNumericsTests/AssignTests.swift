@@ -78,6 +78,21 @@ import Testing
         }
     }
 
+    /// Of a rectangular W's larger factor only the first rank columns count: rank reflectors reach
+    /// any W of that shape (a random one here), and fewer are refused saying how many would do.
+    @Test func rectangularWNeedsOnlyRankReflectorsInItsLargerFactor() throws {
+        var g = Random(seed: 12)
+        for (m, n) in [(3, 8), (8, 3)] {
+            let rank = Swift.min(m, n)
+            let w = Self.matrix(m, n, sigma: 0.9, 1.1, &g)
+            let layer = try SVDLinear<Double>(inFeatures: n, outFeatures: m, options: .init(reflectorsU: rank, reflectorsV: rank, sigmaStar: 1, r: 0.2), rng: &g)
+            try layer.assign(w)
+            #expect(try Self.relativeError(layer.matrix(), w) < 1e-12, "\(m)×\(n)")
+            let few = try SVDLinear<Double>(inFeatures: n, outFeatures: m, options: .init(reflectorsU: rank - 1, reflectorsV: rank - 1, sigmaStar: 1, r: 0.2), rng: &g)
+            #expect { try few.assign(w) } throws: { "\($0)".contains("\(rank) or more reach all of it") }
+        }
+    }
+
     @Test func singularValuesOutsideTheBandAreClippedOrRefused() throws {
         var g = Random(seed: 2)
         let w = Self.matrix(4, 4, sigma: 0.5, 3, &g)

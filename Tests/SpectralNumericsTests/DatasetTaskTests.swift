@@ -148,6 +148,22 @@ import Testing
         #expect((0 ..< 4).map { _ in again.nextBatch(Double.self).x.scalars } == ahead)
     }
 
+    /// The flat task ("mnist", for MLPs) reads the same images as rows: x[j, t] = pixel t of image j.
+    @Test func flatMNISTGivesEachImageAsARow() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.writeMNIST(dir, train: 6, test: 2, side: (4, 5), gzipped: false)
+        let pixels = try PixelMNIST(directory: dir, batchSize: 2, validation: 2, seed: 1)
+        let flat = try PixelMNIST(directory: dir, flat: true, batchSize: 2, validation: 2, seed: 1)
+        #expect(flat.name == "mnist" && flat.inputSize == 20 && flat.length == 1 && flat.batchesPerEpoch == 2)
+        let (a, b) = (pixels.nextBatch(Double.self), flat.nextBatch(Double.self))
+        #expect(b.x.shape == [2, 20] && b.y.scalars == a.y.scalars)
+        for j in 0 ..< 2 { for t in 0 ..< 20 { #expect(b.x[j, t] == a.x.at(t, j, 0)) } }
+        let (ta, tb) = (try #require(pixels.testBatches(Double.self)), try #require(flat.testBatches(Double.self)))
+        #expect(tb.count == ta.count && tb[0].x.shape == [2, 20])
+        for j in 0 ..< 2 { for t in 0 ..< 20 { #expect(tb[0].x[j, t] == ta[0].x.at(t, j, 0)) } }
+    }
+
     @Test func permutedPixelMNISTReadsEveryImageInOneFixedOrder() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

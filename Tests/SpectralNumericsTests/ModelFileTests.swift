@@ -33,20 +33,24 @@ import Testing
 
     @Test func layersAndMLPsRoundTripInFloat32() throws {
         var g = Random(seed: 3)
-        let mlp = try SpectralMLP<Float>(sizes: [6, 5, 3], activation: .tanh, options: .init(reflectorsU: 4, reflectorsV: 4, sigmaStar: 2, r: 0.5), rng: &g)
+        let mlp = try MLP<Float>(sizes: [6, 5, 3], activation: .tanh, options: .init(reflectorsU: 4, reflectorsV: 4, sigmaStar: 2, r: 0.5), rng: &g)
         let layer = try SVDLinear<Float>(inFeatures: 4, outFeatures: 7, options: .init(reflectorsU: 2, reflectorsV: 0, sigmaStar: 1, r: 0.3, bias: false), rng: &g)
-        for (model, x) in [(mlp as any Trainable<Float>, g.normalTensor([3, 6]) as Tensor<Float>), (layer, g.normalTensor([3, 4]))] {
+        let dense = try MLP<Float>(sizes: [6, 4, 4, 2], activation: .relu, dense: .kaiming, bias: false, rng: &g)
+        #expect(try ModelFile.describe(dense)["model"] == "dense_mlp" && ModelFile.describe(mlp)["model"] == "mlp")
+        for (model, x) in [(mlp as any Trainable<Float>, g.normalTensor([3, 6]) as Tensor<Float>), (layer, g.normalTensor([3, 4])),
+                           (dense, g.normalTensor([3, 6]))] {
             for p in model.parameters { for i in 0 ..< p.value.count { p.value.data[i] += 0.1 * Float(g.normal()) } }
             let file = path("layer")
             try ModelFile.save(model, to: file, software: "test")
             guard case .float(let back) = try ModelFile.load(file) else { Issue.record("not float32"); continue }
             #expect(back.parameters.map(\.name) == model.parameters.map(\.name))
             let forward = { (m: any Trainable<Float>) throws -> Tensor<Float> in
-                if let m = m as? SpectralMLP<Float> { return try m.forward(x) }
+                if let m = m as? MLP<Float> { return try m.forward(x) }
                 return try (m as! SVDLinear<Float>).forward(x)
             }
             let (y, z) = (try forward(model), try forward(back))
             #expect((0 ..< y.count).allSatisfy { y.data[$0] == z.data[$0] })
+            #expect(try ModelFile.mismatch(back, ModelFile.describe(model)) == nil)
         }
     }
 

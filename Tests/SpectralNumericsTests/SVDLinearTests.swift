@@ -187,11 +187,11 @@ import Testing
     }
 }
 
-@Suite struct SpectralMLPTests {
+@Suite struct MLPTests {
     @Test func gradientsMatchFiniteDifferences() throws {
         var g = rng(40)
         for activation in Activation.allCases {
-            let mlp = try SpectralMLP<Double>(sizes: [4, 6, 3, 2], activation: activation,
+            let mlp = try MLP<Double>(sizes: [4, 6, 3, 2], activation: activation,
                                               options: .init(reflectorsU: 3, sigmaStar: 1, r: 0.4), rng: &g)
             for p in mlp.parameters where p.name.hasSuffix(".p") || p.name.hasSuffix("bias") {
                 for i in 0 ..< p.value.count { p.value.data[i] = g.normal() }
@@ -203,6 +203,54 @@ import Testing
             let gx = try mlp.backward(w)
             #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(activation)")
             try GradientCheck.expectParameters(mlp.parameters, "\(activation)", f)
+        }
+    }
+
+    /// The dense baseline, each initialization: ∂x, ∂W and ∂b against central differences.
+    @Test func denseLayersGradientsMatchFiniteDifferences() throws {
+        var g = rng(41)
+        for (activation, initialization) in zip(Activation.allCases, DenseLinear<Double>.Initialization.allCases + [.kaiming]) {
+            let mlp = try MLP<Double>(sizes: [4, 6, 3, 2], activation: activation, dense: initialization, rng: &g)
+            #expect(mlp.parameters.map(\.name) == ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight", "layer3.bias"])
+            for p in mlp.parameters where p.name.hasSuffix("bias") { for i in 0 ..< p.value.count { p.value.data[i] = g.normal() } }
+            let x: Tensor<Double> = g.normalTensor([5, 4]), w: Tensor<Double> = g.normalTensor([5, 2])
+            func f() throws -> Double { GradientCheck.loss(try mlp.forward(x), w) }
+            _ = try mlp.forward(x)
+            mlp.zeroGrad()
+            let gx = try mlp.backward(w)
+            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(activation)")
+            try GradientCheck.expectParameters(mlp.parameters, "\(activation) \(initialization)", f)
+        }
+    }
+
+    /// hiddenGradientNorms[k − 1] is ‖∂L/∂h_k‖: h_k perturbed by central differences through the
+    /// layers above it (a copy of the MLP from h_k on gives the same loss).
+    @Test func hiddenGradientNormsAreTheGradientsOfEachHiddenLayer() throws {
+        var g = rng(42)
+        for kind in MLP<Double>.Layers.allCases {
+            let sizes = [3, 5, 4, 4, 2]
+            let mlp = kind == .svd ? try MLP<Double>(sizes: sizes, activation: .tanh, options: .init(sigmaStar: 1, r: 0.5), rng: &g)
+                                   : try MLP<Double>(sizes: sizes, activation: .tanh, dense: .glorot, rng: &g)
+            let x: Tensor<Double> = g.normalTensor([6, 3]), w: Tensor<Double> = g.normalTensor([6, 2])
+            _ = try mlp.forward(x)
+            _ = try mlp.backward(w)
+            let norms = mlp.hiddenGradientNorms
+            #expect(norms.count == 3)
+            for k in 1 ... 3 {
+                // h_k from the input, then the loss from h_k through layers k+1…
+                var h = x
+                for l in 0 ..< k { h = try mlp.layers[l].forward(h).map { Activation.tanh.apply($0) } }
+                func loss() throws -> Double {
+                    var y = h
+                    for l in k ..< mlp.layers.count {
+                        y = try mlp.layers[l].forward(y)
+                        if l < mlp.layers.count - 1 { y = y.map { Activation.tanh.apply($0) } }
+                    }
+                    return GradientCheck.loss(y, w)
+                }
+                let numerical = try GradientCheck.numerical(h, loss)
+                #expect(abs(numerical.norm() - norms[k - 1]) <= 1e-7 * norms[k - 1], "\(kind) h_\(k): \(numerical.norm()) against \(norms[k - 1])")
+            }
         }
     }
 }

@@ -38,12 +38,18 @@ import Testing
         #expect(e.warning?.contains("torch.nn.RNN has no leaky_relu nonlinearity") == true)
         #expect(e.metadata["nonlinearity"] == "leaky_relu" && Self.tensors(e)["weight_hh_l0"]?.shape == [4, 4])
 
-        let mlp = try SpectralMLP<Float>(sizes: [5, 4, 3], activation: .leakyRelu, options: .init(), rng: &g)
+        let mlp = try MLP<Float>(sizes: [5, 4, 3], activation: .leakyRelu, options: .init(), rng: &g)
         let m = try TorchStateDict.export(mlp)
         #expect(m.tensors.map(\.name) == ["0.weight", "0.bias", "2.weight", "2.bias"])
         #expect(m.metadata["modules"] == "Linear(5, 4, bias=True), LeakyReLU(0.1), Linear(4, 3, bias=True)")
         let w = try #require(Self.tensors(m)["2.weight"]?.tensor(Float.self))
         #expect(try w.maxAbsDifference(mlp.layers[1].matrix()) == 0)
+        // A dense MLP exports its own weights.
+        let dense = try MLP<Float>(sizes: [5, 4, 3], activation: .tanh, dense: .torch, bias: false, rng: &g)
+        let d = try TorchStateDict.export(dense)
+        #expect(d.tensors.map(\.name) == ["0.weight", "2.weight"])
+        #expect(d.metadata["modules"] == "Linear(5, 4, bias=False), Tanh(), Linear(4, 3, bias=False)")
+        #expect(try #require(Self.tensors(d)["0.weight"]?.tensor(Float.self)).maxAbsDifference((dense.layers[0] as! DenseLinear<Float>).weight) == 0)
     }
 
     @Test func importRefusesWhatItCannotRebuildSayingWhy() throws {

@@ -72,6 +72,7 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
         ("copy", ["T=5", "steps=30", "hidden=16", "batch=16", "preset=authors", "cells=spectral,orthogonal,rnn"], 3),
         ("char_lm", ["epochs=0", "steps=5", "hidden=16", "seq_len=10", "eval_every=5"], 1),
         ("grad_profile", ["tasks=adding,copy", "adding_T=20", "copy_T=10", "batch=8", "cells=spectral,rnn,gru"], 6),
+        ("mlp", ["depth=2", "width=16", "epochs=0.01", "valid=500"], 2),
     ]) func shippedRecipesRun(recipe: String, settings: [String], results: Int) throws {
         let cli = try CLI()
         let path = CLI.projectRoot.appendingPathComponent("plugins/\(recipe).lua").path

@@ -113,6 +113,48 @@ print("singular values:", model:singular_values()[1], model:singular_values()[p.
         #expect(r[3] == "MLP(3 → 16 → 1, SVD layers, tanh, 300 parameters, float32)")
     }
 
+    /// The dense baseline from Lua: its layers, its initializations and the options it refuses; the
+    /// diagnostics lab.train logs (the per-layer gradient profile, the spectrum of every layer).
+    @Test func aDenseMLPAndItsDiagnostics() throws {
+        let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
+                               searchPath: RecipeSearchPath(directories: []))
+        let r = try withExtendedLifetime(s) { try s.state.run("""
+            lab.seed(3)
+            local dense = lab.models.mlp { sizes = {6, 8, 8, 8, 3}, layers = "dense", init = "haar", dtype = "float64" }
+            local svd = lab.models.mlp { sizes = {6, 8, 8, 8, 3}, r = 0.2, sigma_star = 1.5, dtype = "float64" }
+            local x, y = lab.tensor.randn(5, 6, "float64"), lab.tensor.zeros(5, "float64")
+            for b = 1, 5 do y:set(b, b % 3 + 1) end
+            local batch = { x = x, y = y, loss = "xent" }
+            local g = lab.diagnostics.grad_norms(dense, batch)
+            local _, grad = lab.loss.batch(dense:forward(x), batch)
+            dense:zero_grad(); dense:backward(grad)
+            local same = #g == 3 and g.first_last_ratio == g[1] / g[3]
+            for k = 1, 3 do same = same and math.abs(dense:grad_norms()[k] - g[k]) < 1e-15 end
+            local before = dense:gradients()["layer2.weight"]:norm()
+            lab.diagnostics.grad_norms(dense, batch)
+            local kept = dense:gradients()["layer2.weight"]:norm() == before
+            local sd, ss = lab.diagnostics.spectrum(dense), lab.diagnostics.spectrum(svd)
+            local errors = {}
+            for _, o in ipairs({ { layers = "dense", r = 0.1 }, { layers = "dense", init = "henaff" }, { init = "kaiming" } }) do
+              o.sizes = { 4, 3 }
+              errors[#errors + 1] = select(2, pcall(lab.models.mlp, o))
+            end
+            return tostring(dense), tostring(dense:layer(2)), same, kept, #sd.singular_values, sd.spectral_norm, ss.spectral_norm,
+                   ss.singular_values[#ss.singular_values], dense.layers, svd.layers, table.concat(errors, "\\n")
+            """, chunkName: "=t") }
+        #expect(r[0] == "MLP(6 → 8 → 8 → 8 → 3, dense layers, relu, 227 parameters, float64)")
+        #expect(r[1] == "DenseLinear(8 → 8, bias, float64)")
+        #expect(r[2] == true && r[3] == true, "\(r)")
+        // haar: every σ = 1 (6 + 8 + 8 + 3 of them); σ* = 1.5 for every SVD layer.
+        #expect(r[4].int == 25 && abs((r[5].double ?? 0) - 1) < 1e-12 && r[6].double == 1.5 && r[7].double == 1.5, "\(r)")
+        #expect(r[8] == "dense" && r[9] == "svd")
+        #expect(r[10].string?.split(separator: "\n") == [
+            "option 'r' does not apply to layers 'dense' in 'lab.models.mlp' (only to svd)",
+            "bad option 'init' to 'lab.models.mlp' (dense layers take kaiming, glorot, torch, haar, got henaff)",
+            "bad option 'init' to 'lab.models.mlp' (svd layers take glorot, haar, henaff, cayley, identity, got kaiming)",
+        ], "\(r[10])")
+    }
+
     @Test func modelOptimizerAndDiagnosticErrors() throws {
         let s = try LabSession(mode: .interactive(runsBase: NSTemporaryDirectory() + "runs-\(UUID().uuidString)"),
                                searchPath: RecipeSearchPath(directories: []))

@@ -29,6 +29,7 @@ import Testing
         "lab.tasks.adding": ("lab.tasks.adding(OPTS)", []),
         "lab.tasks.copy": ("lab.tasks.copy(OPTS)", []),
         "lab.tasks.pixel_mnist": ("lab.tasks.pixel_mnist(OPTS)", [("permuted", "true")]),
+        "lab.tasks.mnist": ("lab.tasks.mnist(OPTS)", []),
         "lab.tasks.char_lm": ("lab.tasks.char_lm(OPTS)", []),
         "lab.train": ("lab.train(OPTS)", [("model", "M"), ("task", "lab.tasks.adding{T = 3, batch = 2}"),
                                           ("optimizer", "lab.optim.adam{}"), ("steps", "1")]),

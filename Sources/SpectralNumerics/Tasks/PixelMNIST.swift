@@ -4,11 +4,13 @@ import Foundation
 /// sequence of 784 steps of one pixel scaled to [0, 1], optionally read in one fixed random order
 /// (permuted), classified from the last step. Reads the four IDX files of MNIST or Fashion-MNIST
 /// (gzipped or not) from one directory. The last `validation` training images are held out; the
-/// rest are reshuffled every epoch.
+/// rest are reshuffled every epoch. With `flat`, each image is one B×784 row instead (an MLP's
+/// input: the task "mnist").
 public final class PixelMNIST: SequenceTask {
     public let directory: String
     public let batchSize: Int, evalBatchSize: Int
     public let permutation: [Int]?
+    public let flat: Bool
     let train: (images: [UInt8], labels: [UInt8])
     let validation: (images: [UInt8], labels: [UInt8])
     let test: (images: [UInt8], labels: [UInt8])
@@ -22,8 +24,9 @@ public final class PixelMNIST: SequenceTask {
     public static let files = (trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",
                                testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte")
 
-    public init(directory: String, permuted: Bool = false, permutationSeed: UInt64 = 1, batchSize: Int,
+    public init(directory: String, permuted: Bool = false, permutationSeed: UInt64 = 1, flat: Bool = false, batchSize: Int,
                 validation: Int = 5000, evalBatchSize: Int = 500, seed: UInt64) throws {
+        self.flat = flat
         guard batchSize >= 1, evalBatchSize >= 1 else { throw TaskError("pixel_mnist: batch and eval_batch must be at least 1") }
         self.directory = directory
         self.batchSize = batchSize
@@ -75,9 +78,9 @@ public final class PixelMNIST: SequenceTask {
         return (images.bytes, labels.bytes, (images.dimensions[1], images.dimensions[2]))
     }
 
-    public var name: String { permutation == nil ? "pixel_mnist" : "permuted_pixel_mnist" }
-    public var length: Int { pixels }
-    public var inputSize: Int { 1 }
+    public var name: String { flat ? "mnist" : permutation == nil ? "pixel_mnist" : "permuted_pixel_mnist" }
+    public var length: Int { flat ? 1 : pixels }
+    public var inputSize: Int { flat ? pixels : 1 }
     public var outputSize: Int { Self.classes }
     public var readout: TaskReadout { .last }
     public var loss: TaskLoss { .crossEntropy(ignore: nil) }
@@ -89,7 +92,7 @@ public final class PixelMNIST: SequenceTask {
     public var validationCount: Int { validation.labels.count }
     public var testCount: Int { test.labels.count }
     public var description: String {
-        "\(permutation == nil ? "" : "permuted ")pixel_mnist(\(directory): \(trainCount) train, \(validationCount) valid, \(testCount) test, batch=\(batchSize))"
+        "\(permutation == nil ? "" : "permuted ")\(name)(\(directory): \(trainCount) train, \(validationCount) valid, \(testCount) test, batch=\(batchSize))"
     }
 
     /// A new epoch's order, from a seed drawn now (kept, so that `state` can rebuild the order).
@@ -110,14 +113,14 @@ public final class PixelMNIST: SequenceTask {
             epoch += 1
             startEpoch()
         }
-        let batch = Self.batch(T.self, train, order[cursor ..< cursor + batchSize], pixels, permutation)
+        let batch = Self.batch(T.self, train, order[cursor ..< cursor + batchSize], pixels, permutation, flat: flat)
         cursor += batchSize
         return batch
     }
 
-    public func validationBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>] { Self.batches(T.self, validation, evalBatchSize, pixels, permutation) }
+    public func validationBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>] { Self.batches(T.self, validation, evalBatchSize, pixels, permutation, flat: flat) }
 
-    public func testBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>]? { Self.batches(T.self, test, evalBatchSize, pixels, permutation) }
+    public func testBatches<T: TensorScalar>(_: T.Type) -> [TaskBatch<T>]? { Self.batches(T.self, test, evalBatchSize, pixels, permutation, flat: flat) }
 
     public func restore(state: [String: UInt64]) throws {
         _ = try position(state, "cursor", limit: trainCount)
@@ -138,25 +141,27 @@ public final class PixelMNIST: SequenceTask {
     }
 
     static func batches<T: TensorScalar>(_: T.Type, _ split: (images: [UInt8], labels: [UInt8]), _ size: Int, _ pixels: Int,
-                                         _ permutation: [Int]?) -> [TaskBatch<T>] {
+                                         _ permutation: [Int]?, flat: Bool) -> [TaskBatch<T>] {
         stride(from: 0, to: split.labels.count, by: size).map { start in
-            batch(T.self, split, start ..< Swift.min(start + size, split.labels.count), pixels, permutation)
+            batch(T.self, split, start ..< Swift.min(start + size, split.labels.count), pixels, permutation, flat: flat)
         }
     }
 
-    /// x[t, b, 0] = pixel permutation[t] of image b, / 255; y = label + 1.
+    /// x[t, b, 0] = pixel permutation[t] of image b, / 255 (flat: x[b, t]); y = label + 1.
     static func batch<T: TensorScalar, C: Collection<Int>>(_: T.Type, _ split: (images: [UInt8], labels: [UInt8]), _ indices: C,
-                                                          _ pixels: Int, _ permutation: [Int]?) -> TaskBatch<T> {
+                                                          _ pixels: Int, _ permutation: [Int]?, flat: Bool) -> TaskBatch<T> {
         let b = indices.count
-        let x = Tensor<T>(zeros: [pixels, b, 1]), y = Tensor<T>(zeros: [b])
+        let x = Tensor<T>(zeros: flat ? [b, pixels] : [pixels, b, 1]), y = Tensor<T>(zeros: [b])
+        // Pixel t of image j sits at t·b + j time-major, at j·pixels + t flat.
+        let (tStride, jStride) = flat ? (1, pixels) : (b, 1)
         let scale = T(1.0 / 255.0)
         split.images.withUnsafeBufferPointer { images in
             for (j, i) in indices.enumerated() {
                 let image = images.baseAddress! + i * pixels
                 if let permutation {
-                    for t in 0 ..< pixels { x.data[t * b + j] = T(Int(image[permutation[t]])) * scale }
+                    for t in 0 ..< pixels { x.data[t * tStride + j * jStride] = T(Int(image[permutation[t]])) * scale }
                 } else {
-                    for t in 0 ..< pixels { x.data[t * b + j] = T(Int(image[t])) * scale }
+                    for t in 0 ..< pixels { x.data[t * tStride + j * jStride] = T(Int(image[t])) * scale }
                 }
                 y.data[j] = T(Int(split.labels[i]) + 1)
             }

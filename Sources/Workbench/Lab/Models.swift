@@ -16,7 +16,7 @@ extension LuaArgs {
     func trainable(_ i: Int) -> (any Trainable)? {
         if let m = sequenceModel(i) as? any Trainable { return m }
         return (try? object(i, SVDLinear<Float>.self)) ?? (try? object(i, SVDLinear<Double>.self))
-            ?? (try? object(i, SpectralMLP<Float>.self)) ?? (try? object(i, SpectralMLP<Double>.self))
+            ?? (try? object(i, MLP<Float>.self)) ?? (try? object(i, MLP<Double>.self))
     }
 }
 
@@ -35,18 +35,18 @@ let doubleRNNClass = LuaClass<RecurrentNetwork<Double>>("lab.RNN<float64>", decl
 let floatGatedClass = LuaClass<GatedNetwork<Float>>("lab.GatedRNN<float32>", declareSequenceModelClass)
 let doubleGatedClass = LuaClass<GatedNetwork<Double>>("lab.GatedRNN<float64>", declareSequenceModelClass)
 
-extension SpectralMLP: LuaObject {
-    public static var luaClass: LuaClass<SpectralMLP<T>> {
-        T.self == Float.self ? floatMLPClass as! LuaClass<SpectralMLP<T>> : doubleMLPClass as! LuaClass<SpectralMLP<T>>
+extension MLP: LuaObject {
+    public static var luaClass: LuaClass<MLP<T>> {
+        T.self == Float.self ? floatMLPClass as! LuaClass<MLP<T>> : doubleMLPClass as! LuaClass<MLP<T>>
     }
 }
-let floatMLPClass = LuaClass<SpectralMLP<Float>>("lab.MLP<float32>", declareMLPClass)
-let doubleMLPClass = LuaClass<SpectralMLP<Double>>("lab.MLP<float64>", declareMLPClass)
+let floatMLPClass = LuaClass<MLP<Float>>("lab.MLP<float32>", declareMLPClass)
+let doubleMLPClass = LuaClass<MLP<Double>>("lab.MLP<float64>", declareMLPClass)
 
-private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
+private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<MLP<T>>) {
     c.nativeSize { m in m.parameters.reduce(0) { $0 + 2 * $1.value.byteCount } }
     c.tostring { m in
-        "MLP(\(([m.inputSize] + m.layers.map(\.outFeatures)).map(String.init).joined(separator: " → ")), SVD layers, \(m.activation.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
+        "MLP(\(m.sizes.map(String.init).joined(separator: " → ")), \(m.kind == .svd ? "SVD" : "dense") layers, \(m.activation.rawValue), \(m.parameterCount) parameters, \(T.dtypeName))"
     }
     c.method("forward", "mlp:forward(x): x is B×in; returns B×out") { m, args in
         let x = try args.tensor(2, T.self)
@@ -57,17 +57,21 @@ private func declareMLPClass<T: TensorScalar>(_ c: LuaClass<SpectralMLP<T>>) {
     c.method("backward", "mlp:backward(dy): adds the parameter gradients and returns dx") { m, args in
         [.object(try m.backward(args.tensor(2, T.self)))]
     }
-    c.method("parameters", "mlp:parameters(): {layerK.u=, layerK.v=, layerK.p=, layerK.bias=}") { m, _ in [parameterTable(m.parameters, grads: false)] }
+    c.property("layers") { .string($0.kind.rawValue) }
+    c.method("parameters", "mlp:parameters(): {layerK.u=, layerK.v=, layerK.p=, layerK.bias=} (dense layers: layerK.weight=, layerK.bias=)") { m, _ in [parameterTable(m.parameters, grads: false)] }
     c.method("gradients", "mlp:gradients(): the accumulated gradients, same names") { m, _ in [parameterTable(m.parameters, grads: true)] }
     c.method("zero_grad", "mlp:zero_grad(): sets the gradients to zero") { m, _ in m.zeroGrad(); return [] }
     c.method("parameter_count", "mlp:parameter_count(): the number of trainable numbers") { m, _ in [.integer(m.parameterCount)] }
     c.method("renormalize", "mlp:renormalize(): every layer's reflector rows to unit norm") { m, _ in m.renormalize(); return [] }
     LuaModelFiles.declareSave(c, "mlp")
     LuaModelFiles.declareExportTorch(c, "mlp")
-    c.method("layer", "mlp:layer(k): the k-th SVD layer (1-based), for its spectrum and factors") { m, args in
+    c.method("layer", "mlp:layer(k): the k-th layer (1-based), SVD or dense, for its spectrum and factors") { m, args in
         let k = try args.integer(2)
         guard k >= 1 && k <= m.layers.count else { throw LuaError.argument(index: 1, message: "layer \(k) out of range 1…\(m.layers.count)") }
-        return [.object(m.layers[k - 1])]
+        return [.object(m.layers[k - 1] as! any LuaObject)]
+    }
+    c.method("grad_norms", "mlp:grad_norms(): ‖∂L/∂h_k‖ for the hidden layers k = 1…depth from the last backward, with field first_last_ratio") { m, _ in
+        [gradNormTable(m.hiddenGradientNorms)]
     }
 }
 
@@ -185,15 +189,20 @@ enum LuaModels {
 
     static let mlpOptions = LuaOptions("lab.models.mlp", [
         .init("sizes", .list(.integer(1 ... maxWidth), count: 2 ... 64), required: true, help: "layer widths {in, h1, …, out}"),
+        .init("layers", .choice(MLP<Float>.Layers.allCases.map(\.rawValue)), default: "svd", help: "SVD-parameterized layers, or dense ones of the same shapes"),
         .init("activation", .choice(Activation.allCases.map(\.rawValue)), default: "relu", help: "between layers"),
-        .init("reflectors", .integer(1 ... maxWidth), defaultText: "all", help: "Householder reflectors per factor (capped at each side's size)"),
-        .init("r", .number(0, .greatestFiniteMagnitude), default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star"),
-        .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band"),
+        .init("reflectors", .integer(1 ... maxWidth), defaultText: "all", help: "Householder reflectors per factor (capped at each side's size)",
+              only: ("layers", ["svd"])),
+        .init("r", .number(0, .greatestFiniteMagnitude), default: 0.01, help: "singular values stay in [sigma_star − r, sigma_star + r]; r ≤ sigma_star",
+              only: ("layers", ["svd"])),
+        .init("sigma_star", .number(0, .greatestFiniteMagnitude, exclusiveLow: true), default: 1, help: "centre of the singular-value band",
+              only: ("layers", ["svd"])),
         .init("bias", .boolean, default: true, help: "a bias per layer"),
-        .init("init", .choice(MatrixInitialization.allCases.map(\.rawValue)), default: "glorot",
-              help: "each layer's W = σ*·Q: haar, henaff, cayley (square layers), identity; glorot: the authors' reflectors"),
+        .init("init", .choice(mlpInitializations.svd + mlpInitializations.dense.filter { !mlpInitializations.svd.contains($0) }), defaultText: "glorot (svd), kaiming (dense)",
+              help: "SVD layers: W = σ*·Q with haar, henaff, cayley (square layers) or identity; glorot: the authors' reflectors. Dense layers: kaiming (N(0, 2/in)), glorot (uniform), torch (nn.Linear's U(±1/√in)), haar (orthogonal)"),
         dtypeOption,
     ])
+    static let mlpInitializations = (svd: MatrixInitialization.allCases.map(\.rawValue), dense: DenseLinear<Float>.Initialization.allCases.map(\.rawValue))
 
     static let cells = Cell.allCases.map(\.rawValue)
     static let initializations = ["glorot", "haar", "henaff", "cayley", "identity", "gaussian", "orthogonal"]
@@ -262,21 +271,31 @@ enum LuaModels {
 
     static func modelsModule(_ session: LabSession) -> LuaModule {
         var m = LuaModule("models")
-        m.function("mlp", "lab.models.mlp{sizes={in, h1, ..., out}, ...}: an MLP of SVD-parameterized layers", options: mlpOptions) { [unowned session] _, o in
+        m.function("mlp", "lab.models.mlp{sizes={in, h1, ..., out}, layers=\"svd\", ...}: an MLP of SVD-parameterized layers, or of dense ones", options: mlpOptions) { [unowned session] _, o in
             let sizes = try o.table("sizes").array.map { $0.int! }
-            try checkBand(o)
             let activation = try o.choice("activation", Activation.self)
-            let k = try o.optionalInt("reflectors")
+            let layers = try o.choice("layers", MLP<Float>.Layers.self)
+            let initialization = o.isGiven("init") ? try o.string("init") : layers == .svd ? "glorot" : "kaiming"
+            let allowed = layers == .svd ? mlpInitializations.svd : mlpInitializations.dense
+            guard allowed.contains(initialization) else {
+                throw LuaError.runtime("bad option 'init' to 'lab.models.mlp' (\(layers.rawValue) layers take \(allowed.joined(separator: ", ")), got \(initialization))")
+            }
+            if layers == .svd { try checkBand(o) }
             let dtype = try DType(lua: o.string("dtype"))
             try reserveModel(Array(zip(sizes, sizes.dropFirst())), dtype: dtype, what: "an MLP \(sizes)", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 do {
-                    let mlp = try SpectralMLP<T>(sizes: sizes, activation: activation,
-                                                 options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o.double("sigma_star"),
-                                                                r: o.double("r"), bias: o.bool("bias")),
-                                                 rng: &session.random)
-                    let initialization = try o.choice("init", MatrixInitialization.self)
-                    if initialization != .glorot { for layer in mlp.layers { try layer.initialize(initialization, rng: &session.random) } }
+                    guard layers == .svd else {
+                        return .object(try MLP<T>(sizes: sizes, activation: activation, dense: DenseLinear<T>.Initialization(rawValue: initialization)!,
+                                                  bias: o.bool("bias"), rng: &session.random))
+                    }
+                    let k = try o.optionalInt("reflectors")
+                    let mlp = try MLP<T>(sizes: sizes, activation: activation,
+                                         options: .init(reflectorsU: k, reflectorsV: k, sigmaStar: o.double("sigma_star"),
+                                                        r: o.double("r"), bias: o.bool("bias")),
+                                         rng: &session.random)
+                    let matrix = MatrixInitialization(rawValue: initialization)!
+                    if matrix != .glorot { for layer in mlp.svdLayers! { try layer.initialize(matrix, rng: &session.random) } }
                     return .object(mlp)
                 } catch let e as TensorError { throw LuaError.runtime("lab.models.mlp: \(e)") }
             }

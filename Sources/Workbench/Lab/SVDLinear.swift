@@ -12,7 +12,7 @@ extension SVDLinear: LuaObject {
 let floatSVDLinearClass = LuaClass<SVDLinear<Float>>("lab.SVDLinear<float32>", declareSVDLinearClass)
 let doubleSVDLinearClass = LuaClass<SVDLinear<Double>>("lab.SVDLinear<float64>", declareSVDLinearClass)
 
-private func numbers<T: TensorScalar>(_ xs: [T]) -> LuaValue {
+func numbers<T: TensorScalar>(_ xs: [T]) -> LuaValue {
     .table(LuaTable(array: xs.map { .number(Double($0)) }))
 }
 
@@ -21,33 +21,7 @@ private func declareSVDLinearClass<T: TensorScalar>(_ c: LuaClass<SVDLinear<T>>)
     c.tostring { l in
         "SVDLinear(\(l.inFeatures) → \(l.outFeatures), reflectors U \(l.u.rows) V \(l.v.rows), σ* = \(l.sigmaStar), r = \(l.r), \(l.bias == nil ? "no bias" : "bias"), \(T.dtypeName))"
     }
-    c.property("in_features") { .integer($0.inFeatures) }
-    c.property("out_features") { .integer($0.outFeatures) }
-    c.property("dtype") { _ in .string(T.dtypeName) }
-
-    c.method("forward", "layer:forward(x): y = W x + b for every row of x (B×in) → B×out") { l, args in
-        let x = try args.tensor(2, T.self)
-        try args.reserveActivations(rows: x.shape.first ?? 1, widths: [l.outFeatures], T.self, of: "the layer's forward")
-        return [.object(try l.forward(x))]
-    }
-    c.method("backward", "layer:backward(dy): for the last forward, adds the parameter gradients and returns dx") { l, args in
-        [.object(try l.backward(args.tensor(2, T.self)))]
-    }
-    c.method("parameters", "layer:parameters(): {u=, v=, p=, bias=}: the layer's own tensors (update them in place)") { l, _ in
-        var t = LuaTable(array: [])
-        for p in l.parameters { t[p.name] = .object(p.value) }
-        return [.table(t)]
-    }
-    c.method("gradients", "layer:gradients(): {u=, v=, p=, bias=}: the accumulated gradients (same shapes)") { l, _ in
-        var t = LuaTable(array: [])
-        for p in l.parameters { t[p.name] = .object(p.grad) }
-        return [.table(t)]
-    }
-    c.method("zero_grad", "layer:zero_grad(): sets the gradients to zero") { l, _ in
-        l.zeroGrad()
-        return []
-    }
-    c.method("matrix", "layer:matrix(): W (out×in)") { l, _ in [.object(try l.matrix())] }
+    declareAffineLayerMethods(c, parameterNames: "u=, v=, p=, bias=")
     c.method("factors", "layer:factors(): U (out×out), σ (a table, parameter order), V (in×in)") { l, _ in
         let f = try l.factors()
         return [.object(f.u), numbers(f.sigma), .object(f.v)]

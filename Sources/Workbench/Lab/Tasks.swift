@@ -102,6 +102,11 @@ enum LuaTasks {
         .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
         .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
     ])
+    static let mnistOptions = taskOptions("mnist", [
+        .init("path", .string, default: "/usr/share/datasets/fashion-mnist", help: "folder of MNIST-format IDX files"),
+        .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
+        .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
+    ])
     static let charLMOptions = taskOptions("char_lm", seeded: false, [
         .init("path", .string, default: "/usr/share/games/fortunes", help: "a text file or a folder of them"),
         .init("format", .choice(CharCorpus.Format.allCases.map(\.rawValue)), default: "auto", help: "how to read the text"),
@@ -151,6 +156,14 @@ enum LuaTasks {
                 try PixelMNIST(directory: path, permuted: permuted, permutationSeed: permutationSeed, batchSize: b,
                                validation: valid, evalBatchSize: evalBatch, seed: s)
             }
+        }
+        m.function("mnist", "lab.tasks.mnist{path=, batch=128, ...}: MNIST-format images as flat vectors (B×784, an MLP's input), classified; IDX files, gzipped or not", options: mnistOptions) { _, o in
+            let path = try o.string("path")
+            try session.checkRead(path, by: "lab.tasks.mnist")
+            let b = try o.int("batch"), valid = try o.int("valid"), evalBatch = try o.int("eval_batch")
+            try reserve(o, steps: 784, features: 2)
+            let s = try seed(o)
+            return try make(o) { try PixelMNIST(directory: path, flat: true, batchSize: b, validation: valid, evalBatchSize: evalBatch, seed: s) }
         }
         m.function("char_lm", "lab.tasks.char_lm{path=, format=\"auto\", seq_len=50, batch=32, split={0.9, 0.05}, ...}: character-level language modelling with truncated BPTT streams (bits per character = loss / ln 2)", options: charLMOptions) { _, o in
             let path = try o.string("path")

@@ -30,7 +30,7 @@ public struct HTMLReport {
         for c in curves { add("\(c.field)-step", "\(c.title) against step", x: "step", y: c.axis, groups.lines.map { $0.curve(c.field, x: "step") }) }
         for c in curves { add("\(c.field)-seconds", "\(c.title) against time", x: "seconds", y: c.axis, groups.lines.map { $0.curve(c.field, x: "seconds") }) }
         add("lr", "Learning rate", x: "step", y: "lr", groups.lines.map { $0.curve("lr", x: "step") })
-        add("gradient-profile", "Gradient profile: ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at the start (dashed) and end of training", x: "t", y: "ratio", logY: true,
+        add("gradient-profile", "Gradient profile: ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at the start (dashed) and end of training (an MLP: hidden layer t of T)", x: "t", y: "ratio", logY: true,
             groups.lines.flatMap { [$0.gradientProfile(last: false), $0.gradientProfile(last: true)] })
         add("singular-values", "Recurrent matrix: largest (solid) and smallest (dashed) singular value", x: "step", y: "σ",
             groups.lines.flatMap { line -> [Chart.Series?] in
