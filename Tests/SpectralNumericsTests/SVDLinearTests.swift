@@ -188,6 +188,17 @@ import Testing
 }
 
 @Suite struct MLPTests {
+    /// ∂x and every parameter's gradient against central differences, on a batch of 5 (input 4, output 2).
+    func expectGradientsMatch(_ mlp: MLP<Double>, _ label: String, _ g: inout Random) throws {
+        let x: Tensor<Double> = g.normalTensor([5, 4]), w: Tensor<Double> = g.normalTensor([5, 2])
+        func f() throws -> Double { GradientCheck.loss(try mlp.forward(x), w) }
+        _ = try mlp.forward(x)
+        mlp.zeroGrad()
+        let gx = try mlp.backward(w)
+        #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(label)")
+        try GradientCheck.expectParameters(mlp.parameters, label, f)
+    }
+
     @Test func gradientsMatchFiniteDifferences() throws {
         var g = rng(40)
         for activation in Activation.allCases {
@@ -196,13 +207,7 @@ import Testing
             for p in mlp.parameters where p.name.hasSuffix(".p") || p.name.hasSuffix("bias") {
                 for i in 0 ..< p.value.count { p.value.data[i] = g.normal() }
             }
-            let x: Tensor<Double> = g.normalTensor([5, 4]), w: Tensor<Double> = g.normalTensor([5, 2])
-            func f() throws -> Double { GradientCheck.loss(try mlp.forward(x), w) }
-            _ = try mlp.forward(x)
-            mlp.zeroGrad()
-            let gx = try mlp.backward(w)
-            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(activation)")
-            try GradientCheck.expectParameters(mlp.parameters, "\(activation)", f)
+            try expectGradientsMatch(mlp, "\(activation)", &g)
         }
     }
 
@@ -213,13 +218,7 @@ import Testing
             let mlp = try MLP<Double>(sizes: [4, 6, 3, 2], activation: activation, dense: initialization, rng: &g)
             #expect(mlp.parameters.map(\.name) == ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight", "layer3.bias"])
             for p in mlp.parameters where p.name.hasSuffix("bias") { for i in 0 ..< p.value.count { p.value.data[i] = g.normal() } }
-            let x: Tensor<Double> = g.normalTensor([5, 4]), w: Tensor<Double> = g.normalTensor([5, 2])
-            func f() throws -> Double { GradientCheck.loss(try mlp.forward(x), w) }
-            _ = try mlp.forward(x)
-            mlp.zeroGrad()
-            let gx = try mlp.backward(w)
-            #expect(GradientCheck.relativeError(gx, try GradientCheck.numerical(x, f)) <= 1e-6, "input, \(activation)")
-            try GradientCheck.expectParameters(mlp.parameters, "\(activation) \(initialization)", f)
+            try expectGradientsMatch(mlp, "\(activation) \(initialization)", &g)
         }
     }
 

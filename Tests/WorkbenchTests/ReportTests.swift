@@ -72,6 +72,21 @@ import Testing
         }
     }
 
+    /// Runs of two sweeps together, each varying a parameter only its own cell reads: a legend
+    /// names what tells a line apart from the other lines of its cell, not the other sweep's knob.
+    @Test func aLegendNamesWhatDiffersWithinItsCell() throws {
+        let cli = try CLI()
+        let path = try cli.write("cells.lua", ExperimentResumeTests.script)
+        for (out, sets) in [("a", ["cells=spectral", "r=0.1"]), ("b", ["cells=spectral", "r=0.5"]),
+                            ("c", ["cells=gru", "lr=0.01"]), ("d", ["cells=gru", "lr=0.003"])] {
+            let r = try cli.run(["run", path, "--out", "runs/\(out)", "--set", "steps=10", "--set", "checkpoint_every=0"] + sets.flatMap { ["--set", $0] })
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let groups = RunGroups(try RunData.collect([cli.directory.appendingPathComponent("runs").path]))
+        #expect(Set(groups.differing) == ["cells", "lr", "r"])
+        #expect(groups.lines.map(\.label).sorted() == ["gru lr=0.003", "gru lr=0.01", "spectral r=0.1", "spectral r=0.5"])
+    }
+
     @Test func plotDrawsTextChartsOfTheGivenSize() throws {
         let cli = try CLI()
         let sweep = try Self.sweep(cli)

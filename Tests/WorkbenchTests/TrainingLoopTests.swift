@@ -15,6 +15,27 @@ local last = lab.train { model = model, task = task, optimizer = lab.optim.adam 
 print("final", last.loss, last.eval_loss, last.lr)
 """#
 
+    /// An evaluation or a diagnosis that falls between two progress lines gets a line of its own
+    /// (it used to wait for a step that was a multiple of both, and at eval_every = 250 with every
+    /// = 100 that was every 500 steps).
+    @Test func evaluationsAndDiagnosesOffTheLoggingGridAreLogged() throws {
+        let cli = try CLI()
+        let path = try cli.write("train.lua", #"""
+local p = lab.params { steps = 300, T = 5 }
+"""# + addingTaskLua + #"""
+lab.seed(1)
+local model = lab.models.rnn { cell = "spectral", input = 2, hidden = 8, output = 1, reflectors = 4, r = 0.1 }
+lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }, steps = p.steps, every = 100,
+            eval_every = 150, diagnostics = { every = 250 } }
+"""#)
+        let r = try cli.run(["run", path, "--out", "run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let all = try cli.jsonLines(cli.directory.appendingPathComponent("run/metrics.jsonl").path)
+        #expect(all.map { $0["step"] as? Int } == [0, 100, 150, 200, 250, 300])
+        #expect(all.map { $0["eval_loss"] != nil } == [false, false, true, false, false, true])
+        #expect(all.map { $0["grad_profile"] != nil } == [true, false, false, false, true, true])
+    }
+
     @Test func trainLogsProgressEvalAndDiagnostics() throws {
         let cli = try CLI()
         let path = try cli.write("train.lua", Self.script)

@@ -29,7 +29,7 @@ enum Training {
             .init("clip", rate, default: 0, help: "clip the gradients' global norm to this (0: none)"),
             .init("every", count, default: 100, help: "log a metrics line every this many steps (0: at the end only)"),
             .init("on_log", .function, help: "called with each metrics table"),
-            .init("eval_every", count, default: 0, help: "evaluate on task:eval_batches() every this many steps (0: none)"),
+            .init("eval_every", count, default: 0, help: "evaluate on task:eval_batches() every this many steps, logging a metrics line then too (0: none)"),
             .init("diagnostics", .table, help: "{every = n}: gradient and spectrum diagnostics every n steps (0: none)"),
             .init("checkpoint_every", count, default: 0, help: "write a checkpoint every this many steps (0: none)"),
             .init("time_limit", positive, help: "stop after this many seconds (evaluating and checkpointing there)"),

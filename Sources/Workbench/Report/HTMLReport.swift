@@ -32,7 +32,7 @@ public struct HTMLReport {
         add("lr", "Learning rate", x: "step", y: "lr", groups.lines.map { $0.curve("lr", x: "step") })
         add("gradient-profile", "Gradient profile: ‖∂L/∂h_t‖ / ‖∂L/∂h_T‖ at the start (dashed) and end of training (an MLP: hidden layer t of T)", x: "t", y: "ratio", logY: true,
             groups.lines.flatMap { [$0.gradientProfile(last: false), $0.gradientProfile(last: true)] })
-        add("singular-values", "Recurrent matrix: largest (solid) and smallest (dashed) singular value", x: "step", y: "σ",
+        add("singular-values", "Recurrent matrix (an MLP: all its layers): largest (solid) and smallest (dashed) singular value", x: "step", y: "σ",
             groups.lines.flatMap { line -> [Chart.Series?] in
                 var lo = line.curve("sigma_min", x: "step")
                 lo?.dashed = true

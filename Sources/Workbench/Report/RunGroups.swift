@@ -84,13 +84,25 @@ public struct RunGroups {
         if Set(representatives.map(\.script)).count > 1 { differing.insert("script", at: 0) }
         self.differing = differing
         var lines: [Line] = []
-        for group in groups {
-            let r = group[0]
+        func cells(of group: [RunData]) -> [String?] {
             var cells: [String?] = []
             for run in group { for c in run.cells where !cells.contains(c) { cells.append(c) } }
-            for cell in cells {
+            return cells
+        }
+        // A line's legend names what tells it apart from the other lines of its cell: a parameter
+        // only one kind of model reads (an MLP sweep's dense_init for its SVD lines) stays out.
+        var differingFor: [String?: [String]] = [:]
+        for cell in Set(groups.flatMap(cells)) {
+            let same = groups.filter { cells(of: $0).contains(cell) }.map { $0[0] }
+            differingFor[cell] = differing.filter { n in
+                n == "script" ? Set(same.map(\.script)).count > 1 : Set(same.map { JSON.encode($0.params[n]) }).count > 1
+            }
+        }
+        for group in groups {
+            let r = group[0]
+            for cell in cells(of: group) {
                 var parts = cell.map { [$0] } ?? []
-                for n in differing where n != "cells" {
+                for n in differingFor[cell] ?? [] where n != "cells" {
                     parts.append(n == "script" ? r.script : "\(n)=\(Self.show(r.params[n]))")
                 }
                 if parts.isEmpty { parts = [groups.count == 1 && group.count == 1 ? r.name : r.script] }

@@ -271,7 +271,9 @@ function lab.train(o)
       if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
 
       local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
-      if due(every, step) or step == steps or out_of_time then
+      -- A line is logged at every evaluation and diagnosis too: they ride on it, so with every = 100
+      -- and eval_every = 250 an evaluation at step 250 must not wait for step 500.
+      if due(every, step) or due(o.eval_every, step) or due(diag_every, step) or step == steps or out_of_time then
         local now = clock()
         local rate = count / math.max(now - last_time, 1e-9)
         metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
