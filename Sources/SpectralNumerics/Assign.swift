@@ -106,7 +106,7 @@ extension SVDLinear {
         }
         for (f, name, k, size, option) in [(fu, "U", ku, m, "reflectors_u"), (fv, "V", kv, n, "reflectors_v")] where f.residual > Self.reachTolerance {
             let enough = rank < size ? rank : size - 1   // reach every W of this shape
-            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(enough) reach only part of what W needs (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(enough) or more reach all of it (\(option) = \(rank < size ? "\(rank)" : "\(size)"); a cell's reflectors = \(size))")
+            throw TensorError.value("this W's \(name) (\(size)×\(size)) is not a product of \(k) reflector\(k == 1 ? "" : "s") (it misses by \(f.residual)): fewer than \(enough) reach only part of what W needs (assign finds a W there only when its singular vectors already lie in it, as the identity's do); \(enough) or more reach all of it (\(option) = \(rank < size ? "\(rank)" : "\(size)"); a cell's or an MLP's reflectors = \(size))")
         }
         if let j = mismatch(fu, fv) {
             throw TensorError.value("det(W) \((ku + kv) % 2 == 0 ? "< 0" : "> 0") is out of reach: U and V are products of \(ku) and \(kv) reflectors, so det(U)·det(V) = (−1)^\(ku + kv) = \((ku + kv) % 2 == 0 ? "+1" : "−1"), and W = UΣVᵀ with σ\(j + 1) = \(sigma[j]) > 0 needs the other sign (an SVD layer whose reflectors_u and reflectors_v differ by one reaches it; a spectral cell, with equal counts, reaches det(W) > 0 only)")

@@ -4,14 +4,14 @@
 /// Forward and backward (G = ∂L/∂Y, B×out; X the B×in input):
 ///     Y = X Wᵀ + 1 bᵀ          ∂W += Gᵀ X,  ∂b += Gᵀ 1,  ∂X = G W
 public final class DenseLinear<T: TensorScalar> {
-    /// How W starts; the bias starts at zero whatever the initialization.
+    /// How W starts; the bias starts at zero, except with `torch`.
     public enum Initialization: String, Sendable, CaseIterable {
         /// He et al. 2015, for ReLU networks: N(0, 2/in), so that a ReLU layer keeps the second
         /// moment of its input.
         case kaiming
         /// Glorot & Bengio 2010: U(−a, a), a = √(6/(in + out)).
         case glorot
-        /// torch.nn.Linear's default (kaiming_uniform_ with a = √5): U(−1/√in, 1/√in).
+        /// torch.nn.Linear's default (kaiming_uniform_ with a = √5): W and b drawn from U(−1/√in, 1/√in).
         case torch
         /// Saxe et al. 2014: a Haar-random matrix with orthonormal rows or columns (every σ = 1),
         /// as an SVD layer's haar initialization with σ* = 1.
@@ -40,6 +40,10 @@ public final class DenseLinear<T: TensorScalar> {
         }
         gradWeight = Tensor(zeros: weight.shape)
         (self.bias, gradBias) = bias ? (Tensor(zeros: [outFeatures]), Tensor(zeros: [outFeatures])) : (nil, nil)
+        if initialization == .torch, let b = self.bias {
+            let a = T(1 / Double(inFeatures).squareRoot())
+            try b.assign(rng.uniformTensor([outFeatures], -a, a))
+        }
     }
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {

@@ -182,7 +182,7 @@ import Testing
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(Self.message { try PixelMNIST(directory: dir, batchSize: 2, seed: 1) }
-            .hasPrefix("\(dir)/train-images-idx3-ubyte(.gz): no such file (pixel_mnist needs"))
+            .hasPrefix("\(dir)/train-images-idx3-ubyte(.gz): no such file (an MNIST-format folder holds"))
         try Self.writeMNIST(dir, train: 8, test: 3, gzipped: false)
         #expect(Self.message { try PixelMNIST(directory: dir, batchSize: 4, validation: 5, seed: 1) }
             == "pixel_mnist: valid must leave at least one batch of 4 of the 8 training images, got 5")

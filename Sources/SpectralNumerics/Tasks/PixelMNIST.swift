@@ -27,7 +27,7 @@ public final class PixelMNIST: SequenceTask {
     public init(directory: String, permuted: Bool = false, permutationSeed: UInt64 = 1, flat: Bool = false, batchSize: Int,
                 validation: Int = 5000, evalBatchSize: Int = 500, seed: UInt64) throws {
         self.flat = flat
-        guard batchSize >= 1, evalBatchSize >= 1 else { throw TaskError("pixel_mnist: batch and eval_batch must be at least 1") }
+        guard batchSize >= 1, evalBatchSize >= 1 else { throw TaskError("\(flat ? "mnist" : "pixel_mnist"): batch and eval_batch must be at least 1") }
         self.directory = directory
         self.batchSize = batchSize
         self.evalBatchSize = evalBatchSize
@@ -39,7 +39,7 @@ public final class PixelMNIST: SequenceTask {
         pixels = side.0 * side.1
         let n = trainLabels.count
         guard (0 ..< n).contains(validation), n - validation >= batchSize else {
-            throw TaskError("pixel_mnist: valid must leave at least one batch of \(batchSize) of the \(n) training images, got \(validation)")
+            throw TaskError("\(flat ? "mnist" : "pixel_mnist"): valid must leave at least one batch of \(batchSize) of the \(n) training images, got \(validation)")
         }
         let kept = n - validation
         train = (Array(trainImages[0 ..< kept * pixels]), Array(trainLabels[0 ..< kept]))
@@ -64,7 +64,7 @@ public final class PixelMNIST: SequenceTask {
                 let p = (directory as NSString).appendingPathComponent(candidate)
                 if FileManager.default.fileExists(atPath: p) { return p }
             }
-            throw TaskError("\((directory as NSString).appendingPathComponent(name))(.gz): no such file (pixel_mnist needs \(files.trainImages), \(files.trainLabels), \(files.testImages) and \(files.testLabels), gzipped or not)")
+            throw TaskError("\((directory as NSString).appendingPathComponent(name))(.gz): no such file (an MNIST-format folder holds \(files.trainImages), \(files.trainLabels), \(files.testImages) and \(files.testLabels), gzipped or not)")
         }
         let imagesPath = try path(imagesName), labelsPath = try path(labelsName)
         let images = try IDXFile(path: imagesPath, rank: 3), labels = try IDXFile(path: labelsPath, rank: 1)
@@ -92,7 +92,7 @@ public final class PixelMNIST: SequenceTask {
     public var validationCount: Int { validation.labels.count }
     public var testCount: Int { test.labels.count }
     public var description: String {
-        "\(permutation == nil ? "" : "permuted ")\(name)(\(directory): \(trainCount) train, \(validationCount) valid, \(testCount) test, batch=\(batchSize))"
+        "\(name)(\(directory): \(trainCount) train, \(validationCount) valid, \(testCount) test, batch=\(batchSize))"
     }
 
     /// A new epoch's order, from a seed drawn now (kept, so that `state` can rebuild the order).

@@ -89,7 +89,7 @@ local shared = {
   { "steps", 1000, { min = 1 }, "training steps per cell" },
   { "clip", 0.0, { min = 0 }, "clip the gradient's global norm to this (0: no clipping, the authors' choice)" },
   { "minutes", 0.0, { min = 0 }, "time budget per cell in minutes (0: none); training stops there, evaluates and checkpoints" },
-  { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: at the end only)" },
+  { "every", 100, { min = 0 }, "log a metrics line every this many steps (0: only at the end and at evaluations)" },
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
   { "diagnostics_every", 500, { min = 0 }, "log the gradient profile ‖∂L/∂h_t‖ and W's singular values every this many steps, and before the first (0: none)" },
   { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
@@ -1027,7 +1027,7 @@ local p = lab.params({
   width = "units per hidden layer",
   activation = "φ between layers",
   path = "directory with the MNIST-format IDX files (train-images-idx3-ubyte(.gz), …)",
-  valid = "training images held out for validation (the last ones)",
+  valid = "training images held out for validation (the last ones; the gradient ratios are taken on the first 500)",
   epochs = "passes over the training images",
   batch = "images per batch",
   optimizer = "the optimizer, the same for both kinds",
@@ -1042,7 +1042,7 @@ local p = lab.params({
   seed = "reseed before each kind (0: the run's --seed)",
 }, {
   layers = { "svd", "dense", min_items = 1 }, depth = { min = 1, max = 62 }, width = { min = 1, max = 65536 },
-  activation = { "relu", "tanh", "leaky_relu", "identity" }, valid = { min = 0, max = 2^20 }, epochs = { above = 0 },
+  activation = { "relu", "tanh", "leaky_relu", "identity" }, valid = { min = 1, max = 2^20 }, epochs = { above = 0 },
   batch = { min = 1, max = 65536 }, optimizer = { "adam", "rmsprop", "sgd" }, lr = { min = 0 }, lr_decay = { min = 0 },
   reflectors = { min = 0 }, r = { min = 0 }, sigma_star = { above = 0 },
   svd_init = { "glorot", "haar", "identity" }, dense_init = { "kaiming", "glorot", "torch", "haar" },
@@ -1078,15 +1078,21 @@ for _, kind in ipairs(p.layers) do
   local per_epoch = task:batches_per_epoch()
   local row = { task = "mlp", cell = kind, depth = p.depth, parameters = model:parameter_count() }
   row.grad_ratio_init = grad_ratio(model, task)
+  -- Training time only: each logged line's steps over its rate, which leaves out the evaluations
+  -- and diagnoses between lines.
+  local trained_seconds, logged_step = 0, 0
   local last = lab.train {
     name = kind, model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
     steps = math.ceil(p.epochs * per_epoch), schedule = lab.schedule.step { lr = p.lr, every = per_epoch, gamma = p.lr_decay },
     every = p.every, eval_every = per_epoch, diagnostics = { every = per_epoch },
     -- "cell" is the key a report groups a run's models by.
     tags = { task = "mlp", cell = kind, depth = p.depth },
+    on_log = function(m)
+      if m.steps_per_s then trained_seconds, logged_step = trained_seconds + (m.step - logged_step) / m.steps_per_s, m.step end
+    end,
   }
   row.steps, row.seconds = last.step, last.seconds
-  row.seconds_per_epoch = last.seconds * per_epoch / last.step
+  row.seconds_per_epoch = trained_seconds * per_epoch / last.step
   row.loss, row.eval_loss, row.eval_accuracy = last.loss, last.eval_loss, last.eval_accuracy
   row.test_loss, row.test_accuracy = lab.evaluate(model, task:test_batches())
   row.grad_ratio_end = grad_ratio(model, task)

@@ -282,7 +282,10 @@ enum LuaModels {
             }
             if layers == .svd { try checkBand(o) }
             let dtype = try DType(lua: o.string("dtype"))
-            try reserveModel(Array(zip(sizes, sizes.dropFirst())), dtype: dtype, what: "an MLP \(sizes)", session: session)
+            // haar draws and factors a max(in, out)² Gaussian for each layer.
+            let shapes = Array(zip(sizes, sizes.dropFirst()))
+            let drawn = initialization == "haar" ? shapes.map { (Swift.max($0, $1), Swift.max($0, $1)) } : []
+            try reserveModel(shapes + drawn, dtype: dtype, what: "an MLP \(sizes)\(drawn.isEmpty ? "" : " with init haar")", session: session)
             func make<T: TensorScalar>(_: T.Type) throws -> LuaValue {
                 do {
                     guard layers == .svd else {

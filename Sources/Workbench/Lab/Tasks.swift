@@ -95,18 +95,17 @@ enum LuaTasks {
         .init("length", .integer(1 ... 1 << 16), default: 10, help: "symbols to remember"),
         .init("loss_positions", .choice(["all", "answer"]), default: "all", help: "score every step, or the answer steps only"),
     ])
-    static let pixelOptions = taskOptions("pixel_mnist", [
+    /// What both readers of MNIST-format folders take.
+    static let imageFolderOptions: [LuaOption] = [
         .init("path", .string, default: "/usr/share/datasets/fashion-mnist", help: "folder of MNIST-format IDX files"),
+        .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
+        .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
+    ]
+    static let pixelOptions = taskOptions("pixel_mnist", imageFolderOptions + [
         .init("permuted", .boolean, default: false, help: "pixels in a fixed random order (permuted MNIST)"),
         .init("permutation_seed", .integer(0 ... Int.max), default: 1, help: "the permutation's seed", only: ("permuted", ["true"])),
-        .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
-        .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
     ])
-    static let mnistOptions = taskOptions("mnist", [
-        .init("path", .string, default: "/usr/share/datasets/fashion-mnist", help: "folder of MNIST-format IDX files"),
-        .init("valid", .integer(0 ... 1 << 20), default: 5000, help: "training images held out for validation"),
-        .init("eval_batch", .integer(1 ... 1 << 16), default: 500, help: "images per held-out batch"),
-    ])
+    static let mnistOptions = taskOptions("mnist", imageFolderOptions)
     static let charLMOptions = taskOptions("char_lm", seeded: false, [
         .init("path", .string, default: "/usr/share/games/fortunes", help: "a text file or a folder of them"),
         .init("format", .choice(CharCorpus.Format.allCases.map(\.rawValue)), default: "auto", help: "how to read the text"),
@@ -161,7 +160,7 @@ enum LuaTasks {
             let path = try o.string("path")
             try session.checkRead(path, by: "lab.tasks.mnist")
             let b = try o.int("batch"), valid = try o.int("valid"), evalBatch = try o.int("eval_batch")
-            try reserve(o, steps: 784, features: 2)
+            try reserve(o, steps: 1, features: 784)
             let s = try seed(o)
             return try make(o) { try PixelMNIST(directory: path, flat: true, batchSize: b, validation: valid, evalBatchSize: evalBatch, seed: s) }
         }

@@ -27,7 +27,7 @@ enum Training {
             .init("epochs", positive, help: "passes over the task's data (a task with batches_per_epoch)"),
             .init("schedule", .value("function or number"), help: "the learning rate: a function of the step, or a number"),
             .init("clip", rate, default: 0, help: "clip the gradients' global norm to this (0: none)"),
-            .init("every", count, default: 100, help: "log a metrics line every this many steps (0: at the end only)"),
+            .init("every", count, default: 100, help: "log a metrics line every this many steps (0: only at the end and at evaluations and diagnoses)"),
             .init("on_log", .function, help: "called with each metrics table"),
             .init("eval_every", count, default: 0, help: "evaluate on task:eval_batches() every this many steps, logging a metrics line then too (0: none)"),
             .init("diagnostics", .table, help: "{every = n}: gradient and spectrum diagnostics every n steps (0: none)"),
