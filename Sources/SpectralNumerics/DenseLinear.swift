@@ -29,21 +29,17 @@ public final class DenseLinear<T: TensorScalar> {
         }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        let torchBound = T(1 / Double(inFeatures).squareRoot())
         switch initialization {
         case .kaiming: weight = rng.normalTensor([outFeatures, inFeatures], std: T((2 / Double(inFeatures)).squareRoot()))
         case .glorot: weight = rng.glorotUniform(outFeatures, inFeatures)
-        case .torch:
-            let a = T(1 / Double(inFeatures).squareRoot())
-            weight = rng.uniformTensor([outFeatures, inFeatures], -a, a)
+        case .torch: weight = rng.uniformTensor([outFeatures, inFeatures], -torchBound, torchBound)
         case .haar:
             weight = try MatrixInitialization.haar.orthogonal(rows: outFeatures, cols: inFeatures, determinant: 1, rng: &rng)!.converted()
         }
         gradWeight = Tensor(zeros: weight.shape)
         (self.bias, gradBias) = bias ? (Tensor(zeros: [outFeatures]), Tensor(zeros: [outFeatures])) : (nil, nil)
-        if initialization == .torch, let b = self.bias {
-            let a = T(1 / Double(inFeatures).squareRoot())
-            try b.assign(rng.uniformTensor([outFeatures], -a, a))
-        }
+        if initialization == .torch, let b = self.bias { try b.assign(rng.uniformTensor([outFeatures], -torchBound, torchBound)) }
     }
 
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {

@@ -10,7 +10,9 @@ public final class MLP<T: TensorScalar> {
     public let layers: [any AffineLayer<T>]
     public let kind: Layers
     public let activation: Activation
-    private var outputs: [Tensor<T>] = []   // each layer's pre-activation output, for backward
+    /// Each layer's output from the last forward, after φ for the hidden ones (h_k): φ' is read off
+    /// h_k alone (Activation.backward), so the pre-activations need not be kept.
+    private var outputs: [Tensor<T>] = []
     /// ‖∂L/∂h_k‖ (Frobenius over the batch) for k = 1…depth from the last backward.
     public private(set) var hiddenGradientNorms: [T] = []
 
@@ -58,9 +60,9 @@ public final class MLP<T: TensorScalar> {
         var h = x
         outputs = []
         for (k, layer) in layers.enumerated() {
-            let y = try layer.forward(h)
-            outputs.append(y)
-            h = k == layers.count - 1 ? y : y.map { activation.apply($0) }
+            h = try layer.forward(h)   // a new tensor: φ can overwrite it
+            if k < layers.count - 1 { activation.apply(h.data, into: h.data, count: h.count) }
+            outputs.append(h)
         }
         return h
     }
@@ -71,14 +73,10 @@ public final class MLP<T: TensorScalar> {
         var norms = [T](repeating: 0, count: layers.count - 1)
         for k in stride(from: layers.count - 1, through: 0, by: -1) {
             if k < layers.count - 1 {
-                // g is ∂L/∂h_{k+1}; through φ to the layer's pre-activation output.
+                // g is ∂L/∂h_{k+1}, the layer above's new tensor; through φ, in place, to the
+                // layer's pre-activation output.
                 norms[k] = g.norm()
-                let pre = outputs[k]
-                let gk = Tensor<T>(zeros: g.shape)
-                for i in 0 ..< g.count {
-                    gk.data[i] = g.data[i] * activation.derivative(pre: pre.data[i], out: activation.apply(pre.data[i]))
-                }
-                g = gk
+                activation.backward(g.data, out: outputs[k].data, into: g.data, count: g.count)
             }
             g = try layers[k].backward(g)
         }

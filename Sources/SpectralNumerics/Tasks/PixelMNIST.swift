@@ -27,7 +27,8 @@ public final class PixelMNIST: SequenceTask {
     public init(directory: String, permuted: Bool = false, permutationSeed: UInt64 = 1, flat: Bool = false, batchSize: Int,
                 validation: Int = 5000, evalBatchSize: Int = 500, seed: UInt64) throws {
         self.flat = flat
-        guard batchSize >= 1, evalBatchSize >= 1 else { throw TaskError("\(flat ? "mnist" : "pixel_mnist"): batch and eval_batch must be at least 1") }
+        let task = flat ? "mnist" : "pixel_mnist"   // for errors: `name` needs the permutation, made below
+        guard batchSize >= 1, evalBatchSize >= 1 else { throw TaskError("\(task): batch and eval_batch must be at least 1") }
         self.directory = directory
         self.batchSize = batchSize
         self.evalBatchSize = evalBatchSize
@@ -39,7 +40,7 @@ public final class PixelMNIST: SequenceTask {
         pixels = side.0 * side.1
         let n = trainLabels.count
         guard (0 ..< n).contains(validation), n - validation >= batchSize else {
-            throw TaskError("\(flat ? "mnist" : "pixel_mnist"): valid must leave at least one batch of \(batchSize) of the \(n) training images, got \(validation)")
+            throw TaskError("\(task): valid must leave at least one batch of \(batchSize) of the \(n) training images, got \(validation)")
         }
         let kept = n - validation
         train = (Array(trainImages[0 ..< kept * pixels]), Array(trainLabels[0 ..< kept]))
