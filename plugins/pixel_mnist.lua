@@ -22,12 +22,13 @@ local p = lab.experiment.params({
   permutation_seed = "seed of that order",
   valid = "training images held out for validation (the last ones)",
   epochs = "passes over the training images (0: use steps)",
-}, { permutation_seed = { min = 0 }, valid = { min = 0, max = 2^20 }, epochs = { min = 0, instead_of = "steps" } })
+}, { permutation_seed = { min = 0, only = { permuted = true } }, valid = { min = 0, max = 2^20 }, epochs = { min = 0, instead_of = "steps" } })
 
 lab.experiment.run {
   name = p.permuted and "permuted_pixel_mnist" or "pixel_mnist", params = p,
   task = function()
-    return lab.tasks.pixel_mnist { path = p.path, permuted = p.permuted, permutation_seed = p.permutation_seed,
+    -- The task takes a permutation seed only for a permuted order, and so does the recipe (declared above).
+    return lab.tasks.pixel_mnist { path = p.path, permuted = p.permuted, permutation_seed = p.permuted and p.permutation_seed or nil,
                                    batch = p.batch, valid = p.valid }
   end,
 }

@@ -73,6 +73,8 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
         ("char_lm", ["epochs=0", "steps=5", "hidden=16", "seq_len=10", "eval_every=5"], 1),
         ("grad_profile", ["tasks=adding,copy", "adding_T=20", "copy_T=10", "batch=8", "cells=spectral,rnn,gru"], 6),
         ("mlp", ["depth=2", "width=16", "epochs=0.01", "valid=500"], 2),
+        ("pixel_mnist", ["epochs=0", "steps=2", "hidden=8", "batch=8", "valid=100"], 1),
+        ("pixel_mnist", ["epochs=0", "steps=2", "hidden=8", "batch=8", "valid=100", "permuted=true", "permutation_seed=3", "cells=spectral,gru"], 2),
     ]) func shippedRecipesRun(recipe: String, settings: [String], results: Int) throws {
         let cli = try CLI()
         let path = CLI.projectRoot.appendingPathComponent("plugins/\(recipe).lua").path

@@ -69,6 +69,10 @@ import Testing
             (["n": 1], ["n": ["instead_of": "steps"]], "which is not a declared parameter"),
             (["s": "a", "n": 1], ["s": ["instead_of": "n"]], "instead_of applies to a number parameter"),
             (["n": 1], ["n": 3], "are a table"),
+            (["n": 1], ["n": ["only": ["m": true]]], "which is not another declared parameter"),
+            (["n": 1], ["n": ["only": ["n": 2]]], "which is not another declared parameter"),
+            (["n": 1, "b": false], ["n": ["only": ["b": "true"]]], "which 'b' (default false) cannot be"),
+            (["n": 1, "b": false], ["n": ["only": ["b": true, "c": true]]], "only is { parameter = value }"),
         ] {
             #expect { try ParameterSet(defaults: defaults, help: [:], allowed: allowed) } throws: {
                 ($0 as? ParameterError)?.description.contains(fragment) == true
@@ -90,6 +94,27 @@ import Testing
         #expect { try apply(["steps=20", "epochs=2"]) } throws: {
             ($0 as? ParameterError)?.description.contains("'epochs' is used instead of 'steps' when it is not 0") == true
         }
+    }
+
+    /// A parameter declared only for some values of another (the permutation's seed, for a permuted
+    /// order) is an error to set when the other has none of them, not a setting without effect.
+    @Test func onlyRefusesASettingThatWouldDoNothing() throws {
+        let set = try ParameterSet(defaults: ["permuted": false, "seed": 1, "order": "rows"], help: [:],
+                                   allowed: ["seed": ["min": 0, "only": ["permuted": true]],
+                                             "order": ["only": ["permuted": [true]]]])
+        func apply(_ sets: [String]) throws -> LuaTable {
+            try set.apply(sets.map { try ParameterOverride(parsing: $0) }, to: set.defaults, in: state)
+        }
+        #expect(try apply([]) == set.defaults)
+        #expect(try apply(["permuted=true", "seed=3"])["seed"] == 3)
+        #expect(try apply(["seed=3", "permuted=true"])["seed"] == 3)
+        #expect { try apply(["seed=3"]) } throws: {
+            ($0 as? ParameterError)?.description == "--set seed=3: parameter 'seed' applies only when permuted = true (here permuted = false)"
+        }
+        #expect { try apply(["permuted=false", "order=cols"]) } throws: {
+            ($0 as? ParameterError)?.description.contains("'order' applies only when permuted = true") == true
+        }
+        #expect(set.allowedText("seed") == "≥ 0; only when permuted = true" && set.allowedText("order") == "only when permuted = true")
     }
 
     @Test func defaultsMustBeData() {

@@ -53,6 +53,14 @@ struct ParameterSet {
             if let other = rule.insteadOf, defaults[other].isNil {
                 throw ParameterError("lab.params: '\(name)' is declared instead_of '\(other)', which is not a declared parameter")
             }
+            if let only = rule.only {
+                guard only.name != name, case let d = defaults[only.name], !d.isNil else {
+                    throw ParameterError("lab.params: '\(name)' is declared only for '\(only.name)', which is not another declared parameter")
+                }
+                guard only.values.allSatisfy({ ($0.double != nil && d.double != nil) || ParameterSet.kind($0) == ParameterSet.kind(d) }) else {
+                    throw ParameterError("lab.params: '\(name)' is declared only for \(only.name) = \(only.text), which '\(only.name)' (default \(JSON.encode(d))) cannot be")
+                }
+            }
             if let problem = rule.kind?.problem(with: example) {
                 throw ParameterError("lab.params: the default of '\(name)' is not among its allowed values: \(problem)")
             }
@@ -71,6 +79,7 @@ struct ParameterSet {
     /// `base` (the defaults, or a resumed run's parameters) with the overrides applied. A parameter
     /// declared `instead_of` another gives way when only the other is set (--set steps=20 on a
     /// recipe that trains by epochs: epochs becomes 0); both set, the first nonzero, is an error.
+    /// A parameter declared `only` for some values of another is an error to set when the other has none of them.
     func apply(_ overrides: [ParameterOverride], to base: LuaTable, in state: LuaState) throws -> LuaTable {
         var resolved = base
         for o in overrides {
@@ -99,6 +108,11 @@ struct ParameterSet {
                     + "when it is not 0; give one of them (or \(name)=0)")
             }
         }
+        for o in overrides {
+            guard let only = rules[o.key]?.only, !only.values.contains(resolved[only.name]) else { continue }
+            throw ParameterError("--set \(o.key)=\(o.text): parameter '\(o.key)' applies only when \(only.name) = \(only.text) "
+                + "(here \(only.name) = \(JSON.encode(resolved[only.name])))")
+        }
         return resolved
     }
 
@@ -108,6 +122,7 @@ struct ParameterSet {
         var parts: [String] = []
         if let r = rule.kind?.range, !r.isEmpty { parts.append(r) }
         if let other = rule.insteadOf { parts.append("instead of \(other) when not 0") }
+        if let only = rule.only { parts.append("only when \(only.name) = \(only.text)") }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
@@ -219,18 +234,21 @@ struct ParameterSet {
 /// What one parameter may hold beyond its type, from lab.params' third argument: a list of allowed
 /// values (for a string, or each item of a list of strings), `min`, `max` or `above` (exclusive) for
 /// a number or each item of a list of numbers, `min_items` for a list; `instead_of = "steps"` for a
-/// number that, when not 0, decides in place of another parameter (epochs instead of steps).
+/// number that, when not 0, decides in place of another parameter (epochs instead of steps);
+/// `only = { permuted = true }` (or a list of values) for one that means something only then, so that
+/// setting it otherwise is an error rather than a setting silently without effect.
 struct ParameterRule {
     /// The check, as a declared option's kind (so ranges read as in help): nil when only instead_of.
     let kind: LuaOptionKind?
     let insteadOf: String?
+    let only: (name: String, values: [LuaValue], text: String)?
 
     init(_ spec: LuaTable, like example: LuaValue, name: String) throws {
         func fail(_ m: String) -> ParameterError { ParameterError("lab.params: allowed values of '\(name)': \(m)") }
-        let keys: Set<String> = ["min", "max", "above", "min_items", "instead_of"]
+        let keys: Set<String> = ["min", "max", "above", "min_items", "instead_of", "only"]
         for (key, _) in spec.fields {
             guard case .string(let k) = key, keys.contains(k) else {
-                throw fail("unknown key \(LuaOptions.show(key.value)) (a list of values, or min, max, above, min_items, instead_of)")
+                throw fail("unknown key \(LuaOptions.show(key.value)) (a list of values, or min, max, above, min_items, instead_of, only)")
             }
         }
         func number(_ k: String) throws -> Double? {
@@ -252,6 +270,18 @@ struct ParameterRule {
             insteadOf = other
         } else {
             insteadOf = nil
+        }
+        if case let o = spec["only"], !o.isNil {
+            guard let t = o.table, t.array.isEmpty, t.fields.count == 1, let field = t.namedFields.first else {
+                throw fail("only is { parameter = value } or { parameter = { value, … } }, got \(LuaOptions.show(o))")
+            }
+            let values = field.value.table.map(\.array) ?? [field.value]
+            guard !values.isEmpty, values.allSatisfy({ $0.string != nil || $0.double != nil || $0.bool != nil }) else {
+                throw fail("only's values are strings, numbers or booleans, got \(LuaOptions.show(field.value))")
+            }
+            only = (field.name, values, values.map { JSON.encode($0) }.joined(separator: " or "))
+        } else {
+            only = nil
         }
 
         // The rule for one value like `item` (the parameter itself, or each item of a list).
