@@ -212,7 +212,7 @@ end }
     /// A log's lines without the fields that time the run (the same numbers, logged at other times).
     static func untimed(_ cli: CLI, _ run: String, _ log: String) throws -> [String] {
         try cli.read(cli.directory.appendingPathComponent("\(run)/\(log)").path).split(separator: "\n").map {
-            String($0).replacingOccurrences(of: #""(steps_per_s|eta_s|seconds)":[^,}]*,?"#, with: "", options: .regularExpression)
+            String($0).replacingOccurrences(of: #""(steps_per_s|eta_s|seconds|seconds_per_epoch)":[^,}]*,?"#, with: "", options: .regularExpression)
         }
     }
 
@@ -252,6 +252,43 @@ end }
             #expect(a.count == (log == "metrics.jsonl" ? 27 : 3))   // per cell: step 0's diagnostics, 8 lines
             #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
         }
+    }
+
+    /// The mlp recipe checkpoints too: a finished run resumed with more epochs trains both layer
+    /// kinds further and logs what a run given those epochs from the start logs (its per-epoch
+    /// time, saved with each checkpoint, aside). On a folder of small IDX files: 1 408 training
+    /// images, 128 of them held out, so an epoch is 10 batches.
+    @Test func theMLPRecipeExtendedEqualsALongerRun() throws {
+        let cli = try CLI()
+        let images = cli.directory.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        var state: UInt32 = 7
+        func bytes(_ n: Int, below: UInt32) -> [UInt8] {
+            (0 ..< n).map { _ in state = state &* 1664525 &+ 1013904223; return UInt8((state >> 24) % below) }
+        }
+        // An IDX file: magic 0, 0, 8 (unsigned bytes), the rank; each dimension as a big-endian UInt32.
+        for (name, count) in [("train", 1408), ("t10k", 100)] {
+            for (kind, dimensions, below) in [("images-idx3", [count, 28, 28], UInt32(256)), ("labels-idx1", [count], UInt32(10))] {
+                var data = Data([0, 0, 8, UInt8(dimensions.count)])
+                for n in dimensions { withUnsafeBytes(of: UInt32(n).bigEndian) { data.append(contentsOf: $0) } }
+                data.append(contentsOf: bytes(dimensions.reduce(1, *), below: below))
+                try data.write(to: images.appendingPathComponent("\(name)-\(kind)-ubyte"))
+            }
+        }
+        let path = CLI.projectRoot.appendingPathComponent("plugins/mlp.lua").path
+        let sets = ["path=images", "valid=128", "depth=2", "width=8", "every=5", "checkpoint_every=5", "seed=1"].flatMap { ["--set", $0] }
+        #expect(try cli.run(["run", path, "--out", "long", "--set", "epochs=2"] + sets).status == 0)
+        #expect(try cli.run(["run", path, "--out", "short", "--set", "epochs=1"] + sets).status == 0)
+        let extended = try cli.run(["run", "--resume", "short", "--set", "epochs=2"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(extended.stdout.contains("resumed from the checkpoint at step 10"), "\(extended.stdout)")
+        for log in ["metrics.jsonl", "results.jsonl"] {
+            let a = try Self.untimed(cli, "long", log), b = try Self.untimed(cli, "short", log)
+            #expect(a.count == (log == "metrics.jsonl" ? 10 : 2))   // per kind: step 0's diagnostics, steps 5, 10, 15, 20
+            #expect(a == b, "\(log):\n\(a.joined(separator: "\n"))\n--\n\(b.joined(separator: "\n"))")
+        }
+        let rows = try cli.jsonLines(cli.directory.appendingPathComponent("short/results.jsonl").path)
+        #expect(rows.count == 2 && rows.allSatisfy { ($0["seconds_per_epoch"] as? Double ?? 0) > 0 }, "\(rows)")
     }
 
     /// kill -9 at random moments, many times over (in training, in a checkpoint write, while a

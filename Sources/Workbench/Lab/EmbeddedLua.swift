@@ -1020,7 +1020,7 @@ local p = lab.params({
   path = "/usr/share/datasets/fashion-mnist", valid = 5000, epochs = 5.0, batch = 128,
   optimizer = "adam", lr = 1e-3, lr_decay = 1.0,
   reflectors = 0, r = 0.01, sigma_star = 1.0, svd_init = "glorot", dense_init = "kaiming",
-  every = 100, seed = 0,
+  every = 100, checkpoint_every = 0, seed = 0,
 }, {
   layers = "layer kinds to train and compare, comma-separated",
   depth = "hidden layers",
@@ -1039,6 +1039,7 @@ local p = lab.params({
   svd_init = "SVD layers' W: glorot (the authors' reflectors, every σ = σ*), haar or identity (σ*·Q)",
   dense_init = "dense layers' W: kaiming (N(0, 2/in), made for ReLU), glorot, torch (nn.Linear's default), haar (orthogonal)",
   every = "log a metrics line every this many steps",
+  checkpoint_every = "write a checkpoint every this many steps (0: none); a resume skips the layer kinds that had finished",
   seed = "reseed before each kind (0: the run's --seed)",
 }, {
   layers = { "svd", "dense", min_items = 1 }, depth = { min = 1, max = 62 }, width = { min = 1, max = 65536 },
@@ -1046,7 +1047,7 @@ local p = lab.params({
   batch = { min = 1, max = 65536 }, optimizer = { "adam", "rmsprop", "sgd" }, lr = { min = 0 }, lr_decay = { min = 0 },
   reflectors = { min = 0 }, r = { min = 0 }, sigma_star = { above = 0 },
   svd_init = { "glorot", "haar", "identity" }, dense_init = { "kaiming", "glorot", "torch", "haar" },
-  every = { min = 0 }, seed = { min = 0 },
+  every = { min = 0 }, checkpoint_every = { min = 0 }, seed = { min = 0 },
 })
 
 local optimizers = { adam = lab.optim.adam, rmsprop = lab.optim.rmsprop, sgd = lab.optim.sgd }
@@ -1079,20 +1080,24 @@ for _, kind in ipairs(p.layers) do
   local row = { task = "mlp", cell = kind, depth = p.depth, parameters = model:parameter_count() }
   row.grad_ratio_init = grad_ratio(model, task)
   -- Training time only: each logged line's steps over its rate, which leaves out the evaluations
-  -- and diagnoses between lines.
-  local trained_seconds, logged_step = 0, 0
+  -- and diagnoses between lines. Kept in lab.train's state, so that a checkpoint saves it.
+  local timing = { trained_seconds = 0, logged_step = 0 }
   local last = lab.train {
     name = kind, model = model, task = task, optimizer = optimizers[p.optimizer] { lr = p.lr },
     steps = math.ceil(p.epochs * per_epoch), schedule = lab.schedule.step { lr = p.lr, every = per_epoch, gamma = p.lr_decay },
     every = p.every, eval_every = per_epoch, diagnostics = { every = per_epoch },
+    checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil, state = timing,
     -- "cell" is the key a report groups a run's models by.
     tags = { task = "mlp", cell = kind, depth = p.depth },
     on_log = function(m)
-      if m.steps_per_s then trained_seconds, logged_step = trained_seconds + (m.step - logged_step) / m.steps_per_s, m.step end
+      if m.steps_per_s then
+        timing.trained_seconds = timing.trained_seconds + (m.step - timing.logged_step) / m.steps_per_s
+        timing.logged_step = m.step
+      end
     end,
   }
   row.steps, row.seconds = last.step, last.seconds
-  row.seconds_per_epoch = trained_seconds * per_epoch / last.step
+  row.seconds_per_epoch = timing.trained_seconds * per_epoch / last.step
   row.loss, row.eval_loss, row.eval_accuracy = last.loss, last.eval_loss, last.eval_accuracy
   row.test_loss, row.test_accuracy = lab.evaluate(model, task:test_batches())
   row.grad_ratio_end = grad_ratio(model, task)
