@@ -26,8 +26,8 @@ extension SpectralLab.Runs {
             let runs: [RunData]
             do { runs = try RunData.collect([folder]) } catch { throw ValidationError("\(error)") }
             let base = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
-            let rows = runs.sorted { ($0.record["started"].string ?? "") < ($1.record["started"].string ?? "") }.map { r in
-                [r.record["started"].string ?? "–", r.path.hasPrefix(base) ? String(r.path.dropFirst(base.count)) : r.path,
+            let rows = runs.sorted { ($0.started ?? "") < ($1.started ?? "") }.map { r in
+                [r.started ?? "–", r.path.hasPrefix(base) ? String(r.path.dropFirst(base.count)) : r.path,
                  r.script, r.status, r.mainResult, r.duration.map { HTMLReport.duration($0) } ?? "–"]
             }
             print(TextTable.render(["started", "run", "script", "status", "result", "duration"], rows))

@@ -105,9 +105,9 @@ extension SpectralLab.Sweep {
             let folder = out ?? "sweeps/\(Self.stamp())-\(URL(fileURLWithPath: target).deletingPathExtension().lastPathComponent)"
             let dir = SweepDirectory(path: folder)
             if let record = try? dir.record() {
-                let names = try dir.pointNames(record)
-                guard names == plan.points.map(\.name), record["target"].string == path else {
-                    throw ValidationError("\(folder) holds another sweep (sweep.json: \(record["target"].string ?? "?"), \(names.count) points); give another --out, or the command that made it")
+                let names = try dir.pointNames(record), recorded = try dir.target(record)
+                guard names == plan.points.map(\.name), recorded == path else {
+                    throw ValidationError("\(folder) holds another sweep (sweep.json: \(recorded), \(names.count) points); give another --out, or the command that made it")
                 }
             }
             var options: [String] = trust ? ["--trust"] : []
@@ -176,7 +176,7 @@ extension SpectralLab.Sweep {
             } catch {
                 FileHandle.standardError.write(Data("spectral-lab sweep status: \(error); the states below are the run directories' alone\n".utf8))
             }
-            print("\(record["target"].string ?? "?"): \(names.count) points" + (jobs.isEmpty ? "" : " (Slurm job \(jobs.joined(separator: ", ")))"))
+            print("\(try dir.target(record)): \(names.count) points" + (jobs.isEmpty ? "" : " (Slurm job \(jobs.joined(separator: ", ")))"))
             print(dir.summary(of: names, scheduled: scheduled))
         }
     }

@@ -197,4 +197,19 @@ import Testing
         }
         #expect(try cli.run(["export", sweep.path + "/s1"]).stderr.contains("say the format: --csv"))
     }
+
+    /// run.json's text fields that the tables show are checked as the run is read: absent shows as
+    /// "–", another type is an error naming the file and the field, not a "–" that hides it.
+    @Test func aRunJSONFieldOfTheWrongTypeIsAnError() throws {
+        let cli = try CLI()
+        let dir = cli.directory.appendingPathComponent("r")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try #"{"status": "ok", "script": "t.lua"}"#.write(to: dir.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
+        let run = try RunData(path: dir.path)
+        #expect(run.started == nil && run.host == nil && run.script == "t.lua")
+        try #"{"status": "ok", "script": "t.lua", "started": 5}"#.write(to: dir.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
+        #expect { try RunData(path: dir.path) } throws: { "\($0)".contains("run.json: 'started' must be text, got 5") }
+        let listed = try cli.run(["runs", cli.directory.path])
+        #expect(listed.status != 0 && listed.stderr.contains("'started' must be text"), "\(listed.stdout)\(listed.stderr)")
+    }
 }

@@ -51,9 +51,8 @@ public struct HTMLReport {
         body.append("<h1>spectral-lab report: \(escape(title))</h1>")
         body.append("<p class=note>Made \(escape(RunDirectory.isoNow())) by spectral-lab \(escape(Lab.version)) from \(runs.map { "<code>\(escape($0.path))</code>" }.joined(separator: ", ")).</p>")
         body.append("<h2>Runs</h2>" + table(["run", "script", "status", "started", "duration", "seed", "host", "build"], runs.map { r in
-            [r.name, r.script, r.status, r.record["started"].string ?? "–", r.duration.map { Self.duration($0) } ?? "–",
-             RunGroups.show(r.record["seed"]), r.record["host"].string ?? "–",
-             (r.record["spectral_lab"].string ?? "?") + (r.record["spectral_lab_git_commit"].string.map { " " + String($0.prefix(10)) } ?? "")]
+            [r.name, r.script, r.status, r.started ?? "–", r.duration.map { Self.duration($0) } ?? "–",
+             RunGroups.show(r.record["seed"]), r.host ?? "–", (r.version ?? "?") + (r.commit.map { " " + String($0.prefix(10)) } ?? "")]
         }))
         body.append(parameters(runs))
         body.append(results())

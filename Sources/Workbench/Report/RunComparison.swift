@@ -27,7 +27,7 @@ public struct RunComparison {
         var sections = [Section(title: "Parameters", rows: rows(a.params, b.params, names: names)), Section(title: "Run", rows: record)]
         // Results, matched by cell (or by position for lines without one).
         func keyed(_ r: RunData) -> [(String, LuaTable)] {
-            r.results.enumerated().map { ($1["cell"].string ?? "result \($0 + 1)", $1) }
+            r.results.enumerated().map { ($1["cell"].isNil ? "result \($0 + 1)" : RunGroups.show($1["cell"]), $1) }
         }
         let ka = keyed(a), kb = keyed(b)
         var cells: [String] = []

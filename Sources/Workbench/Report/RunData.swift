@@ -13,6 +13,11 @@ public struct RunData {
     public let results: [LuaTable]
     /// As recorded, or "died" for a run recorded as running whose process is gone.
     public let status: String
+    /// run.json's text fields that tables show: nil when absent (a run still going has no end; a
+    /// binary outside a checkout records no commit), an error naming the field when not text.
+    public let started: String?, finished: String?, host: String?, version: String?, commit: String?
+    /// The recipe or script that ran.
+    public let script: String
 
     public init(path: String) throws {
         let path = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -20,7 +25,17 @@ public struct RunData {
             throw RunDirectoryError("'\(path)' is not a run directory (no run.json)")
         }
         self.path = path
-        record = try JSON.table(contentsOf: path + "/run.json")
+        let record = try JSON.table(contentsOf: path + "/run.json")
+        func text(_ key: String) throws -> String? {
+            let v = record[key]
+            if v.isNil { return nil }
+            guard let s = v.string else { throw RunDirectoryError("\(path)/run.json: '\(key)' must be text, got \(JSON.encode(v))") }
+            return s
+        }
+        self.record = record
+        (started, finished, host) = (try text("started"), try text("finished"), try text("host"))
+        (version, commit) = (try text("spectral_lab"), try text("spectral_lab_git_commit"))
+        script = try text("builtin") ?? text("script") ?? text("kind") ?? "?"
         params = FileManager.default.fileExists(atPath: path + "/params.json") ? try JSON.table(contentsOf: path + "/params.json") : [:]
         metrics = try Self.lines(path + "/metrics.jsonl")
         results = try Self.lines(path + "/results.jsonl")
@@ -30,13 +45,11 @@ public struct RunData {
     /// The folder's name: what the run is called in tables and legends.
     public var name: String { URL(fileURLWithPath: path).lastPathComponent }
 
-    /// The recipe or script that ran.
-    public var script: String { record["builtin"].string ?? record["script"].string ?? record["kind"].string ?? "?" }
-
     /// Seconds from start to finish (or to the last metrics line of a run still going or dead).
     public var duration: Double? {
-        if let start = record["started"].string.flatMap(RunDirectory.date(iso:)),
-           let end = record["finished"].string.flatMap(RunDirectory.date(iso:)) { return end.timeIntervalSince(start) }
+        if let start = started.flatMap(RunDirectory.date(iso:)), let end = finished.flatMap(RunDirectory.date(iso:)) {
+            return end.timeIntervalSince(start)
+        }
         return metrics.last(where: { $0["seconds"].double != nil })?["seconds"].double
     }
 
@@ -107,7 +120,7 @@ extension RunData {
         }
         if !parts.isEmpty { return parts.joined(separator: ", ") }
         if let last = metrics.last(where: { $0["loss"].double != nil }) {
-            return "loss=\(HTMLReport.number(last["loss"].double!))" + (last["step"].int.map { " at step \($0)" } ?? "")
+            return "loss=\(HTMLReport.number(last["loss"].double!))" + (last["step"].isNil ? "" : " at step \(RunGroups.show(last["step"]))")
         }
         return "–"
     }

@@ -83,6 +83,12 @@ public struct SweepDirectory {
         return try JSON.table(contentsOf: recordPath)
     }
 
+    /// The recipe or script sweep.json records (an error when it records none).
+    public func target(_ record: LuaTable) throws -> String {
+        guard let target = record["target"].string else { throw damaged("it names no recipe or script (target)") }
+        return target
+    }
+
     /// The point names sweep.json lists, in order (a point's index is its Slurm array index, so a
     /// point without a name is an error, not a gap that shifts the others).
     public func pointNames(_ record: LuaTable) throws -> [String] {
