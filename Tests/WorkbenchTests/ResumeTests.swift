@@ -53,6 +53,27 @@ print("final", last.loss, last.eval_loss, last.lr)
         #expect(try cli.json(cli.directory.appendingPathComponent("b/params.json").path)["steps"] as? Int == 400)
     }
 
+    /// A line's steps_per_s counts the steps trained in this process only. Resumed from a
+    /// checkpoint at step 195, the line at 200 has 5 steps behind it here (and the mean loss of
+    /// 100, 95 of them restored): a rate over 100 would show it 20 times too fast. Compared with
+    /// the next line's rate, of 100 steps in the same process, as the machine's speed varies.
+    @Test func theRateAfterAResumeCountsOnlyTheStepsTrainedSinceIt() throws {
+        let cli = try CLI()
+        let path = try cli.write("rate.lua", """
+            local p = lab.params { T = 40, crash_at = 198 }
+            \(addingTaskLua)
+            local model = lab.models.rnn { cell = "spectral", input = 2, hidden = 32, output = 1 }
+            lab.train { model = model, task = task, optimizer = lab.optim.adam {}, steps = 300, every = 100, checkpoint_every = 5 }
+            """)
+        #expect(try cli.run(["run", path, "--out", "b"]).status == 1)
+        let resumed = try cli.run(["run", "--resume", "b"])
+        #expect(resumed.status == 0 && resumed.stdout.hasPrefix("resumed from the checkpoint at step 195"), "\(resumed.stdout)\(resumed.stderr)")
+        let rates = Dictionary(uniqueKeysWithValues: try cli.jsonLines(cli.directory.appendingPathComponent("b/metrics.jsonl").path)
+            .compactMap { line in (line["step"] as? Int).flatMap { step in (line["steps_per_s"] as? Double).map { (step, $0) } } })
+        let after = try #require(rates[200]), next = try #require(rates[300])
+        #expect(after < 5 * next, "steps_per_s \(after) at step 200 against \(next) at step 300")
+    }
+
     /// What a resume must not do: train from step 1 into a run that has no checkpoint; keep lines
     /// logged after the checkpoint (or a half-written one); give up on a damaged newest checkpoint.
     @Test func resumeRefusesARunWithoutACheckpointAndCutsTheLogsBack() throws {

@@ -462,6 +462,9 @@ function lab.train(o)
   local last_time = started
   local deadline = o.time_limit and last_time + o.time_limit
   local sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+  -- Steps trained since last_time. Not count: after a resume, count (restored with the sums, so
+  -- that the next line's mean loss is the uninterrupted run's) holds steps trained before it.
+  local timed = 0
   local seconds_before = 0   -- trained by the run before it was resumed
   local metrics
   local first = 1
@@ -566,7 +569,7 @@ function lab.train(o)
       model:backward(grad)
       if o.clip > 0 then lab.optim.clip_grad_norm(model, o.clip) end
       local grad_norm = opt:step(model)
-      sum_loss, count = sum_loss + loss, count + 1
+      sum_loss, count, timed = sum_loss + loss, count + 1, timed + 1
       if acc then sum_acc, acc_count = sum_acc + acc, acc_count + 1 end
 
       local out_of_time = deadline ~= nil and step < steps and clock() >= deadline
@@ -574,7 +577,7 @@ function lab.train(o)
       -- and eval_every = 250 an evaluation at step 250 must not wait for step 500.
       if due(every, step) or due(o.eval_every, step) or due(diag_every, step) or step == steps or out_of_time then
         local now = clock()
-        local rate = count / math.max(now - last_time, 1e-9)
+        local rate = timed / math.max(now - last_time, 1e-9)
         metrics = { step = step, loss = sum_loss / count, lr = opt.lr, grad_norm = grad_norm,
                     steps_per_s = rate, eta_s = (steps - step) / rate, seconds = seconds_before + now - started }
         if acc_count > 0 then metrics.accuracy = sum_acc / acc_count end
@@ -590,7 +593,7 @@ function lab.train(o)
         lab.log(metrics, { print = false })
         say(short_line(metrics, o.tags))
         if o.on_log then o.on_log(metrics) end
-        sum_loss, sum_acc, count, acc_count = 0, 0, 0, 0
+        sum_loss, sum_acc, count, acc_count, timed = 0, 0, 0, 0, 0
         last_time = clock()
       end
       if o.checkpoint_every > 0 and (due(o.checkpoint_every, step) or step == steps or out_of_time) then
