@@ -25,11 +25,17 @@ setmetatable(task, { __tostring = function() return "adding(T=10)" end })
             """)
         let r = try cli.run(["run", path, "--out", "run", "--set", "cells=spectral,rnn"])
         #expect(r.status == 0, "\(r.stderr)")
+        // With lines every 10 steps and evaluations every 20, the target is met at step 20, the
+        // first held-out loss, not at step 10's training loss.
+        let between = try cli.run(["run", path, "--out", "between", "--set", "cells=spectral", "--set", "every=10"])
+        #expect(between.status == 0, "\(between.stderr)")
+        let row = try #require(try cli.jsonLines(cli.directory.appendingPathComponent("between/results.jsonl").path).first)
+        #expect(row["steps_to_target"] as? Int == 20, "\(row)")
         let results = try cli.jsonLines(cli.directory.appendingPathComponent("run/results.jsonl").path)
         #expect(results.map { $0["cell"] as? String } == ["spectral", "rnn"])
         for row in results {
             #expect(row["task"] as? String == "adding" && row["steps"] as? Int == 60 && row["extra"] as? Int == 42)
-            #expect(row["steps_to_target"] as? Int == 20, "a target of 10 is met at the first log")
+            #expect(row["steps_to_target"] as? Int == 20, "a target of 10 is met at the first evaluation")
             for key in ["loss", "eval_loss", "baseline", "grad_ratio_init", "grad_ratio_end", "seconds", "parameters"] {
                 #expect(row[key] is Double || row[key] is Int, "\(key) in \(row)")
             }

@@ -93,7 +93,7 @@ local shared = {
   { "eval_every", 500, { min = 0 }, "evaluate on held-out batches every this many steps (0: none)" },
   { "diagnostics_every", 500, { min = 0 }, "log the gradient profile ‖∂L/∂h_t‖ and W's singular values every this many steps, and before the first (0: none)" },
   { "checkpoint_every", 0, { min = 0 }, "write a checkpoint every this many steps (0: none); a resume skips the cells that had finished" },
-  { "target", 0.0, { min = 0 }, "report the first logged step whose eval loss is at or under this (0: none)" },
+  { "target", 0.0, { min = 0 }, "report the first step whose held-out loss (the training loss, for a task without one) is at or under this (0: none)" },
   { "seed", 0, { min = 0 }, "reseed before each cell (0: the run's --seed)" },
 }
 
@@ -178,6 +178,7 @@ function experiment.run(o)
       if not per_epoch then error("epochs needs a task with epochs (batches_per_epoch); give steps", 0) end
       steps = math.ceil(p.epochs * per_epoch)
     end
+    local evaluates = p.eval_every > 0 and type(task.eval_batches) == "function"
     local progress = {}   -- saved with each checkpoint, so a resumed cell still knows when it reached the target
     local last = lab.train {
       name = seen[cell] == 1 and cell or cell .. "-" .. seen[cell], state = progress,
@@ -188,8 +189,11 @@ function experiment.run(o)
       checkpoint_every = p.checkpoint_every > 0 and p.checkpoint_every or nil,
       time_limit = p.minutes > 0 and p.minutes * 60 or nil, tags = { task = name, cell = cell },
       on_log = function(m)
-        local l = m.eval_loss or m.loss
-        if p.target > 0 and not progress.reached and l <= p.target then progress.reached = m.step end
+        -- The held-out loss when the task has one; the training loss only for a task that never
+        -- evaluates (between evaluations it is a noisier quantity, not the same one).
+        local l = m.loss
+        if evaluates then l = m.eval_loss end
+        if p.target > 0 and l and not progress.reached and l <= p.target then progress.reached = m.step end
       end,
     }
     row.seconds = last.seconds
