@@ -121,7 +121,7 @@ extension SpectralLab.Sweep {
                     if let id = try sweep.submit() {
                         print("submitted job array \(id): \(sweep.unfinished.count) of \(plan.points.count) points; `spectral-lab sweep status \(dir.path)` follows it")
                     } else {
-                        print("every point of \(dir.path) is done: nothing to submit")
+                        print("every point of \(dir.path) is finished (done or diverged): nothing to submit")
                     }
                 } catch {
                     FileHandle.standardError.write(Data("spectral-lab sweep: \(error)\n".utf8))
@@ -161,7 +161,7 @@ extension SpectralLab.Sweep {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a sweep's points (queued, running, done, failed, died) and its results over seeds.")
+        static let configuration = CommandConfiguration(abstract: "Show a sweep's points (queued, running, done, diverged, failed, died) and its results over seeds.")
 
         @Argument(help: ArgumentHelp("The sweep directory.", valueName: "dir"), completion: .directory)
         var folder: String

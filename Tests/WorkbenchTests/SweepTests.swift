@@ -100,6 +100,37 @@ import Testing
         #expect(try names.map { try cli.read(sweep.appendingPathComponent("\($0)/metrics.jsonl").path) } == before)
     }
 
+    /// A point whose loss becomes NaN is a result of its settings: the sweep records it as diverged,
+    /// exits 0 naming it, and a rerun skips it rather than repeating it (and moving it aside).
+    @Test func aDivergedPointIsAResultNotAFailure() throws {
+        let cli = try CLI()
+        let path = try cli.write("nan.lua", """
+            local p = lab.params { nan_at = 0 }
+            local model = lab.models.rnn { cell = "rnn", input = 1, hidden = 4, output = 1 }
+            local n = 0
+            local task = { batch = function()
+              n = n + 1
+              local x = lab.tensor.ones(3, 2, 1)
+              if n == p.nan_at then x[{1, 1, 1}] = 0 / 0 end
+              return { x = x, y = lab.tensor.zeros(2, 1) }
+            end }
+            lab.train { model = model, task = task, optimizer = lab.optim.sgd { lr = 0.01 }, steps = 10, every = 5 }
+            lab.result { trained = 1 }
+            """)
+        let args = ["sweep", path, "--grid", "nan_at=0,7", "--jobs", "2", "--out", "sw"]
+        let r = try cli.run(args)
+        #expect(r.status == 0 && r.stderr.contains("sweep: 1 point diverged (the loss stopped being finite") && r.stderr.contains("nan_at=7 (log: "), "\(r.stderr)")
+        let directory = SweepDirectory(path: cli.directory.appendingPathComponent("sw").path)
+        #expect(directory.state(of: "nan_at=0") == "done" && directory.state(of: "nan_at=7") == "diverged")
+        let points = try cli.json(directory.recordPath)["points"] as? [[String: Any]] ?? []
+        #expect(points.map { $0["state"] as? String } == ["done", "diverged"], "\(points)")
+        let status = try cli.run(["sweep", "status", directory.path])
+        #expect(status.stdout.contains("nan_at=7  diverged"), "\(status.stdout)")
+        let again = try cli.run(args)
+        #expect(again.status == 0 && again.stderr.contains("sweep: 2 of 2 points had finished: skipped"), "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.pointPath("nan_at=7") + ".failed-1"))
+    }
+
     /// Points that crash (the second cell, while a file named crash exists) fail without stopping
     /// the others; the command exits 1 naming them; run again, each resumes from its checkpoint and
     /// ends with the logs of an uninterrupted run of that point, bit for bit.

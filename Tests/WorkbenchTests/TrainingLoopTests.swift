@@ -76,10 +76,19 @@ lab.train { model = model, task = task, optimizer = lab.optim.adam { lr = 1e-2 }
             end }
             lab.train { model = model, task = task, optimizer = lab.optim.sgd { lr = 0.01 }, steps = 20, every = 5 }
             """)
-        let r = try cli.run(["run", path])
+        let r = try cli.run(["run", path, "--out", "nan"])
         #expect(r.status == 1)
         #expect(r.stderr.hasPrefix("nan.lua:9: training stopped at step 7: the loss is"), "\(r.stderr)")
         #expect(r.stderr.contains("(last logged at step 5: loss"))
+        // Recorded as a result of the settings (a sweep does not run it again), not as a fault.
+        let record = try cli.json(cli.directory.appendingPathComponent("nan/run.json").path)
+        #expect(record["status"] as? String == "diverged" && (record["error"] as? String)?.contains("the loss is") == true, "\(record)")
+        // A divergence the script caught, then another error: that error is the run's end.
+        try cli.write("caught.lua", (try cli.read(path)).replacingOccurrences(of: "lab.train {", with: "pcall(lab.train, {")
+            .replacingOccurrences(of: "every = 5 }", with: "every = 5 })\nerror(\"something else\")"))
+        let other = try cli.run(["run", cli.directory.appendingPathComponent("caught.lua").path, "--out", "caught"])
+        let caught = try cli.json(cli.directory.appendingPathComponent("caught/run.json").path)
+        #expect(other.status == 1 && caught["status"] as? String == "error" && (caught["error"] as? String)?.contains("something else") == true, "\(caught)")
     }
 
     @Test func schedulesAndOptionErrors() throws {

@@ -33,6 +33,10 @@ public final class LabSession {
     var parametersDeclaredAt: String?
     /// A mistake on the command line found while the script ran (a bad --set): exit 2, not 1.
     public internal(set) var usageError: String?
+    /// Set by lab.diverged: the error that stops a training whose loss is no longer finite. A run
+    /// that ends with it is recorded as "diverged" (a result of its settings, which a sweep does
+    /// not run again), not as failed.
+    public internal(set) var divergence: String?
 
     /// Set by `run --resume`: lab.train restores the newest checkpoint, lab.params returns the
     /// parameters the run was started with.

@@ -220,6 +220,8 @@ public struct ScriptRunner {
                 return (128 + signal, "interrupted", message)
             }
             Console.error(message)
+            // The loss stopped being finite: a result of the run's settings, not a fault.
+            if let divergence = session.divergence, message.contains(divergence) { return (1, "diverged", message) }
             return (1, "error", message)
         }
         if !overrides.isEmpty, session.parameters == nil {

@@ -565,9 +565,9 @@ function lab.train(o)
       if type(batch) == "table" and batch.reset and model.reset_state then model:reset_state() end   -- a new stream begins
       local loss, grad, acc = evaluate(model, batch, "lab.train: the task's batch at step " .. step, 4)
       if not finite(loss) then
-        error(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
+        error(lab.diverged(string.format("training stopped at step %d: the loss is %s%s%s", step, tostring(loss),
               metrics and string.format(" (last logged at step %d: loss %.6g)", metrics.step, metrics.loss) or "",
-              last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or ""), 4)
+              last_checkpoint and string.format("; the last good checkpoint is at step %d", last_checkpoint) or "")), 4)
       end
       model:zero_grad()
       model:backward(grad)

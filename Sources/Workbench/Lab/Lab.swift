@@ -79,6 +79,11 @@ enum LabModule {
             guard let signal = LuaState.interruptSignal else { return [.boolean(false)] }
             return [.string(Console.signalName(signal))]
         }
+        lab.function("diverged", "lab.diverged(message): notes that training diverged (its loss is no longer finite) and returns message, for error(lab.diverged(m), level); a run that ends with that error is recorded with status \"diverged\" (a sweep counts it as a result and does not run it again), not \"error\". lab.train calls it") { [unowned session] args in
+            let message = try args.string(1)
+            session.divergence = message
+            return [.string(message)]
+        }
         lab.function("check", "lab.check(name, options [, level]): checks a table of options against the declaration of the function name (help(name) lists them) and returns it with the defaults filled in; errors point at the code level calls up (1: the caller of lab.check)") { args in
             let name = try args.string(1)
             guard let declaration = args.state.declarations[name] else {

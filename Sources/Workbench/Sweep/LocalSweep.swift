@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Runs a sweep's points on this machine, `jobs` at a time, each as its own `spectral-lab run`
-/// process with the BLAS threads divided among them. A point that finished is skipped; one that
+/// process with the BLAS threads divided among them. A point that finished (done, or diverged:
+/// its loss stopped being finite, a result of its settings) is skipped; one that
 /// was interrupted, died or failed resumes from its checkpoint (`run --resume`), or starts again
 /// when it has none (its old directory kept beside it as NAME.failed-N). A failing point does not
 /// stop the others. Ctrl-C or SIGTERM stops every running point cleanly (each checkpoints, when it
@@ -33,14 +34,14 @@ public final class LocalSweep {
         self.binary = binary
     }
 
-    /// Runs the sweep; the exit status: 0 when every point is done, 1 when some failed, 128 + the
-    /// signal when stopped.
+    /// Runs the sweep; the exit status: 0 when every point finished (done or diverged), 1 when some
+    /// failed, 128 + the signal when stopped.
     public func run() throws -> Int32 {
         try FileManager.default.createDirectory(atPath: directory.path + "/logs", withIntermediateDirectories: true)
         try record()
         let states = plan.points.map { directory.state(of: $0.name) }
-        let queue = zip(plan.points, states).filter { $0.1 != "done" && $0.1 != "running" }.map(\.0)
-        let skipped = states.filter { $0 == "done" }.count, elsewhere = states.filter { $0 == "running" }.count
+        let queue = zip(plan.points, states).filter { !SweepDirectory.isFinished($0.1) && $0.1 != "running" }.map(\.0)
+        let skipped = states.filter(SweepDirectory.isFinished).count, elsewhere = states.filter { $0 == "running" }.count
         if skipped > 0 { Console.error("sweep: \(skipped) of \(plan.points.count) points had finished: skipped") }
         if elsewhere > 0 { Console.error("sweep: \(elsewhere) points are running in another process (a Slurm task, another sweep): left to it") }
         let stop = StopSignals()
@@ -82,7 +83,7 @@ public final class LocalSweep {
             running.removeAll { r in
                 guard !r.process.isRunning else { return false }
                 let state = directory.state(of: r.point.name)
-                if state == "done" {
+                if SweepDirectory.isFinished(state) {
                     done += 1
                     durations.append(Date().timeIntervalSince(r.started))
                 } else if stop.signal == nil {
@@ -97,7 +98,11 @@ public final class LocalSweep {
         }
         StatusLine.shared?.set(nil)
         print(directory.summary(of: plan.points.map(\.name)))
-        Console.error("sweep: \(done) of \(plan.points.count) points done in \(HTMLReport.duration(Date().timeIntervalSince(started))); sweep directory \(directory.path)")
+        Console.error("sweep: \(done) of \(plan.points.count) points finished in \(HTMLReport.duration(Date().timeIntervalSince(started))); sweep directory \(directory.path)")
+        let diverged = plan.points.map(\.name).filter { directory.state(of: $0) == "diverged" }
+        if !diverged.isEmpty {
+            Console.error("sweep: \(diverged.count) point\(diverged.count == 1 ? "" : "s") diverged (the loss stopped being finite: a result of the settings, not run again): " + diverged.map { "\($0) (log: \(directory.logPath($0)))" }.joined(separator: ", "))
+        }
         if let signal = stop.signal { return 128 + signal }
         if !failed.isEmpty {
             Console.error("sweep: \(failed.count) point\(failed.count == 1 ? "" : "s") failed: " + failed.map { "\($0) (log: \(directory.logPath($0)))" }.joined(separator: ", "))

@@ -40,8 +40,8 @@ public struct SlurmSweep {
         self.binary = binary
     }
 
-    /// The indices (into the plan) of the points to submit: every one not done.
-    public var unfinished: [Int] { plan.points.indices.filter { directory.state(of: plan.points[$0].name) != "done" } }
+    /// The indices (into the plan) of the points to submit: every one not finished (done or diverged).
+    public var unfinished: [Int] { plan.points.indices.filter { !SweepDirectory.isFinished(directory.state(of: plan.points[$0].name)) } }
 
     /// A shell word in single quotes.
     static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

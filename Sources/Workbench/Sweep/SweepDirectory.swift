@@ -14,18 +14,23 @@ public struct SweepDirectory {
     public func pointPath(_ name: String) -> String { path + "/" + name }
     public func logPath(_ name: String) -> String { path + "/logs/" + name + ".log" }
 
-    /// A point's state, read off its run directory: queued (none yet), done, running, failed,
-    /// interrupted or died (what run.json says, `died` for a run whose process is gone).
+    /// A point's state, read off its run directory: queued (none yet), done, diverged, running,
+    /// failed, interrupted or died (what run.json says, `died` for a run whose process is gone).
     public func state(of name: String) -> String {
         switch RunDirectory.status(of: pointPath(name)) {
         case nil: return FileManager.default.fileExists(atPath: pointPath(name)) ? "failed" : "queued"
         case "ok": return "done"
+        case "diverged": return "diverged"
         case "running": return "running"
         case "interrupted": return "interrupted"
         case "died": return "died"
         default: return "failed"
         }
     }
+
+    /// Whether a point in this state has its result: done, or diverged (its loss stopped being
+    /// finite, which running it again with the same settings and seed would only repeat).
+    public static func isFinished(_ state: String) -> Bool { state == "done" || state == "diverged" }
 
     /// Whether a point's run directory holds a complete checkpoint to resume from.
     func canResume(_ name: String) -> Bool {
